@@ -1,0 +1,232 @@
+"""The read side: every facility in memory, filtered fast, rebuilt per data version.
+
+Storage is the system of record; each process keeps a :class:`Catalog` and swaps in
+a new one when :meth:`Storage.data_version` moves (see :class:`CatalogCache`), so many
+workers, on one machine or many, serve the same data without asking the database
+for every query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InvalidParameter, NotFound
+from .model import AMENITIES, Facility, check_lon_lat, parse_amenity, parse_kind, parse_status
+from .storage import Storage
+
+
+@dataclass(frozen=True)
+class FacilityFilter:
+    """Which facilities a query wants; empty sets mean "any"."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    kinds: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset()
+    amenities: frozenset[str] = frozenset()
+    city: str | None = None
+    county: str | None = None
+    township: str | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a filtered query."""
+
+    items: list[Facility]
+    number_matched: int
+    limit: int
+    offset: int
+
+
+class Catalog:
+    """Facilities of one data version, with column arrays for vectorised filters."""
+
+    def __init__(self, facilities: Sequence[Facility], data_version: int = 0):
+        self.facilities = sorted(facilities, key=lambda f: f.id)
+        self.data_version = data_version
+        self.by_id = {f.id: f for f in self.facilities}
+        self.lon = np.array([f.lon for f in self.facilities], dtype=float)
+        self.lat = np.array([f.lat for f in self.facilities], dtype=float)
+        self.kind = np.array([f.kind for f in self.facilities], dtype=object)
+        self.status = np.array([f.status for f in self.facilities], dtype=object)
+        self.amenity_bits = np.array(
+            [_amenity_bits(f.amenities) for f in self.facilities], dtype=np.int64)
+        self._admin = {
+            level: (np.array([getattr(f, level) for f in self.facilities], dtype=object),
+                    np.array([getattr(f, f"{level}_code") for f in self.facilities],
+                             dtype=object))
+            for level in ("city", "county", "township")
+        }
+        self._text = np.array(
+            [" ".join(filter(None, (f.name, f.address, f.township, f.county, f.city))).lower()
+             for f in self.facilities], dtype=object)
+
+    @classmethod
+    def from_storage(cls, storage: Storage) -> Catalog:
+        """Read every facility of ``storage`` (the version is read first, so never newer)."""
+        version = storage.data_version()
+        return cls(storage.facilities(), version)
+
+    def __len__(self) -> int:
+        return len(self.facilities)
+
+    def get(self, facility_id: str) -> Facility:
+        """One facility by id; :class:`NotFound` otherwise."""
+        try:
+            return self.by_id[facility_id]
+        except KeyError:
+            raise NotFound(f"no facility with id {facility_id!r}", field="id") from None
+
+    def mask(self, flt: FacilityFilter) -> np.ndarray:
+        """A boolean array: which facilities pass ``flt``."""
+        keep = np.ones(len(self.facilities), dtype=bool)
+        if flt.bbox is not None:
+            west, south, east, north = flt.bbox
+            inside_lon = ((self.lon >= west) & (self.lon <= east) if west <= east
+                          else (self.lon >= west) | (self.lon <= east))  # across 180°
+            keep &= inside_lon & (self.lat >= south) & (self.lat <= north)
+        if flt.kinds:
+            keep &= np.isin(self.kind, list(flt.kinds))
+        if flt.statuses:
+            keep &= np.isin(self.status, list(flt.statuses))
+        if flt.amenities:
+            wanted = _amenity_bits(flt.amenities)
+            keep &= (self.amenity_bits & wanted) == wanted
+        for level in ("city", "county", "township"):
+            value = getattr(flt, level)
+            if value:
+                names, codes = self._admin[level]
+                keep &= (names == value) | (codes == value)
+        if flt.q:
+            needle = flt.q.lower()
+            keep &= np.fromiter((needle in text for text in self._text), dtype=bool,
+                                count=len(self._text))
+        return keep
+
+    def query(self, flt: FacilityFilter, *, limit: int = 100, offset: int = 0) -> Page:
+        """A page of the facilities that pass ``flt``, ordered by id."""
+        matched = np.flatnonzero(self.mask(flt))
+        chosen = matched[offset:offset + limit]
+        return Page([self.facilities[i] for i in chosen], int(len(matched)), limit, offset)
+
+
+_AMENITY_ORDER = {name: i for i, name in enumerate(AMENITIES)}
+
+
+def _amenity_bits(amenities: Iterable[str]) -> int:
+    bits = 0
+    for name in amenities:
+        bits |= 1 << _AMENITY_ORDER[name]
+    return bits
+
+
+class CatalogCache:
+    """The current :class:`Catalog` of a storage, rebuilt when its data version moves."""
+
+    def __init__(self, storage: Storage, build: Callable[[Storage], Catalog] | None = None):
+        self.storage = storage
+        self._build = build or Catalog.from_storage
+        self._catalog: Catalog | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Catalog:
+        """The catalog of the stored data as of now (one cheap version query)."""
+        version = self.storage.data_version()
+        catalog = self._catalog
+        if catalog is not None and catalog.data_version == version:
+            return catalog
+        with self._lock:
+            if self._catalog is None or self._catalog.data_version != version:
+                self._catalog = self._build(self.storage)
+            return self._catalog
+
+
+# ---- parsing query parameters ------------------------------------------------------------
+def _values(args: Mapping, name: str) -> list[str]:
+    """All values of a parameter, whether repeated (``?kind=a&kind=b``) or comma-separated."""
+    raw = args.getlist(name) if hasattr(args, "getlist") else args.get(name)
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [raw]
+    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+
+
+def _single(args: Mapping, name: str) -> str | None:
+    values = _values(args, name)
+    return values[0] if values else None
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``west,south,east,north`` in WGS-84 degrees."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter("bbox must be four numbers: west,south,east,north", field="bbox")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter("bbox must be four numbers: west,south,east,north",
+                               field="bbox") from None
+    try:
+        check_lon_lat(west, south)
+        check_lon_lat(east, north)
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"bbox: {exc.message}", field="bbox") from None
+    if south > north:
+        raise InvalidParameter("bbox: south must not be above north", field="bbox")
+    return west, south, east, north
+
+
+def parse_int(args: Mapping, name: str, default: int, low: int, high: int) -> int:
+    """An integer parameter within ``[low, high]``."""
+    text = _single(args, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a whole number, got {text!r}",
+                               field=name) from None
+    if not low <= value <= high:
+        raise InvalidParameter(f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+def parse_filter(args: Mapping) -> FacilityFilter:
+    """A :class:`FacilityFilter` from query parameters; InvalidParameter names the bad one."""
+    bbox_text = args.get("bbox")
+    q = _single(args, "q")
+    if q is not None and len(q) > 100:
+        raise InvalidParameter("q is limited to 100 characters", field="q")
+    return FacilityFilter(
+        bbox=parse_bbox(bbox_text) if bbox_text is not None else None,
+        kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
+        statuses=frozenset(parse_status(v) for v in _values(args, "status")),
+        amenities=frozenset(parse_amenity(v) for v in _values(args, "amenity")),
+        city=_single(args, "city"),
+        county=_single(args, "county"),
+        township=_single(args, "township"),
+        q=q,
+    )
+
+
+@dataclass
+class CatalogStats:
+    """Counts by kind and status, for legends and summaries."""
+
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def stats(facilities: Iterable[Facility]) -> CatalogStats:
+    """How many facilities of each kind and status."""
+    result = CatalogStats()
+    for f in facilities:
+        result.by_kind[f.kind] = result.by_kind.get(f.kind, 0) + 1
+        result.by_status[f.status] = result.by_status.get(f.status, 0) + 1
+    return result

@@ -1,0 +1,69 @@
+"""Settings: typed defaults, overridden by ``LOCATOR_*`` environment variables.
+
+Nothing is read at import time; call :func:`load_settings` where settings are needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+
+#: Tile providers the map pages know. ``none`` shows boundaries only (offline).
+TILE_PROVIDERS = {
+    "osm": {
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">'
+        "OpenStreetMap</a> contributors (ODbL)",
+        "datum": "wgs84",
+    },
+    "none": {"url": None, "attribution": "", "datum": "wgs84"},
+}
+
+
+def default_geodata_dir() -> Path:
+    """The ``geodata/`` folder shipped beside the package (or inside it when installed)."""
+    for candidate in (PROJECT_ROOT / "geodata", PACKAGE_ROOT / "geodata"):
+        if candidate.is_dir():
+            return candidate
+    return PROJECT_ROOT / "geodata"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; each field maps to ``LOCATOR_<FIELD NAME IN CAPITALS>``."""
+
+    database_url: str = "sqlite:///instance/locator.db"
+    geodata_dir: str = field(default_factory=lambda: str(default_geodata_dir()))
+    tiles: str = "osm"
+    tile_url: str = ""
+    tile_attribution: str = ""
+    max_upload_mb: float = 20.0
+    page_limit_default: int = 100
+    page_limit_max: int = 1000
+    secret_key: str = ""
+
+    def tile_provider(self) -> dict[str, str | None]:
+        """The configured tile layer: a named provider, or a custom ``tile_url``."""
+        if self.tile_url:
+            return {"url": self.tile_url, "attribution": self.tile_attribution or
+                    TILE_PROVIDERS["osm"]["attribution"], "datum": "wgs84"}
+        return dict(TILE_PROVIDERS.get(self.tiles, TILE_PROVIDERS["none"]))
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Settings from defaults, then ``LOCATOR_*`` variables, then keyword overrides."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for spec in fields(Settings):
+        raw = environ.get(f"LOCATOR_{spec.name.upper()}")
+        if raw is None:
+            continue
+        kind = spec.type if isinstance(spec.type, type) else eval(spec.type, {})  # noqa: S307
+        values[spec.name] = kind(raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,43 @@
+"""GeoJSON (RFC 7946) documents with OGC API Features paging fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from .catalog import Page
+from .model import Facility
+
+GEOJSON = "application/geo+json"
+
+
+def feature_collection(facilities: Sequence[Facility], *, number_matched: int | None = None,
+                       links: list[dict] | None = None) -> dict[str, Any]:
+    """A FeatureCollection of facilities with ``numberMatched``/``numberReturned``."""
+    features = [f.to_feature() for f in facilities]
+    body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    body["numberMatched"] = len(features) if number_matched is None else number_matched
+    body["numberReturned"] = len(features)
+    body["timeStamp"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    if links is not None:
+        body["links"] = links
+    return body
+
+
+def page_links(base_url: str, args: Mapping, page: Page) -> list[dict[str, str]]:
+    """``self``, ``next`` and ``prev`` links of a page, keeping the other parameters."""
+    def href(offset: int) -> str:
+        params = [(k, v) for k in args for v in (args.getlist(k) if hasattr(args, "getlist")
+                                                  else [args[k]]) if k not in ("offset", "limit")]
+        params += [("limit", str(page.limit)), ("offset", str(offset))]
+        return f"{base_url}?{urlencode(params)}"
+
+    links = [{"rel": "self", "type": GEOJSON, "href": href(page.offset)}]
+    if page.offset + page.limit < page.number_matched:
+        links.append({"rel": "next", "type": GEOJSON, "href": href(page.offset + page.limit)})
+    if page.offset > 0:
+        links.append({"rel": "prev", "type": GEOJSON,
+                      "href": href(max(0, page.offset - page.limit))})
+    return links

@@ -1,0 +1,130 @@
+"""The OpenAPI 3 description of the HTTP API, built from the model's vocabularies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+from .model import AMENITIES, KINDS, STATUSES
+
+
+def _param(name: str, description: str, schema: dict, *, where: str = "query",
+           required: bool = False, explode: bool | None = None) -> dict[str, Any]:
+    param = {"name": name, "in": where, "required": required, "description": description,
+             "schema": schema}
+    if explode is not None:
+        param["style"], param["explode"] = "form", explode
+    return param
+
+
+def _error_responses(*statuses: int) -> dict[str, Any]:
+    text = {400: "Invalid parameter", 404: "Not found", 409: "Conflict",
+            413: "Payload too large", 415: "Unsupported format", 422: "Validation failed",
+            429: "Too many requests"}
+    return {str(s): {"description": text[s], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for s in statuses}
+
+
+def openapi_document(server_url: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``/api/v1``."""
+    enum_list = {"type": "array", "items": {"type": "string"}}
+    facility_filters = [
+        _param("bbox", "west,south,east,north in WGS-84 degrees",
+               {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+               explode=False),
+        _param("kind", "facility kinds (repeat or comma-separate)",
+               {**enum_list, "items": {"type": "string", "enum": list(KINDS)}}, explode=False),
+        _param("status", "statuses", {**enum_list, "items": {"type": "string",
+                                                              "enum": list(STATUSES)}},
+               explode=False),
+        _param("amenity", "amenities that must all be present",
+               {**enum_list, "items": {"type": "string", "enum": list(AMENITIES)}},
+               explode=False),
+        _param("city", "city name (合肥市) or code (340100)", {"type": "string"}),
+        _param("county", "county name or code", {"type": "string"}),
+        _param("township", "township name or code", {"type": "string"}),
+        _param("q", "text in name, address or place names", {"type": "string",
+                                                             "maxLength": 100}),
+        _param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                      "default": 100}),
+        _param("offset", "items to skip", {"type": "integer", "minimum": 0, "default": 0}),
+    ]
+    facility_properties = {
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "address": {"type": "string", "nullable": True},
+        "phone": {"type": "string", "nullable": True},
+        "operator": {"type": "string", "nullable": True},
+        "website": {"type": "string", "nullable": True},
+        "hours": {"type": "string", "nullable": True,
+                  "description": "OpenStreetMap opening_hours, evaluated in Asia/Shanghai"},
+        "amenities": {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
+        "truck_parking_spaces": {"type": "integer", "nullable": True},
+        "opened_on": {"type": "string", "format": "date", "nullable": True},
+        **{name: {"type": "string", "nullable": True} for name in (
+            "city", "city_code", "county", "county_code", "township", "township_code",
+            "source", "source_id")},
+        "updated_at": {"type": "string", "format": "date-time", "nullable": True},
+        "version": {"type": "integer"},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "locator API", "version": __version__,
+                 "description": "Driver stations, service points, logistics parks and "
+                                "expressway service areas; WGS-84 GeoJSON (RFC 7946)."},
+        "servers": [{"url": f"{server_url}/api/v1"}],
+        "paths": {
+            "/facilities": {"get": {
+                "summary": "Facilities, filtered and paged",
+                "operationId": "listFacilities",
+                "parameters": facility_filters,
+                "responses": {"200": {"description": "A FeatureCollection", "content": {
+                    "application/geo+json": {"schema": {
+                        "$ref": "#/components/schemas/FacilityCollection"}}}},
+                    **_error_responses(400)},
+            }},
+            "/facilities/{id}": {"get": {
+                "summary": "One facility",
+                "operationId": "getFacility",
+                "parameters": [_param("id", "facility id", {"type": "string"}, where="path",
+                                      required=True)],
+                "responses": {"200": {"description": "A Feature", "content": {
+                    "application/geo+json": {"schema": {
+                        "$ref": "#/components/schemas/Facility"}}}},
+                    **_error_responses(404)},
+            }},
+            "/openapi.json": {"get": {
+                "summary": "This document", "operationId": "getOpenAPI",
+                "responses": {"200": {"description": "OpenAPI 3 document",
+                                      "content": {"application/json": {}}}}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"},
+                    "field": {"type": "string"}}}}},
+            "Point": {"type": "object", "required": ["type", "coordinates"], "properties": {
+                "type": {"type": "string", "enum": ["Point"]},
+                "coordinates": {"type": "array", "items": {"type": "number"},
+                                "minItems": 2, "maxItems": 2}}},
+            "Facility": {"type": "object", "required": ["type", "id", "geometry",
+                                                        "properties"],
+                         "properties": {
+                             "type": {"type": "string", "enum": ["Feature"]},
+                             "id": {"type": "string"},
+                             "geometry": {"$ref": "#/components/schemas/Point"},
+                             "properties": {"type": "object",
+                                            "properties": facility_properties}}},
+            "FacilityCollection": {"type": "object", "required": ["type", "features"],
+                                   "properties": {
+                                       "type": {"type": "string",
+                                                "enum": ["FeatureCollection"]},
+                                       "features": {"type": "array", "items": {
+                                           "$ref": "#/components/schemas/Facility"}},
+                                       "numberMatched": {"type": "integer"},
+                                       "numberReturned": {"type": "integer"},
+                                       "links": {"type": "array", "items": {
+                                           "type": "object"}}}},
+        }},
+    }

@@ -1,0 +1,49 @@
+"""Row conversions shared by the SQL backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from ..model import Facility
+
+#: Facility columns in storage order (geometry kept apart by each backend).
+FACILITY_COLUMNS = (
+    "id", "name", "kind", "status", "address", "phone", "operator", "website", "hours",
+    "amenities", "truck_parking_spaces", "opened_on", "city", "city_code", "county",
+    "county_code", "township", "township_code", "source", "source_id", "updated_at", "version",
+)
+
+
+def facility_values(f: Facility) -> list[Any]:
+    """Column values of ``FACILITY_COLUMNS`` for one facility."""
+    row = []
+    for name in FACILITY_COLUMNS:
+        value = getattr(f, name)
+        if name == "amenities":
+            value = json.dumps(sorted(value))
+        elif name == "opened_on":
+            value = value.isoformat() if value else None
+        elif name == "updated_at":
+            value = value.isoformat() if value else None
+        row.append(value)
+    return row
+
+
+def facility_from_row(row: dict[str, Any]) -> Facility:
+    """A facility from a row mapping with ``FACILITY_COLUMNS`` plus ``lon`` and ``lat``."""
+    values = dict(row)
+    amenities = values.get("amenities")
+    if isinstance(amenities, str):
+        amenities = json.loads(amenities)
+    values["amenities"] = frozenset(amenities or ())
+    opened = values.get("opened_on")
+    if isinstance(opened, str):
+        values["opened_on"] = dt.date.fromisoformat(opened)
+    updated = values.get("updated_at")
+    if isinstance(updated, str):
+        values["updated_at"] = dt.datetime.fromisoformat(updated)
+    values["lon"] = float(values["lon"])
+    values["lat"] = float(values["lat"])
+    return Facility(**values)

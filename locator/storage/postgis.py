@@ -1,0 +1,413 @@
+"""The server backend: PostgreSQL with PostGIS, for several processes or machines.
+
+Points and polygons are PostGIS geometries in WGS-84 (SRID 4326) with GiST
+indexes; the rules (ids, admin assignment, locking, history, the data version)
+live in :class:`~locator.storage.base.Storage` and behave exactly as on SQLite.
+Every write takes one transaction-level advisory lock, so writers on any machine
+are serialised and the data version never races. Each thread keeps its own
+connection; reads outside a write end their transaction at once, so no
+connection sits "idle in transaction".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import psycopg.errors
+import shapely
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from ..errors import InvalidParameter, StorageError
+from ..model import AdminUnit, CandidateSite, Facility
+from ._rows import FACILITY_COLUMNS, facility_from_row
+from .base import HistoryEntry, Storage
+
+#: The key of the advisory lock every write takes ("locator" in ASCII).
+WRITE_LOCK_KEY = 0x6C6F6361746F72
+
+# Text keys use the "C" collation so that ORDER BY sorts as SQLite does (by code point),
+# whatever the database's default collation.
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT COLLATE "C" PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS facilities (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        geom geometry(Point, 4326) NOT NULL
+            CHECK (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90),
+        address TEXT, phone TEXT, operator TEXT, website TEXT, hours TEXT,
+        amenities JSONB NOT NULL DEFAULT '[]',
+        truck_parking_spaces INTEGER,
+        opened_on DATE,
+        city TEXT, city_code TEXT, county TEXT, county_code TEXT,
+        township TEXT, township_code TEXT,
+        source TEXT, source_id TEXT,
+        updated_at TIMESTAMPTZ NOT NULL,
+        version INTEGER NOT NULL
+    )""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS facilities_source
+        ON facilities (source, source_id) WHERE source IS NOT NULL AND source_id IS NOT NULL""",
+    "CREATE INDEX IF NOT EXISTS facilities_geom ON facilities USING gist (geom)",
+    """CREATE TABLE IF NOT EXISTS facility_history (
+        seq BIGSERIAL PRIMARY KEY,
+        facility_id TEXT COLLATE "C" NOT NULL,
+        version INTEGER NOT NULL,
+        status TEXT,
+        action TEXT NOT NULL,
+        changed_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS facility_history_facility
+        ON facility_history (facility_id, seq)""",
+    """CREATE TABLE IF NOT EXISTS admin_units (
+        code TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        level TEXT NOT NULL,
+        parent_code TEXT,
+        geometry geometry(MultiPolygon, 4326),
+        seat geometry(Point, 4326),
+        demand JSONB NOT NULL DEFAULT '{}',
+        extra JSONB NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX IF NOT EXISTS admin_units_level ON admin_units (level)",
+    "CREATE INDEX IF NOT EXISTS admin_units_geometry ON admin_units USING gist (geometry)",
+    """CREATE TABLE IF NOT EXISTS candidate_sites (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT,
+        geom geometry(Point, 4326) NOT NULL,
+        extra JSONB NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX IF NOT EXISTS candidate_sites_kind ON candidate_sites (kind)",
+    "CREATE INDEX IF NOT EXISTS candidate_sites_geom ON candidate_sites USING gist (geom)",
+)
+
+_POINT = "ST_SetSRID(ST_MakePoint(%s::float8, %s::float8), 4326)"
+
+_FACILITY_SELECT = ("SELECT " + ", ".join(FACILITY_COLUMNS)
+                    + ", ST_X(geom) AS lon, ST_Y(geom) AS lat FROM facilities")
+
+_FACILITY_UPSERT = (
+    "INSERT INTO facilities (" + ", ".join(FACILITY_COLUMNS) + ", geom) VALUES ("
+    + ", ".join("%s" for _ in FACILITY_COLUMNS) + f", {_POINT}) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*FACILITY_COLUMNS, "geom") if c != "id")
+)
+
+_HISTORY_SELECT = ("SELECT facility_id, version, status, action, changed_at "
+                   "FROM facility_history")
+
+_ADMIN_SELECT = (
+    "SELECT code, name, level, parent_code, ST_AsBinary(geometry) AS geometry, "
+    "ST_X(seat) AS seat_lon, ST_Y(seat) AS seat_lat, demand, extra FROM admin_units")
+
+_CANDIDATE_SELECT = ("SELECT id, kind, name, ST_X(geom) AS lon, ST_Y(geom) AS lat, extra "
+                     "FROM candidate_sites")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def _libpq_url(url: str) -> str:
+    """The URL libpq understands (SQLAlchemy's ``postgresql+psycopg://`` made plain)."""
+    if url.startswith("postgresql+psycopg://"):
+        return "postgresql://" + url[len("postgresql+psycopg://"):]
+    return url
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
+class _Slot:
+    """One thread's connection and whether it is inside a write transaction."""
+
+    __slots__ = ("conn", "in_transaction", "__weakref__")
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+        self.in_transaction = False
+
+
+def _release(connections: list, lock: Any, conn: psycopg.Connection) -> None:
+    """Close a connection whose thread has ended (a weakref finalizer)."""
+    with lock:
+        if conn in connections:
+            connections.remove(conn)
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - closing is best effort at thread exit
+        pass
+
+
+class PostGISStorage(Storage):
+    """Storage in a PostgreSQL database with PostGIS; safe for many processes and hosts."""
+
+    backend = "postgis"
+
+    def __init__(self, url: str):
+        super().__init__()
+        self.url = url
+        self._conninfo = _libpq_url(url)
+        self._label = redact_url(url)
+        try:
+            params = conninfo_to_dict(self._conninfo)
+        except psycopg.ProgrammingError as exc:
+            raise StorageError(f"not a PostgreSQL URL: {self._label} ({exc})") from exc
+        self._connect_kwargs: dict[str, Any] = {}
+        if "connect_timeout" not in params:
+            self._connect_kwargs["connect_timeout"] = 10
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection] = []
+        self._lock = threading.RLock()  # re-entrant: a finalizer may run while it is held
+        self._slot  # noqa: B018 - connect now, so a bad URL fails here
+
+    # ---- connections -------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection:
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=False, row_factory=dict_row,
+                                   **self._connect_kwargs)
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {self._label}: {exc}".strip()) from exc
+        # Each statement must see what other writers committed before the lock was granted.
+        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        return conn
+
+    @property
+    def _slot(self) -> _Slot:
+        """This thread's connection slot; a closed or broken connection is replaced."""
+        slot = getattr(self._local, "slot", None)
+        if slot is not None and not slot.conn.closed:
+            return slot
+        if slot is not None:
+            with self._lock:
+                if slot.conn in self._connections:
+                    self._connections.remove(slot.conn)
+        conn = self._connect()
+        slot = _Slot(conn)
+        # The thread-local slot dies with its thread; close the connection then.
+        weakref.finalize(slot, _release, self._connections, self._lock, conn)
+        with self._lock:
+            self._connections.append(conn)
+        self._local.slot = slot
+        return slot
+
+    def close(self) -> None:
+        with self._lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database errors that mean "unreachable" or "not set up" as StorageError."""
+        try:
+            yield
+        except psycopg.errors.UndefinedTable as exc:
+            raise StorageError(
+                f"the database {self._label} is not set up; run `locator init`") from exc
+        except psycopg.OperationalError as exc:
+            raise StorageError(f"PostgreSQL at {self._label} failed: {exc}".strip()) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection]:
+        slot = self._slot
+        if slot.in_transaction:
+            raise RuntimeError("PostGIS storage transactions do not nest")
+        conn = slot.conn
+        with self._errors():
+            try:
+                slot.in_transaction = True
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                yield conn
+            except BaseException:
+                slot.in_transaction = False
+                try:
+                    conn.rollback()
+                except psycopg.Error:
+                    pass  # a broken connection has nothing to roll back
+                raise
+            slot.in_transaction = False
+            conn.commit()
+
+    def _query(self, sql: str, params: Sequence[Any] = (), tx: Any = None
+               ) -> list[dict[str, Any]]:
+        """Rows of one read: inside ``tx`` when given, else in a transaction of its own."""
+        if tx is not None:
+            return tx.execute(sql, params).fetchall()
+        slot = self._slot
+        if slot.in_transaction:  # a read inside this thread's write sees the write
+            return slot.conn.execute(sql, params).fetchall()
+        with self._errors():
+            try:
+                return slot.conn.execute(sql, params).fetchall()
+            finally:
+                if not slot.conn.closed:
+                    slot.conn.rollback()  # end the read; never leave it idle in transaction
+
+    # ---- schema ------------------------------------------------------------------------
+    def init_schema(self) -> None:
+        with self._transaction() as tx:
+            installed = tx.execute(
+                "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension "
+                "WHERE extname = 'postgis'").fetchone()
+            if installed is None:
+                try:
+                    tx.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    raise StorageError(
+                        f"PostGIS is not installed in {self._label} and this user may not "
+                        "install it; ask an administrator to run CREATE EXTENSION postgis"
+                    ) from exc
+            elif tx.execute("SELECT to_regtype('geometry') AS t").fetchone()["t"] is None:
+                raise StorageError(
+                    f"PostGIS is installed in schema {installed['schema']!r}, which is not "
+                    "on the search_path of this connection; add it (e.g. "
+                    "options=-csearch_path%3Dmyschema,public in the URL)")
+            for statement in SCHEMA:
+                tx.execute(statement)
+
+    # ---- meta --------------------------------------------------------------------------
+    def _read_meta(self, key: str, tx: Any = None) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = %s", (key,), tx)
+        return rows[0]["value"] if rows else None
+
+    def _write_meta(self, tx: Any, key: str, value: str) -> None:
+        tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
+                   "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
+
+    # ---- facilities --------------------------------------------------------------------
+    def _select_facilities(self, tx: Any = None, ids: Sequence[str] | None = None
+                           ) -> list[Facility]:
+        if ids is None:
+            rows = self._query(_FACILITY_SELECT + " ORDER BY id", (), tx)
+        else:
+            rows = self._query(_FACILITY_SELECT + " WHERE id = ANY(%s::text[]) ORDER BY id",
+                               (list(ids),), tx)
+        facilities = []
+        for row in rows:
+            row["updated_at"] = _utc(row["updated_at"])
+            facilities.append(facility_from_row(row))
+        return facilities
+
+    def _select_ids_by_source(self, tx: Any, pairs: Sequence[tuple[str, str]]
+                              ) -> dict[tuple[str, str], str]:
+        unique = sorted(set(pairs))
+        if not unique:
+            return {}
+        rows = self._query(
+            "SELECT f.id, f.source, f.source_id FROM facilities AS f "
+            "JOIN unnest(%s::text[], %s::text[]) AS p(source, source_id) "
+            "ON f.source = p.source AND f.source_id = p.source_id",
+            ([s for s, _ in unique], [i for _, i in unique]), tx)
+        return {(r["source"], r["source_id"]): r["id"] for r in rows}
+
+    def _upsert_rows(self, tx: Any, facilities: Sequence[Facility]) -> None:
+        rows = []
+        for f in facilities:
+            values = [getattr(f, name) for name in FACILITY_COLUMNS]
+            values[FACILITY_COLUMNS.index("amenities")] = Jsonb(sorted(f.amenities))
+            rows.append([*values, f.lon, f.lat])
+        if rows:
+            with tx.cursor() as cur:
+                cur.executemany(_FACILITY_UPSERT, rows)
+
+    def _delete_rows(self, tx: Any, ids: Sequence[str]) -> None:
+        tx.execute("DELETE FROM facilities WHERE id = ANY(%s::text[])", (list(ids),))
+
+    def _insert_history(self, tx: Any, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        with tx.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO facility_history (facility_id, version, status, action, changed_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [(e.facility_id, e.version, e.status, e.action, e.changed_at)
+                 for e in entries])
+
+    def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
+        order = " ORDER BY seq"
+        if facility_id is None:
+            rows = self._query(_HISTORY_SELECT + order)
+        else:
+            rows = self._query(_HISTORY_SELECT + " WHERE facility_id = %s" + order,
+                               (facility_id,))
+        return [HistoryEntry(r["facility_id"], r["version"], r["status"], r["action"],
+                             _utc(r["changed_at"])) for r in rows]
+
+    # ---- admin units -------------------------------------------------------------------
+    def _replace_admin_rows(self, tx: Any, units: Sequence[AdminUnit]) -> None:
+        rows = []
+        for u in units:
+            wkb = None
+            if u.geometry is not None:
+                if u.geometry.geom_type not in ("Polygon", "MultiPolygon"):
+                    raise InvalidParameter(
+                        f"admin unit {u.code!r}: geometry must be a Polygon or MultiPolygon, "
+                        f"not {u.geometry.geom_type}", field="geometry")
+                wkb = shapely.to_wkb(u.geometry)
+            rows.append((u.code, u.name, u.level, u.parent_code, wkb, u.seat_lon, u.seat_lat,
+                         Jsonb(u.demand), Jsonb(u.extra)))
+        tx.execute("DELETE FROM admin_units")
+        if rows:
+            with tx.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO admin_units (code, name, level, parent_code, geometry, seat, "
+                    "demand, extra) VALUES (%s, %s, %s, %s, "
+                    "ST_Multi(ST_Force2D(ST_GeomFromWKB(%s::bytea, 4326))), "
+                    f"{_POINT}, %s, %s)", rows)
+
+    def _select_admin_units(self, level: str | None) -> list[AdminUnit]:
+        if level is None:
+            rows = self._query(_ADMIN_SELECT + " ORDER BY code")
+        else:
+            rows = self._query(_ADMIN_SELECT + " WHERE level = %s ORDER BY code", (level,))
+        return [AdminUnit(
+            code=r["code"], name=r["name"], level=r["level"], parent_code=r["parent_code"],
+            geometry=shapely.from_wkb(r["geometry"]) if r["geometry"] is not None else None,
+            seat_lon=r["seat_lon"], seat_lat=r["seat_lat"], demand=r["demand"],
+            extra=r["extra"]) for r in rows]
+
+    # ---- candidate sites ---------------------------------------------------------------
+    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]
+                                ) -> None:
+        tx.execute("DELETE FROM candidate_sites WHERE kind = %s", (kind,))
+        if sites:
+            with tx.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO candidate_sites (id, kind, name, geom, extra) "
+                    f"VALUES (%s, %s, %s, {_POINT}, %s)",
+                    [(s.id, kind, s.name, s.lon, s.lat, Jsonb(s.extra)) for s in sites])
+
+    def _select_candidates(self, kind: str | None) -> list[CandidateSite]:
+        if kind is None:
+            rows = self._query(_CANDIDATE_SELECT + " ORDER BY id")
+        else:
+            rows = self._query(_CANDIDATE_SELECT + " WHERE kind = %s ORDER BY id", (kind,))
+        return [CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"], r["extra"])
+                for r in rows]

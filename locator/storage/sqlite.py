@@ -1,0 +1,282 @@
+"""The embedded default backend: one SQLite file in WAL mode.
+
+Geometry is kept as longitude/latitude columns for points and WKB for polygons;
+spatial queries run on the in-memory catalog, which every worker rebuilds when
+the data version changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from ..errors import StorageError
+from ..model import AdminUnit, CandidateSite, Facility
+from ._rows import FACILITY_COLUMNS, facility_from_row, facility_values
+from .base import HistoryEntry, Storage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS facilities (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    address TEXT, phone TEXT, operator TEXT, website TEXT, hours TEXT,
+    amenities TEXT NOT NULL DEFAULT '[]',
+    truck_parking_spaces INTEGER,
+    opened_on TEXT,
+    city TEXT, city_code TEXT, county TEXT, county_code TEXT,
+    township TEXT, township_code TEXT,
+    source TEXT, source_id TEXT,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS facilities_source
+    ON facilities (source, source_id) WHERE source IS NOT NULL AND source_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS facilities_lon_lat ON facilities (lon, lat);
+CREATE TABLE IF NOT EXISTS facility_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    facility_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT,
+    action TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS facility_history_facility ON facility_history (facility_id, seq);
+CREATE TABLE IF NOT EXISTS admin_units (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    parent_code TEXT,
+    geometry BLOB,
+    seat_lon REAL, seat_lat REAL,
+    demand TEXT NOT NULL DEFAULT '{}',
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS admin_units_level ON admin_units (level);
+CREATE TABLE IF NOT EXISTS candidate_sites (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT,
+    lon REAL NOT NULL, lat REAL NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
+class _Holder:
+    """One thread's connection; its finalizer closes the connection with the thread."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+
+def _release(connections: list, lock: Any, conn: sqlite3.Connection) -> None:
+    with lock:
+        if conn in connections:
+            connections.remove(conn)
+    conn.close()
+
+
+def path_from_url(url: str) -> Path:
+    """The file path of a ``sqlite:///relative`` or ``sqlite:////absolute`` URL, or a path."""
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):])
+    if url.startswith("sqlite:"):
+        raise StorageError(f"not a SQLite URL: {url!r} (use sqlite:///path/to/file.db)")
+    return Path(url)
+
+
+class SQLiteStorage(Storage):
+    """Storage in one SQLite file; safe for several processes (WAL, immediate writes)."""
+
+    backend = "sqlite"
+
+    def __init__(self, url: str):
+        super().__init__()
+        self.path = path_from_url(url)
+        self.url = f"sqlite:///{self.path}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.RLock()
+        self._conn  # noqa: B018 - open now, so a bad path fails here
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections must not be shared by threads)."""
+        holder = getattr(self._local, "holder", None)
+        conn = holder.conn if holder is not None else None
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+            holder = _Holder(conn)
+            # The thread-local holder dies with its thread (a server may start one per
+            # request); close the connection then.
+            weakref.finalize(holder, _release, self._connections, self._lock, conn)
+            self._local.holder = holder
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def init_schema(self) -> None:
+        with self._transaction() as tx:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise StorageError(
+                    f"the database {self.path} is not set up; run `locator init`") from exc
+            raise
+
+    # ---- meta --------------------------------------------------------------------------
+    def _read_meta(self, key: str, tx: Any = None) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def _write_meta(self, tx: Any, key: str, value: str) -> None:
+        tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # ---- facilities --------------------------------------------------------------------
+    def _select_facilities(self, tx: Any = None, ids: Sequence[str] | None = None
+                           ) -> list[Facility]:
+        columns = ", ".join(FACILITY_COLUMNS) + ", lon, lat"
+        if ids is None:
+            rows = self._query(f"SELECT {columns} FROM facilities ORDER BY id")
+        else:
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start:start + 500])
+                marks = ", ".join("?" for _ in chunk)
+                rows += self._query(
+                    f"SELECT {columns} FROM facilities WHERE id IN ({marks})", chunk)
+            rows.sort(key=lambda row: row["id"])
+        return [facility_from_row(dict(row)) for row in rows]
+
+    def _select_ids_by_source(self, tx: Any, pairs: Sequence[tuple[str, str]]
+                              ) -> dict[tuple[str, str], str]:
+        found = {}
+        for source, source_id in set(pairs):
+            rows = self._query("SELECT id FROM facilities WHERE source = ? AND source_id = ?",
+                               (source, source_id))
+            if rows:
+                found[(source, source_id)] = rows[0]["id"]
+        return found
+
+    def _upsert_rows(self, tx: Any, facilities: Sequence[Facility]) -> None:
+        columns = (*FACILITY_COLUMNS, "lon", "lat")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        sql = (f"INSERT INTO facilities ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)}) "
+               f"ON CONFLICT (id) DO UPDATE SET {updates}")
+        tx.executemany(sql, [facility_values(f) + [f.lon, f.lat] for f in facilities])
+
+    def _delete_rows(self, tx: Any, ids: Sequence[str]) -> None:
+        tx.executemany("DELETE FROM facilities WHERE id = ?", [(i,) for i in ids])
+
+    def _insert_history(self, tx: Any, entries: Sequence[HistoryEntry]) -> None:
+        tx.executemany(
+            "INSERT INTO facility_history "
+            "(facility_id, version, status, action, changed_at) VALUES (?, ?, ?, ?, ?)",
+            [(e.facility_id, e.version, e.status, e.action, e.changed_at.isoformat())
+             for e in entries])
+
+    def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
+        sql = "SELECT facility_id, version, status, action, changed_at FROM facility_history"
+        params: tuple = ()
+        if facility_id is not None:
+            sql += " WHERE facility_id = ?"
+            params = (facility_id,)
+        rows = self._query(sql + " ORDER BY seq", params)
+        return [HistoryEntry(r["facility_id"], r["version"], r["status"], r["action"],
+                             dt.datetime.fromisoformat(r["changed_at"])) for r in rows]
+
+    # ---- admin units -------------------------------------------------------------------
+    def _replace_admin_rows(self, tx: Any, units: Sequence[AdminUnit]) -> None:
+        tx.execute("DELETE FROM admin_units")
+        tx.executemany(
+            "INSERT INTO admin_units (code, name, level, parent_code, geometry, seat_lon, "
+            "seat_lat, demand, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(u.code, u.name, u.level, u.parent_code,
+              shapely.to_wkb(u.geometry) if u.geometry is not None else None,
+              u.seat_lon, u.seat_lat, json.dumps(u.demand), json.dumps(u.extra,
+                                                                        ensure_ascii=False))
+             for u in units])
+
+    def _select_admin_units(self, level: str | None) -> list[AdminUnit]:
+        sql = ("SELECT code, name, level, parent_code, geometry, seat_lon, seat_lat, demand, "
+               "extra FROM admin_units")
+        params: tuple = ()
+        if level is not None:
+            sql += " WHERE level = ?"
+            params = (level,)
+        rows = self._query(sql + " ORDER BY code", params)
+        return [AdminUnit(
+            code=r["code"], name=r["name"], level=r["level"], parent_code=r["parent_code"],
+            geometry=shapely.from_wkb(r["geometry"]) if r["geometry"] is not None else None,
+            seat_lon=r["seat_lon"], seat_lat=r["seat_lat"], demand=json.loads(r["demand"]),
+            extra=json.loads(r["extra"])) for r in rows]
+
+    # ---- candidate sites ---------------------------------------------------------------
+    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]
+                                ) -> None:
+        tx.execute("DELETE FROM candidate_sites WHERE kind = ?", (kind,))
+        tx.executemany(
+            "INSERT INTO candidate_sites (id, kind, name, lon, lat, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(s.id, kind, s.name, s.lon, s.lat, json.dumps(s.extra, ensure_ascii=False))
+             for s in sites])
+
+    def _select_candidates(self, kind: str | None) -> list[CandidateSite]:
+        sql = "SELECT id, kind, name, lon, lat, extra FROM candidate_sites"
+        params: tuple = ()
+        if kind is not None:
+            sql += " WHERE kind = ?"
+            params = (kind,)
+        rows = self._query(sql + " ORDER BY id", params)
+        return [CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"],
+                              json.loads(r["extra"])) for r in rows]

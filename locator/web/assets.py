@@ -1,0 +1,38 @@
+"""Leaflet, MarkerCluster and jQuery served by the app itself (no CDN), from xstatic packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xstatic.pkg.leaflet as xleaflet
+import xstatic.pkg.leaflet_markercluster as xcluster
+from flask import Blueprint, abort, send_from_directory, url_for
+
+bp = Blueprint("assets", __name__)
+
+VENDOR = {
+    "leaflet": Path(xleaflet.BASE_DIR),
+    "markercluster": Path(xcluster.BASE_DIR),
+}
+
+
+@bp.route("/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str):
+    """A file of a vendored package, cached for a day."""
+    if package not in VENDOR:
+        abort(404)
+    return send_from_directory(VENDOR[package], filename, max_age=86400)
+
+
+def map_assets() -> dict[str, str]:
+    """URLs of the map's JavaScript and CSS, for :func:`locator.maps.build_facility_map`."""
+    return {
+        "leaflet_js": url_for("assets.vendor", package="leaflet", filename="leaflet.js"),
+        "leaflet_css": url_for("assets.vendor", package="leaflet", filename="leaflet.css"),
+        "markercluster_js": url_for("assets.vendor", package="markercluster",
+                                    filename="leaflet.markercluster.js"),
+        "markercluster_css": url_for("assets.vendor", package="markercluster",
+                                     filename="MarkerCluster.css"),
+        "markercluster_default_css": url_for("assets.vendor", package="markercluster",
+                                             filename="MarkerCluster.Default.css"),
+    }
