@@ -93,7 +93,7 @@ def import_(ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid,
     All or nothing by default: any invalid row rejects the whole file, with a
     row-by-row report, and nothing stored changes.
     """
-    from .ingest import import_file
+    from .ingest import ImportReport, import_file
 
     if rejects and not skip_invalid:
         raise click.UsageError("--rejects goes with --skip-invalid")
@@ -108,16 +108,13 @@ def import_(ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid,
             report = import_file(storage, Path(file), kind=kind, crs=crs, source=source,
                                  mapping=explicit or None, dry_run=dry_run,
                                  skip_invalid=skip_invalid,
-                                 rejects=Path(rejects) if rejects else None, sheet=sheet)
+                                 rejects=Path(rejects) if rejects else None, sheet=sheet,
+                                 lang=lang)
         except ValidationFailed as exc:
             if as_json:
                 click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
             else:
-                click.echo(exc.message, err=True)
-                text = (exc.details or {}).get("text", {}).get(lang) if isinstance(
-                    exc.details, dict) else None
-                if text:
-                    click.echo(text, err=True)
+                click.echo(ImportReport.from_dict(exc.details).format_text(lang), err=True)
             sys.exit(1)
         except LocatorError as exc:
             _fail(exc)

@@ -34,6 +34,9 @@ KIND_COLORS = {
 OSM_ATTRIBUTION = ('Data &copy; <a href="https://www.openstreetmap.org/copyright">'
                    "OpenStreetMap</a> contributors (ODbL)")
 
+TILES_UNAVAILABLE = {"zh": "底图无法加载，仅显示行政边界",
+                     "en": "Map tiles unavailable: showing boundaries only"}
+
 ANHUI_BOUNDS = [[29.39, 114.87], [34.66, 119.65]]
 
 _TEMPLATE_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
@@ -73,7 +76,8 @@ def popup_html(f: Facility, lang: str = "zh", detail_url: str | None = None) -> 
     body = "".join(f"<tr><th>{safe_text(k)}</th><td>{safe_text(v)}</td></tr>" for k, v in rows)
     link = ""
     if detail_url:
-        link = f'<a class="popup-link" href="{safe_text(detail_url)}">{safe_text(words["details"])}</a>'
+        link = (f'<a class="popup-link" href="{safe_text(detail_url)}">'
+                f'{safe_text(words["details"])}</a>')
     return Markup(f'<div class="facility-popup" data-facility-id="{safe_text(f.id)}">'
                   f"<h4>{safe_text(f.name)}</h4><table>{body}</table>{link}</div>")
 
@@ -169,6 +173,45 @@ class _Legend(MacroElement):
         self.html = html
 
 
+class _TileFallback(MacroElement):
+    """Removes the tile layer when its tiles cannot be reached, leaving boundaries only.
+
+    Drivers often have a poor signal and some networks block tile servers: after
+    ``threshold`` failed tiles and none loaded, the map says so instead of showing grey.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, layer = {{ this.layer.get_name() }};
+            var loaded = 0, failed = 0, gaveUp = false;
+            layer.on("tileload", function () { loaded += 1; });
+            layer.on("tileerror", function () {
+                failed += 1;
+                if (gaveUp || loaded > 0 || failed < {{ this.threshold }}) { return; }
+                gaveUp = true;
+                map.removeLayer(layer);
+                map.getContainer().classList.add("tiles-unavailable");
+                var note = L.control({position: "topright"});
+                note.onAdd = function () {
+                    var div = L.DomUtil.create("div", "tiles-note");
+                    div.textContent = {{ this.message|tojson }};
+                    return div;
+                };
+                note.addTo(map);
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: folium.TileLayer, message: str, threshold: int = 4):
+        super().__init__()
+        self._name = "TileFallback"
+        self.layer = layer
+        self.message = message
+        self.threshold = threshold
+
+
 class _Attribution(MacroElement):
     """Adds the data attribution to the map's attribution control (shown without tiles too)."""
 
@@ -250,8 +293,12 @@ def build_facility_map(
     if assets:
         _use_local_assets(fmap, assets)
     if tiles.get("url"):
-        folium.TileLayer(tiles=tiles["url"], attr=tiles.get("attribution") or "tiles",
-                         name="tiles", control=False, max_zoom=18).add_to(fmap)
+        tile_layer = folium.TileLayer(tiles=tiles["url"],
+                                      attr=tiles.get("attribution") or "tiles",
+                                      name="tiles", control=False, max_zoom=18)
+        tile_layer.add_to(fmap)
+        _TileFallback(tile_layer, TILES_UNAVAILABLE.get(lang, TILES_UNAVAILABLE["zh"])
+                      ).add_to(fmap)
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
 
     styles = {"city": {"color": "#444", "weight": 2, "fill": False},

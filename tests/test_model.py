@@ -23,7 +23,8 @@ from locator.model import (
     ("driver_home", "driver_home"), ("司机之家", "driver_home"), ("Driver home", "driver_home"),
     ("工会服务站", "service_station"), ("镇级综合服务站", "service_station"),
     ("村级服务点", "service_point"), ("驿站", "service_point"), ("高速服务区", "service_area"),
-    ("物流园区", "logistics_park"), ("法律援助工作站", "legal_aid"), (" SERVICE_AREA ", "service_area"),
+    ("物流园区", "logistics_park"), ("法律援助工作站", "legal_aid"),
+    (" SERVICE_AREA ", "service_area"),
 ])
 def test_kinds_from_keys_and_labels(text, kind):
     assert parse_kind(text) == kind

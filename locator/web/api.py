@@ -32,7 +32,7 @@ def cached_json(payload, *, version: int, mimetype: str = "application/json", ma
     """A JSON response with an ETag of the data version and the request, and 304 when fresh."""
     seed = f"{version}|{request.full_path}".encode()
     etag = hashlib.sha256(seed).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains_weak(etag):
         response = jsonify()
         response.status_code = 304
         response.data = b""

@@ -1,0 +1,162 @@
+"""Helpers shared by the web tests: loaded databases, apps, a live server, the raw geodata.
+
+The "independent" readers here parse the shipped files with ``json``/``csv`` and shapely
+only, never through ``locator``, so the tests compare the app against a second opinion.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from shapely.geometry import Point, shape
+from werkzeug.serving import make_server
+
+from locator.geodata import load_default_data
+from locator.model import Facility
+from locator.storage import open_storage
+from locator.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+GEODATA = ROOT / "geodata"
+
+HEFEI_CODE = "340100"
+
+
+# ---- databases and apps --------------------------------------------------------------------
+def loaded_database(backend: str, directory: Path) -> tuple[str, Callable[[], None]]:
+    """A database of ``backend`` holding the shipped data: its URL and a cleanup function."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / 'locator.db'}"
+
+        def cleanup() -> None:
+            pass
+    else:
+        from conftest import _drop_schema, _postgis_schema_url
+
+        schema, url = _postgis_schema_url()
+
+        def cleanup() -> None:
+            _drop_schema(schema)
+    load_into(url)
+    return url, cleanup
+
+
+def load_into(url: str) -> None:
+    """Load the shipped data into the (possibly empty) database at ``url``."""
+    with open_storage(url, init=True) as storage:
+        load_default_data(storage, GEODATA)
+
+
+#: Every app the web tests build stays referenced for the session: locator/web/pages.py
+#: caches rendered maps by ``id(AppState)``, and a dead app's id, reused by a new app on
+#: other data, would serve the old app's map (see test_pages.py::test_map_cache_...).
+_APPS: list[Flask] = []
+
+
+def make_app(url: str, **overrides: Any) -> Flask:
+    """The app on ``url``, without map tiles (tests never go online)."""
+    app = create_app({"database_url": url, "tiles": "none", **overrides})
+    _APPS.append(app)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Release the app's database connections."""
+    app.extensions["locator"].storage.close()
+
+
+def add_facilities(url: str, *facilities: Facility) -> None:
+    """Write facilities through a storage of its own (as another process would)."""
+    with open_storage(url) as storage:
+        storage.upsert_facilities(facilities)
+
+
+def facility(fid: str, name: str, *, lon: float = 117.2272, lat: float = 31.8206,
+             kind: str = "driver_home", **changes: Any) -> Facility:
+    """A facility in central Hefei unless told otherwise."""
+    return Facility(id=fid, name=name, kind=kind, lon=lon, lat=lat, **changes)
+
+
+# ---- a live server -------------------------------------------------------------------------
+class LiveServer:
+    """The app served on a real socket (127.0.0.1, a free port) by a daemon thread."""
+
+    def __init__(self, app: Flask):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       name="live-server")
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+# ---- the shipped files, read independently -------------------------------------------------
+def _features(name: str) -> list[dict]:
+    with (GEODATA / name).open(encoding="utf-8") as handle:
+        return json.load(handle)["features"]
+
+
+@functools.cache
+def raw_sites() -> dict[str, tuple[str, str, float, float]]:
+    """Every shipped facility: ``id -> (kind, name or "", lon, lat)``, from the raw files."""
+    sites = {}
+    for feature in _features("anhui_expressway_service_areas_osm.geojson"):
+        lon, lat = feature["geometry"]["coordinates"][:2]
+        sites[f"osm:{feature['properties']['osm_id']}"] = (
+            "service_area", feature["properties"].get("name") or "", float(lon), float(lat))
+    with (GEODATA / "anhui_logistics_sites_osm.csv").open(encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            sites[f"osm:poi/{row['osm_id']}"] = ("logistics_park", row["name"],
+                                                 float(row["lon_wgs84"]),
+                                                 float(row["lat_wgs84"]))
+    return sites
+
+
+@functools.cache
+def admin_polygon(adcode: str):
+    """The polygon of a city or county of ``anhui_admin_units.geojson``."""
+    for feature in _features("anhui_admin_units.geojson"):
+        if feature["properties"]["adcode"] == adcode:
+            return shape(feature["geometry"])
+    raise KeyError(adcode)
+
+
+@functools.cache
+def admin_name(adcode: str) -> str:
+    for feature in _features("anhui_admin_units.geojson"):
+        if feature["properties"]["adcode"] == adcode:
+            return feature["properties"]["name"]
+    raise KeyError(adcode)
+
+
+@functools.cache
+def hefei_township_polygons() -> tuple[tuple[str, Any], ...]:
+    """``(name, polygon)`` of Hefei's township polygons; names without the 办事处 suffix."""
+    return tuple((f["properties"]["name"].removesuffix("办事处"), shape(f["geometry"]))
+                 for f in _features("hefei_townships_2023.geojson"))
+
+
+def townships_at(lon: float, lat: float) -> set[str]:
+    """Names of the Hefei township polygons containing a point."""
+    point = Point(lon, lat)
+    return {name for name, polygon in hefei_township_polygons() if polygon.contains(point)}
+
+
+def ids_within(polygon, kind: str | None = None) -> set[str]:
+    """Ids of shipped facilities (of ``kind``) inside ``polygon``."""
+    return {fid for fid, (k, _name, lon, lat) in raw_sites().items()
+            if (kind is None or k == kind) and polygon.contains(Point(lon, lat))}
