@@ -9,13 +9,14 @@ for every query.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InvalidParameter, NotFound
-from .model import AMENITIES, Facility, check_lon_lat, parse_amenity, parse_kind, parse_status
+from .errors import NotFound
+from .model import AMENITIES, Facility
+from .nearest import DriveEstimate, NearestIndex
 from .storage import Storage
 
 
@@ -62,9 +63,22 @@ class Catalog:
                              dtype=object))
             for level in ("city", "county", "township")
         }
+        self._nearest: NearestIndex | None = None
+        self._lock = threading.Lock()
         self._text = np.array(
             [" ".join(filter(None, (f.name, f.address, f.township, f.county, f.city))).lower()
              for f in self.facilities], dtype=object)
+
+    def nearest_index(self, estimate: DriveEstimate | None = None) -> NearestIndex:
+        """The K-nearest index of this data version (built on first use, then kept)."""
+        index = self._nearest
+        if index is None or (estimate is not None and index.estimate != estimate):
+            with self._lock:
+                index = self._nearest
+                if index is None or (estimate is not None and index.estimate != estimate):
+                    index = NearestIndex(self.facilities, estimate or DriveEstimate())
+                    self._nearest = index
+        return index
 
     @classmethod
     def from_storage(cls, storage: Storage) -> Catalog:
@@ -144,75 +158,6 @@ class CatalogCache:
             if self._catalog is None or self._catalog.data_version != version:
                 self._catalog = self._build(self.storage)
             return self._catalog
-
-
-# ---- parsing query parameters ------------------------------------------------------------
-def _values(args: Mapping, name: str) -> list[str]:
-    """All values of a parameter, whether repeated (``?kind=a&kind=b``) or comma-separated."""
-    raw = args.getlist(name) if hasattr(args, "getlist") else args.get(name)
-    if raw is None:
-        return []
-    if isinstance(raw, str):
-        raw = [raw]
-    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
-
-
-def _single(args: Mapping, name: str) -> str | None:
-    values = _values(args, name)
-    return values[0] if values else None
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``west,south,east,north`` in WGS-84 degrees."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InvalidParameter("bbox must be four numbers: west,south,east,north", field="bbox")
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise InvalidParameter("bbox must be four numbers: west,south,east,north",
-                               field="bbox") from None
-    try:
-        check_lon_lat(west, south)
-        check_lon_lat(east, north)
-    except InvalidParameter as exc:
-        raise InvalidParameter(f"bbox: {exc.message}", field="bbox") from None
-    if south > north:
-        raise InvalidParameter("bbox: south must not be above north", field="bbox")
-    return west, south, east, north
-
-
-def parse_int(args: Mapping, name: str, default: int, low: int, high: int) -> int:
-    """An integer parameter within ``[low, high]``."""
-    text = _single(args, name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a whole number, got {text!r}",
-                               field=name) from None
-    if not low <= value <= high:
-        raise InvalidParameter(f"{name} must be between {low} and {high}", field=name)
-    return value
-
-
-def parse_filter(args: Mapping) -> FacilityFilter:
-    """A :class:`FacilityFilter` from query parameters; InvalidParameter names the bad one."""
-    bbox_text = args.get("bbox")
-    q = _single(args, "q")
-    if q is not None and len(q) > 100:
-        raise InvalidParameter("q is limited to 100 characters", field="q")
-    return FacilityFilter(
-        bbox=parse_bbox(bbox_text) if bbox_text is not None else None,
-        kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
-        statuses=frozenset(parse_status(v) for v in _values(args, "status")),
-        amenities=frozenset(parse_amenity(v) for v in _values(args, "amenity")),
-        city=_single(args, "city"),
-        county=_single(args, "county"),
-        township=_single(args, "township"),
-        q=q,
-    )
 
 
 @dataclass

@@ -137,14 +137,15 @@ def import_(ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid,
 @click.pass_context
 def export(ctx, fmt, out, crs, kind, status, city, county, township):
     """Export facilities as GeoJSON, CSV, XLSX or GeoPackage."""
-    from .catalog import Catalog, parse_filter
+    from .catalog import Catalog
     from .export import export_facilities
+    from .params import Args, parse_filter
 
     args = {"kind": list(kind), "status": list(status)}
     args.update({k: v for k, v in (("city", city), ("county", county),
                                    ("township", township)) if v})
     try:
-        flt = parse_filter(_MultiArgs(args))
+        flt = parse_filter(Args(args))
         with _storage(ctx) as storage:
             catalog = Catalog.from_storage(storage)
         chosen = [f for f, keep in zip(catalog.facilities, catalog.mask(flt), strict=True)
@@ -155,14 +156,66 @@ def export(ctx, fmt, out, crs, kind, status, city, county, township):
     click.echo(f"exported {len(chosen)} facilities to {out}")
 
 
-class _MultiArgs(dict):
-    """A dict that answers ``getlist`` like a query string."""
+@main.command()
+@click.option("--lon", required=True, help="longitude of the driver")
+@click.option("--lat", required=True, help="latitude of the driver")
+@click.option("--k", default="5", show_default=True, help="how many (1-50)")
+@click.option("--kind", multiple=True, help="kinds (repeatable)")
+@click.option("--amenity", multiple=True, help="amenities that must all be there (repeatable)")
+@click.option("--status", multiple=True, help="statuses (default: open; 'any' for all)")
+@click.option("--open-now", is_flag=True, help="only facilities open now (Asia/Shanghai)")
+@click.option("--max-km", default=None, help="search radius in km")
+@click.option("--min-truck-parking", default=None, help="minimum truck parking spaces")
+@click.option("--crs", default="wgs84", show_default=True, help="datum of --lon/--lat")
+@click.option("--json", "as_json", is_flag=True, help="print GeoJSON")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck_parking, crs,
+            as_json, lang):
+    """The nearest facilities to a point, as a table or GeoJSON."""
+    from .catalog import Catalog
+    from .geojson import feature_collection
+    from .hours import OPEN_STATE_LABELS
+    from .maps import label
+    from .model import KINDS
+    from .nearest import DriveEstimate
+    from .params import Args, parse_nearest
 
-    def getlist(self, key):
-        value = self.get(key)
-        if value is None:
-            return []
-        return list(value) if isinstance(value, list | tuple) else [value]
+    settings = ctx.obj["settings"]
+    args = Args({"lon": lon, "lat": lat, "k": k, "kind": list(kind), "amenity": list(amenity),
+                 "status": list(status), "open_now": open_now or None, "max_km": max_km,
+                 "min_truck_parking": min_truck_parking, "crs": crs})
+    try:
+        request = parse_nearest(args)
+        with _storage(ctx) as storage:
+            catalog = Catalog.from_storage(storage)
+    except LocatorError as exc:
+        _fail(exc)
+    estimate = DriveEstimate(settings.drive_detour_factor, settings.drive_speed_kmh)
+    hits = catalog.nearest_index(estimate).nearest(**request)
+    if as_json:
+        body = feature_collection([])
+        body["features"] = [hit.to_feature() for hit in hits]
+        body["numberMatched"] = body["numberReturned"] = len(hits)
+        body["drive_time"] = estimate.describe()
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("没有找到符合条件的站点" if lang == "zh" else "no facility matches")
+        return
+    head = (("距离", "方位", "约需(分钟)", "状态", "类型", "名称", "所在地") if lang == "zh" else
+            ("distance", "bearing", "~minutes", "open", "kind", "name", "area"))
+    click.echo("\t".join(head))
+    for hit in hits:
+        f = hit.facility
+        area = " ".join(filter(None, (f.city, f.county, f.township)))
+        click.echo("\t".join([
+            f"{hit.distance_m / 1000:.2f} km", f"{hit.bearing_deg:.0f}°",
+            f"{hit.drive_minutes:.0f}", label(OPEN_STATE_LABELS, hit.open_state, lang),
+            label(KINDS, f.kind, lang), f.name, area]))
+    click.echo(("约需时间按直线距离 × {:.1f}、时速 {:.0f} km 估算" if lang == "zh" else
+                "minutes are an estimate: straight line x {:.1f} at {:.0f} km/h").format(
+        estimate.detour_factor, estimate.speed_kmh))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,6 +46,9 @@ class Settings:
     page_limit_default: int = 100
     page_limit_max: int = 1000
     secret_key: str = ""
+    drive_detour_factor: float = 1.3
+    drive_speed_kmh: float = 50.0
+    max_route_body_kb: float = 512.0
 
     def tile_provider(self) -> dict[str, str | None]:
         """The configured tile layer: a named provider, or a custom ``tile_url``."""

@@ -290,6 +290,7 @@ def build_facility_map(
     names.update(layer_names or {})
     fmap = folium.Map(location=[31.85, 117.25], zoom_start=7, tiles=None,
                       control_scale=True, prefer_canvas=False)
+    fmap.options["max_zoom"] = 18  # MarkerCluster needs it; without tiles nothing sets it
     if assets:
         _use_local_assets(fmap, assets)
     if tiles.get("url"):

@@ -49,6 +49,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                       "default": 100}),
         _param("offset", "items to skip", {"type": "integer", "minimum": 0, "default": 0}),
     ]
+    crs_schema = {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"}
     facility_properties = {
         "name": {"type": "string"},
         "kind": {"type": "string", "enum": list(KINDS)},
@@ -67,6 +68,12 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
             "source", "source_id")},
         "updated_at": {"type": "string", "format": "date-time", "nullable": True},
         "version": {"type": "integer"},
+        "distance_m": {"type": "number", "description": "nearest and along-route only"},
+        "bearing_deg": {"type": "number"},
+        "drive_minutes_estimate": {"type": "number"},
+        "open_state": {"type": "string", "enum": ["open", "closed", "unknown"]},
+        "distance_along_m": {"type": "number"},
+        "offset_m": {"type": "number"},
     }
     return {
         "openapi": "3.0.3",
@@ -94,6 +101,75 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                         "$ref": "#/components/schemas/Facility"}}}},
                     **_error_responses(404)},
             }},
+            "/nearest": {"get": {
+                "summary": "The K nearest facilities, open ones by default",
+                "description": "Exact great-circle K-nearest. Each feature has distance_m, "
+                               "bearing_deg, drive_minutes_estimate (straight line x detour "
+                               "factor at an average speed: an estimate) and open_state.",
+                "operationId": "nearestFacilities",
+                "parameters": [
+                    _param("lon", "longitude of the driver", {"type": "number", "minimum": -180,
+                                                             "maximum": 180}, required=True),
+                    _param("lat", "latitude of the driver", {"type": "number", "minimum": -90,
+                                                            "maximum": 90}, required=True),
+                    _param("k", "how many", {"type": "integer", "minimum": 1, "maximum": 50,
+                                             "default": 5}),
+                    *[p for p in facility_filters if p["name"] in ("kind", "amenity")],
+                    _param("status", "statuses (default open; `any` for all)",
+                           {**enum_list, "items": {"type": "string",
+                                                   "enum": [*STATUSES, "any"]}},
+                           explode=False),
+                    _param("open_now", "only facilities open now (Asia/Shanghai); unknown "
+                           "hours never count as open", {"type": "boolean", "default": False}),
+                    _param("at", "evaluate open_now at this time instead of now (ISO 8601; "
+                           "without a zone: Asia/Shanghai)", {"type": "string",
+                                                              "format": "date-time"}),
+                    _param("max_km", "search radius", {"type": "number", "minimum": 0.001}),
+                    _param("min_truck_parking", "minimum truck parking spaces",
+                           {"type": "integer", "minimum": 0}),
+                    _param("crs", "datum of lon/lat", crs_schema),
+                    _param("out_crs", "datum of the returned geometry", crs_schema),
+                ],
+                "responses": {"200": {"description": "Facilities by distance", "content": {
+                    "application/geo+json": {"schema": {
+                        "$ref": "#/components/schemas/HitCollection"}}}},
+                    **_error_responses(400)},
+            }},
+            "/along-route": {"post": {
+                "summary": "Facilities near a route, in driving order",
+                "operationId": "alongRoute",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["route"], "additionalProperties": False,
+                    "properties": {
+                        "route": {"oneOf": [
+                            {"type": "object", "required": ["type", "coordinates"],
+                             "properties": {"type": {"type": "string", "enum": ["LineString"]},
+                                            "coordinates": {"type": "array", "items": {
+                                                "type": "array", "items": {"type": "number"}},
+                                                "minItems": 2, "maxItems": 5000}}},
+                            {"type": "array", "items": {"type": "array", "items": {
+                                "type": "number"}}, "minItems": 2, "maxItems": 5000}]},
+                        "buffer_km": {"type": "number", "minimum": 0.001, "maximum": 50,
+                                      "default": 5},
+                        "position": {"type": "array", "items": {"type": "number"},
+                                     "minItems": 2, "maxItems": 2,
+                                     "description": "only facilities ahead of this point"},
+                        "kind": {"type": "array", "items": {"type": "string",
+                                                            "enum": list(KINDS)}},
+                        "amenity": {"type": "array", "items": {"type": "string",
+                                                               "enum": list(AMENITIES)}},
+                        "status": {"type": "array", "items": {"type": "string"}},
+                        "open_now": {"type": "boolean"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "min_truck_parking": {"type": "integer", "minimum": 0},
+                        "limit": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                  "default": 200},
+                        "crs": crs_schema, "out_crs": crs_schema}}}}},
+                "responses": {"200": {"description": "Facilities by distance along the route",
+                                      "content": {"application/geo+json": {"schema": {
+                                          "$ref": "#/components/schemas/HitCollection"}}}},
+                              **_error_responses(400, 413, 415)},
+            }},
             "/openapi.json": {"get": {
                 "summary": "This document", "operationId": "getOpenAPI",
                 "responses": {"200": {"description": "OpenAPI 3 document",
@@ -116,6 +192,14 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                              "geometry": {"$ref": "#/components/schemas/Point"},
                              "properties": {"type": "object",
                                             "properties": facility_properties}}},
+            "HitCollection": {"type": "object", "required": ["type", "features"],
+                              "properties": {
+                                  "type": {"type": "string", "enum": ["FeatureCollection"]},
+                                  "features": {"type": "array", "items": {
+                                      "$ref": "#/components/schemas/Facility"}},
+                                  "numberReturned": {"type": "integer"},
+                                  "coordinate_datum": {"type": "string"},
+                                  "drive_time": {"type": "object"}}},
             "FacilityCollection": {"type": "object", "required": ["type", "features"],
                                    "properties": {
                                        "type": {"type": "string",

@@ -7,9 +7,10 @@ import random
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from locator.catalog import Catalog, CatalogCache, FacilityFilter, parse_filter
+from locator.catalog import Catalog, CatalogCache, FacilityFilter
 from locator.errors import InvalidParameter, NotFound
 from locator.model import AMENITIES, KINDS, STATUSES, Facility
+from locator.params import parse_filter
 
 
 def random_facilities(n: int, seed: int = 7) -> list[Facility]:

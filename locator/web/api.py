@@ -6,10 +6,12 @@ import hashlib
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..catalog import parse_filter, parse_int
-from ..errors import InvalidParameter
+from ..crs import from_wgs84
+from ..errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
 from ..geojson import feature_collection, page_links
+from ..nearest import DriveEstimate, Hit
 from ..openapi import openapi_document
+from ..params import parse_crs, parse_filter, parse_int, parse_nearest, parse_route_request
 from . import state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -77,3 +79,66 @@ def facility(facility_id: str):
 def openapi():
     """The OpenAPI 3 description of this API."""
     return jsonify(openapi_document(server_url=request.host_url.rstrip("/")))
+
+
+NEAREST_PARAMS = {"lon", "lat", "k", "kind", "status", "amenity", "open_now", "at", "max_km",
+                  "min_truck_parking", "crs", "out_crs"}
+
+
+def _estimate() -> DriveEstimate:
+    settings = state().settings
+    return DriveEstimate(settings.drive_detour_factor, settings.drive_speed_kmh)
+
+
+def _hits_collection(hits: list[Hit], out_crs: str, extra: dict) -> dict:
+    """Hits as a FeatureCollection; geometry in ``out_crs`` (WGS-84 unless asked)."""
+    features = [hit.to_feature() for hit in hits]
+    if out_crs != "wgs84":
+        for feature in features:
+            lon, lat = feature["geometry"]["coordinates"]
+            feature["geometry"]["coordinates"] = list(from_wgs84(lon, lat, out_crs))
+    body = feature_collection([], number_matched=len(features))
+    body["features"] = features
+    body["numberReturned"] = len(features)
+    body["coordinate_datum"] = out_crs
+    body["drive_time"] = _estimate().describe()
+    body.update(extra)
+    return body
+
+
+@bp.get("/nearest")
+def nearest():
+    """The K nearest facilities (open ones by default) that have the wanted amenities."""
+    _reject_unknown(NEAREST_PARAMS)
+    args = parse_nearest(request.args)
+    out_crs = parse_crs(request.args, "out_crs")
+    catalog = state().catalog.current()
+    hits = catalog.nearest_index(_estimate()).nearest(**args)
+    query = {"lon": args["lon"], "lat": args["lat"], "k": args["k"]}
+    body = _hits_collection(hits, out_crs, {"query": query})
+    # Results depend on the clock when open_now is asked without a fixed time.
+    max_age = 30 if args["query"].open_now and args["query"].at is None else 60
+    return cached_json(body, version=catalog.data_version, mimetype=GEOJSON, max_age=max_age)
+
+
+def _route_body() -> dict:
+    if not request.is_json:
+        raise UnsupportedFormat("send the route as JSON (Content-Type: application/json)")
+    limit = int(state().settings.max_route_body_kb * 1024)
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"the route body is limited to {limit // 1024} KB")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidParameter("the body must be a JSON object with a route", field="route")
+    return body
+
+
+@bp.post("/along-route")
+def along_route():
+    """Facilities within ``buffer_km`` of a route, in driving order."""
+    args = parse_route_request(_route_body())
+    out_crs = args.pop("out_crs")
+    catalog = state().catalog.current()
+    hits = catalog.nearest_index(_estimate()).along_route(**args)
+    body = _hits_collection(hits, out_crs, {"buffer_km": args["buffer_km"]})
+    return jsonify(body), 200, {"Content-Type": GEOJSON}

@@ -1,0 +1,389 @@
+"""Nearest facilities for a driver: exact great-circle K-nearest and search along a route.
+
+Points live on the unit sphere as 3-D vectors; the straight (chord) distance between
+two such vectors grows with the great-circle distance, so a KD-tree over them
+(:class:`scipy.spatial.cKDTree`) answers great-circle K-nearest queries exactly,
+with no projection and no scan. One :class:`NearestIndex` is built per data version
+(see :attr:`locator.catalog.Catalog.nearest_index`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .crs import EARTH_RADIUS_M
+from .errors import InvalidParameter
+from .hours import OPEN, local_time, open_state
+from .model import AMENITIES, KINDS, STATUSES, Facility, check_lon_lat
+
+#: Defaults of the drive-time estimate (straight line x detour at an average speed),
+#: used until a road network is loaded.
+DEFAULT_DETOUR_FACTOR = 1.3
+DEFAULT_SPEED_KMH = 50.0
+MAX_K = 50
+MAX_ROUTE_VERTICES = 5000
+MAX_BUFFER_KM = 50.0
+
+_KIND_NAMES = tuple(KINDS)
+_STATUS_NAMES = tuple(STATUSES)
+_KIND_CODE = {name: i for i, name in enumerate(KINDS)}
+_STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
+_AMENITY_BIT = {name: 1 << i for i, name in enumerate(AMENITIES)}
+
+
+def unit_vectors(lon, lat) -> np.ndarray:
+    """Points on the unit sphere, shape (n, 3), from degrees."""
+    lon_r = np.radians(np.asarray(lon, dtype=float))
+    lat_r = np.radians(np.asarray(lat, dtype=float))
+    cos_lat = np.cos(lat_r)
+    return np.stack([cos_lat * np.cos(lon_r), cos_lat * np.sin(lon_r), np.sin(lat_r)],
+                    axis=-1)
+
+
+def chord_to_m(chord):
+    """Great-circle metres from chord lengths on the unit sphere."""
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.asarray(chord) / 2.0, 1.0))
+
+
+def m_to_chord(metres: float) -> float:
+    """The chord length on the unit sphere of a great-circle distance in metres."""
+    return 2.0 * math.sin(min(metres / EARTH_RADIUS_M, math.pi) / 2.0)
+
+
+def _bearing(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """:func:`bearing_deg` for one pair of points, without numpy's per-call cost."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return math.degrees(math.atan2(y, x)) % 360.0
+
+
+@lru_cache(maxsize=256)
+def _lookup_table(codes: tuple[str, ...], wanted: frozenset[str]) -> np.ndarray:
+    """A boolean table by code: which of the ``codes`` are ``wanted``."""
+    table = np.zeros(len(codes), dtype=bool)
+    table[[codes.index(name) for name in wanted]] = True
+    table.setflags(write=False)
+    return table
+
+
+def bearing_deg(lon1, lat1, lon2, lat2):
+    """Initial great-circle bearing from point 1 to point 2, degrees clockwise from north."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(np.asarray(lon2) - lon1)
+    y = np.sin(dl) * np.cos(p2)
+    x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)
+    return np.degrees(np.arctan2(y, x)) % 360.0
+
+
+@dataclass(frozen=True)
+class FacilityQuery:
+    """Which facilities a driver wants. Statuses default to ``open`` only."""
+
+    kinds: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset({"open"})
+    amenities: frozenset[str] = frozenset()
+    open_now: bool = False
+    at: dt.datetime | None = None
+    min_truck_parking: int | None = None
+
+
+@dataclass(slots=True)
+class Hit:
+    """One facility found, with how far it is and whether it is open."""
+
+    facility: Facility
+    distance_m: float
+    bearing_deg: float | None
+    drive_minutes: float | None
+    open_state: str
+    distance_along_m: float | None = None
+    offset_m: float | None = None
+
+    def to_feature(self) -> dict:
+        """The facility's GeoJSON Feature with the search fields added to its properties."""
+        feature = self.facility.to_feature()
+        props = feature["properties"]
+        props["distance_m"] = round(self.distance_m, 1)
+        if self.bearing_deg is not None:
+            props["bearing_deg"] = round(self.bearing_deg, 1)
+        if self.drive_minutes is not None:
+            props["drive_minutes_estimate"] = round(self.drive_minutes, 1)
+        props["open_state"] = self.open_state
+        if self.distance_along_m is not None:
+            props["distance_along_m"] = round(self.distance_along_m, 1)
+            props["offset_m"] = round(self.offset_m, 1)
+        return feature
+
+
+@dataclass
+class DriveEstimate:
+    """Straight-line distance x detour factor at an average speed: an estimate, labelled so."""
+
+    detour_factor: float = DEFAULT_DETOUR_FACTOR
+    speed_kmh: float = DEFAULT_SPEED_KMH
+
+    def minutes(self, distance_m):
+        return np.asarray(distance_m) * self.detour_factor / (self.speed_kmh * 1000 / 60)
+
+    def describe(self) -> dict:
+        return {"method": "straight_line_estimate", "detour_factor": self.detour_factor,
+                "speed_kmh": self.speed_kmh}
+
+
+@dataclass
+class NearestIndex:
+    """K-nearest and along-route search over one data version's facilities."""
+
+    facilities: Sequence[Facility]
+    estimate: DriveEstimate = field(default_factory=DriveEstimate)
+
+    def __post_init__(self):
+        fs = self.facilities
+        self.size = len(fs)
+        self.lon = np.fromiter((f.lon for f in fs), dtype=float, count=self.size)
+        self.lat = np.fromiter((f.lat for f in fs), dtype=float, count=self.size)
+        self.xyz = unit_vectors(self.lon, self.lat).reshape(self.size, 3)
+        self.kind = np.fromiter((_KIND_CODE[f.kind] for f in fs), dtype=np.int8,
+                                count=self.size)
+        self.status = np.fromiter((_STATUS_CODE[f.status] for f in fs), dtype=np.int8,
+                                  count=self.size)
+        self.amenity_bits = np.fromiter(
+            (sum(_AMENITY_BIT[a] for a in f.amenities) for f in fs), dtype=np.int64,
+            count=self.size)
+        self.parking = np.fromiter(
+            (-1 if f.truck_parking_spaces is None else f.truck_parking_spaces for f in fs),
+            dtype=np.int64, count=self.size)
+        self.ids = [f.id for f in fs]
+        self._tree = cKDTree(self.xyz) if self.size else None
+        self._subtrees: dict[frozenset, tuple[cKDTree, np.ndarray]] = {}
+
+    # ---- filters -----------------------------------------------------------------------
+    def _passes(self, idx: np.ndarray, query: FacilityQuery) -> np.ndarray:
+        keep = np.ones(len(idx), dtype=bool)
+        if query.kinds:
+            keep &= _lookup_table(_KIND_NAMES, query.kinds)[self.kind[idx]]
+        if query.statuses and len(query.statuses) < len(STATUSES):
+            keep &= _lookup_table(_STATUS_NAMES, query.statuses)[self.status[idx]]
+        if query.amenities:
+            wanted = sum(_AMENITY_BIT[a] for a in query.amenities)
+            keep &= (self.amenity_bits[idx] & wanted) == wanted
+        if query.min_truck_parking is not None:
+            keep &= self.parking[idx] >= query.min_truck_parking
+        if query.open_now:
+            at = local_time(query.at)
+            for j in np.flatnonzero(keep):
+                keep[j] = open_state(self.facilities[idx[j]].hours, at) == OPEN
+        return keep
+
+    def _tree_for(self, query: FacilityQuery) -> tuple[cKDTree | None, np.ndarray | None]:
+        """A tree over the facilities of the wanted kinds (built once per kind set)."""
+        if not query.kinds:
+            return self._tree, None
+        key = frozenset(query.kinds)
+        if key not in self._subtrees:
+            members = np.flatnonzero(np.isin(self.kind, [_KIND_CODE[k] for k in key]))
+            tree = cKDTree(self.xyz[members]) if len(members) else None
+            self._subtrees[key] = (tree, members)
+        return self._subtrees[key]
+
+    # ---- K nearest ---------------------------------------------------------------------
+    def nearest(self, lon: float, lat: float, k: int = 5, query: FacilityQuery | None = None,
+                max_km: float | None = None) -> list[Hit]:
+        """The ``k`` nearest facilities passing ``query``, nearest first (ties by id).
+
+        Exact: the KD-tree is asked for more neighbours until the ``k``-th match is
+        nearer than every facility not yet examined, or ``max_km`` is reached.
+        """
+        query = query or FacilityQuery()
+        if not 1 <= k <= MAX_K:
+            raise InvalidParameter(f"k must be between 1 and {MAX_K}", field="k")
+        tree, members = self._tree_for(query)
+        if tree is None:
+            return []
+        n = tree.n
+        lon_r, lat_r = math.radians(lon), math.radians(lat)
+        cos_lat = math.cos(lat_r)
+        point = (cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r))
+        bound = m_to_chord(max_km * 1000.0) if max_km is not None else np.inf
+        fetch = min(n, k + 8)
+        while True:
+            chords, found = tree.query(point, k=[fetch] if fetch == 1 else fetch,
+                                       distance_upper_bound=bound)
+            valid = found < n
+            chords, found = chords[valid], found[valid]
+            idx = members[found] if members is not None else found
+            keep = self._passes(idx, query)
+            exhausted = len(found) < fetch or fetch >= n
+            if exhausted:
+                break
+            matched = chords[keep]
+            # Complete when k matches are in and the farthest fetched lies beyond the
+            # k-th match (so no tie at the edge is left outside).
+            if len(matched) >= k and chords[-1] > matched[k - 1] + 1e-12:
+                break
+            fetch = min(n, fetch * 4)
+        idx, chords = idx[keep], chords[keep]
+        return self._hits(lon, lat, idx, chords, k, query)
+
+    def _hits(self, lon, lat, idx, chords, k, query) -> list[Hit]:
+        distances = chord_to_m(chords).tolist()
+        idx = idx.tolist()
+        # The tree returns neighbours by distance; equal distances are ordered by id.
+        order = range(min(k, len(idx)))
+        if len(set(distances[:k + 1])) < min(k + 1, len(distances)):
+            order = sorted(range(len(idx)), key=lambda j: (distances[j], self.ids[idx[j]]))[:k]
+        at = local_time(query.at) if query.open_now or query.at else None
+        per_minute = self.estimate.speed_kmh * 1000.0 / 60.0 / self.estimate.detour_factor
+        hits = []
+        for j in order:
+            i, d = idx[j], distances[j]
+            f = self.facilities[i]
+            hits.append(Hit(f, d, _bearing(lon, lat, f.lon, f.lat), d / per_minute,
+                            open_state(f.hours, at)))
+        return hits
+
+    # ---- along a route -----------------------------------------------------------------
+    def along_route(self, route: Sequence[Sequence[float]], buffer_km: float = 5.0,
+                    query: FacilityQuery | None = None,
+                    position: tuple[float, float] | None = None,
+                    limit: int | None = None) -> list[Hit]:
+        """Facilities within ``buffer_km`` of a route, in driving order.
+
+        Each hit has ``distance_along_m`` (from the route's start to the facility's
+        nearest point on the route) and ``offset_m`` (its distance from the route).
+        With ``position``, only facilities ahead of it along the route are kept.
+        """
+        query = query or FacilityQuery()
+        coords = check_route(route)
+        if not 0 < buffer_km <= MAX_BUFFER_KM:
+            raise InvalidParameter(f"buffer_km must be above 0 and at most {MAX_BUFFER_KM:g}",
+                                   field="buffer_km")
+        if self._tree is None:
+            return []
+        line = _Polyline(coords, max_step_m=min(1000.0, buffer_km * 500.0))
+        buffer_m = buffer_km * 1000.0
+        reach = m_to_chord(buffer_m + line.max_step_m)
+        near = self._tree.query_ball_point(line.vertices, r=reach)
+        candidates = np.unique(np.fromiter((i for group in near for i in group), dtype=np.int64))
+        if len(candidates) == 0:
+            return []
+        candidates = candidates[self._passes(candidates, query)]
+        along, offset = line.locate(self.xyz[candidates])
+        inside = offset <= buffer_m
+        candidates, along, offset = candidates[inside], along[inside], offset[inside]
+        start = 0.0
+        if position is not None:
+            plon, plat = check_lon_lat(*position)
+            here, _ = line.locate(unit_vectors(plon, plat).reshape(1, 3))
+            start = float(here[0])
+            ahead = along >= start
+            candidates, along, offset = candidates[ahead], along[ahead], offset[ahead]
+        order = sorted(range(len(candidates)),
+                       key=lambda j: (along[j], offset[j], self.ids[candidates[j]]))
+        if limit is not None:
+            order = order[:limit]
+        at = local_time(query.at)
+        hits = []
+        for j in order:
+            f = self.facilities[candidates[j]]
+            # Drive time counts from the position (or the start) along the route.
+            minutes = float(self.estimate.minutes(along[j] - start + offset[j]))
+            hits.append(Hit(f, float(offset[j]), None, minutes, open_state(f.hours, at),
+                            float(along[j]), float(offset[j])))
+        return hits
+
+
+def check_route(route) -> np.ndarray:
+    """Route vertices as an (n, 2) lon/lat array; InvalidParameter naming ``route``."""
+    if isinstance(route, dict):
+        if route.get("type") != "LineString":
+            raise InvalidParameter("route must be a GeoJSON LineString", field="route")
+        route = route.get("coordinates")
+    if not isinstance(route, list | tuple) or len(route) < 2:
+        raise InvalidParameter("route needs at least 2 points", field="route")
+    if len(route) > MAX_ROUTE_VERTICES:
+        raise InvalidParameter(f"route has more than {MAX_ROUTE_VERTICES} points",
+                               field="route")
+    coords = []
+    for i, vertex in enumerate(route):
+        if not isinstance(vertex, list | tuple) or len(vertex) < 2:
+            raise InvalidParameter(f"route point {i} must be [lon, lat]", field="route")
+        try:
+            coords.append(check_lon_lat(vertex[0], vertex[1]))
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"route point {i}: {exc.message}", field="route") from None
+    return np.asarray(coords, dtype=float)
+
+
+class _Polyline:
+    """A route on the unit sphere, cut into great-circle pieces of at most ``max_step_m``."""
+
+    def __init__(self, coords: np.ndarray, max_step_m: float):
+        points = unit_vectors(coords[:, 0], coords[:, 1]).reshape(-1, 3)
+        pieces = [points[:1]]
+        for a, b in zip(points[:-1], points[1:], strict=True):
+            angle = _angle(a, b)
+            steps = max(1, math.ceil(angle * EARTH_RADIUS_M / max_step_m))
+            t = np.linspace(0.0, 1.0, steps + 1)[1:]
+            pieces.append(_slerp(a, b, angle, t))
+        self.vertices = np.concatenate(pieces)
+        starts, ends = self.vertices[:-1], self.vertices[1:]
+        lengths = _angle(starts, ends) * EARTH_RADIUS_M
+        self.max_step_m = float(lengths.max()) if len(lengths) else 0.0
+        self.cumulative = np.concatenate([[0.0], np.cumsum(lengths)])
+        self.starts, self.ends, self.lengths = starts, ends, lengths
+        normals = np.cross(starts, ends)
+        norms = np.linalg.norm(normals, axis=1)
+        self.normals = np.divide(normals, norms[:, None], out=np.zeros_like(normals),
+                                 where=norms[:, None] > 0)
+        self._tree = cKDTree(self.vertices)
+
+    def locate(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance along the route and offset from it, in metres, for each point."""
+        along = np.empty(len(points))
+        offset = np.empty(len(points))
+        # Only the pieces next to the nearest few vertices can hold the nearest point.
+        _, nearest = self._tree.query(points, k=min(4, len(self.vertices)))
+        nearest = np.atleast_2d(nearest)
+        last = len(self.starts) - 1
+        for row, (p, vertex_ids) in enumerate(zip(points, nearest, strict=True)):
+            segs = np.unique(np.clip(np.concatenate([vertex_ids - 1, vertex_ids]), 0, last))
+            a, b, n = self.starts[segs], self.ends[segs], self.normals[segs]
+            cross = np.clip(n @ p, -1.0, 1.0)
+            foot = p - cross[:, None] * n
+            foot_norm = np.linalg.norm(foot, axis=1)
+            foot = np.divide(foot, foot_norm[:, None], out=a.copy(),
+                             where=foot_norm[:, None] > 0)
+            from_a = _angle(a, foot)
+            seg_len = self.lengths[segs] / EARTH_RADIUS_M
+            between = np.abs(from_a + _angle(foot, b) - seg_len) < 1e-9
+            to_a, to_b = _angle(a, p), _angle(b, p)
+            dist = np.where(between, np.abs(np.arcsin(cross)), np.minimum(to_a, to_b))
+            pos = np.where(between, from_a, np.where(to_a <= to_b, 0.0, seg_len))
+            best = int(np.argmin(dist))
+            along[row] = self.cumulative[segs[best]] + pos[best] * EARTH_RADIUS_M
+            offset[row] = dist[best] * EARTH_RADIUS_M
+        return along, offset
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angles between unit vectors (robust for tiny and large angles)."""
+    cross = np.linalg.norm(np.cross(a, b), axis=-1)
+    dot = np.sum(a * b, axis=-1)
+    return np.arctan2(cross, dot)
+
+
+def _slerp(a: np.ndarray, b: np.ndarray, angle: float, t: np.ndarray) -> np.ndarray:
+    if angle < 1e-12:
+        return np.repeat(b[None, :], len(t), axis=0)
+    sin = math.sin(angle)
+    return (np.sin((1 - t) * angle)[:, None] * a + np.sin(t * angle)[:, None] * b) / sin

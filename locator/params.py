@@ -1,0 +1,236 @@
+"""Request parameters: parsed and validated once, for the web API and the CLI alike.
+
+Each parser takes a mapping of query parameters (a werkzeug ``MultiDict`` or a plain
+dict) and raises :class:`~locator.errors.InvalidParameter` naming the bad field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .catalog import FacilityFilter
+from .crs import normalize_crs, to_wgs84
+from .errors import InvalidParameter
+from .model import STATUSES, check_lon_lat, parse_amenity, parse_kind, parse_status
+from .nearest import MAX_BUFFER_KM, MAX_K, FacilityQuery, check_route
+
+
+def _values(args: Mapping, name: str) -> list[str]:
+    """All values of a parameter, whether repeated (``?kind=a&kind=b``) or comma-separated."""
+    raw = args.getlist(name) if hasattr(args, "getlist") else args.get(name)
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [raw]
+    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+
+
+def _single(args: Mapping, name: str) -> str | None:
+    values = _values(args, name)
+    return values[0] if values else None
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``west,south,east,north`` in WGS-84 degrees."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter("bbox must be four numbers: west,south,east,north", field="bbox")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter("bbox must be four numbers: west,south,east,north",
+                               field="bbox") from None
+    try:
+        check_lon_lat(west, south)
+        check_lon_lat(east, north)
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"bbox: {exc.message}", field="bbox") from None
+    if south > north:
+        raise InvalidParameter("bbox: south must not be above north", field="bbox")
+    return west, south, east, north
+
+
+def parse_int(args: Mapping, name: str, default: int, low: int, high: int) -> int:
+    """An integer parameter within ``[low, high]``."""
+    text = _single(args, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a whole number, got {text!r}",
+                               field=name) from None
+    if not low <= value <= high:
+        raise InvalidParameter(f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+def parse_filter(args: Mapping) -> FacilityFilter:
+    """A :class:`FacilityFilter` from query parameters; InvalidParameter names the bad one."""
+    bbox_text = args.get("bbox")
+    q = _single(args, "q")
+    if q is not None and len(q) > 100:
+        raise InvalidParameter("q is limited to 100 characters", field="q")
+    return FacilityFilter(
+        bbox=parse_bbox(bbox_text) if bbox_text is not None else None,
+        kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
+        statuses=frozenset(parse_status(v) for v in _values(args, "status")),
+        amenities=frozenset(parse_amenity(v) for v in _values(args, "amenity")),
+        city=_single(args, "city"),
+        county=_single(args, "county"),
+        township=_single(args, "township"),
+        q=q,
+    )
+
+
+
+def parse_float(args: Mapping, name: str, default: float | None, low: float, high: float
+                ) -> float | None:
+    """A number parameter within ``[low, high]``."""
+    text = _single(args, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a number, got {text!r}", field=name) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise InvalidParameter(f"{name} must be between {low:g} and {high:g}", field=name)
+    return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(args: Mapping, name: str, default: bool = False) -> bool:
+    """``true/false``, ``1/0``, ``yes/no`` or ``on/off``."""
+    text = _single(args, name)
+    if text is None:
+        return default
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise InvalidParameter(f"{name} must be true or false, got {text!r}", field=name)
+
+
+def parse_datetime(args: Mapping, name: str) -> dt.datetime | None:
+    """An ISO 8601 date-time; without a zone it is Asia/Shanghai wall-clock time."""
+    text = _single(args, name)
+    if text is None:
+        return None
+    text = text.strip().replace("Z", "+00:00")
+    if " " in text[10:]:  # an unescaped "+" of "+08:00" arrives as a space
+        text = text[:10] + text[10:].replace(" ", "+")
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be an ISO date-time like 2026-11-30T08:00+08:00",
+                               field=name) from None
+
+
+def parse_crs(args: Mapping, name: str = "crs") -> str:
+    """A datum name (``wgs84``, ``gcj02``, ``bd09`` or an alias), naming ``name`` if bad."""
+    try:
+        return normalize_crs(_single(args, name))
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"{name}: {exc.message}", field=name) from None
+
+
+def parse_point(args: Mapping, crs_field: str = "crs") -> tuple[float, float]:
+    """``lon``/``lat`` in the datum named by ``crs``, as WGS-84."""
+    lon, lat = check_lon_lat(_single(args, "lon"), _single(args, "lat"))
+    crs = parse_crs(args, crs_field)
+    if crs == "wgs84":
+        return lon, lat
+    return to_wgs84(lon, lat, crs)
+
+
+def parse_facility_query(args: Mapping) -> FacilityQuery:
+    """What a driver wants: kinds, statuses (default open), amenities, open now, parking."""
+    statuses = _values(args, "status")
+    parking = _single(args, "min_truck_parking")
+    return FacilityQuery(
+        kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
+        statuses=(frozenset(STATUSES) if statuses == ["any"]
+                  else frozenset(parse_status(v) for v in statuses) or frozenset({"open"})),
+        amenities=frozenset(parse_amenity(v) for v in _values(args, "amenity")),
+        open_now=parse_bool(args, "open_now"),
+        at=parse_datetime(args, "at"),
+        min_truck_parking=None if parking is None else parse_int(
+            args, "min_truck_parking", 0, 0, 100_000),
+    )
+
+
+def parse_nearest(args: Mapping) -> dict:
+    """Arguments of :meth:`NearestIndex.nearest` from ``lon, lat, k, max_km, crs`` and filters."""
+    lon, lat = parse_point(args)
+    return {"lon": lon, "lat": lat, "k": parse_int(args, "k", 5, 1, MAX_K),
+            "max_km": parse_float(args, "max_km", None, 0.001, 20_000.0),
+            "query": parse_facility_query(args)}
+
+
+ROUTE_FIELDS = {"route", "buffer_km", "kind", "status", "amenity", "open_now", "at",
+                "min_truck_parking", "position", "crs", "out_crs", "limit"}
+
+
+class Args(dict):
+    """Query-style arguments (name -> list of strings) that answer ``getlist``."""
+
+    def __init__(self, values: Mapping | None = None):
+        super().__init__()
+        for name, value in (values or {}).items():
+            if value is None:
+                continue
+            items = value if isinstance(value, list | tuple) else [value]
+            self[name] = [str(v).lower() if isinstance(v, bool) else str(v) for v in items]
+
+    def get(self, key, default=None):
+        values = super().get(key)
+        return values[0] if values else default
+
+    def getlist(self, key) -> list[str]:
+        return list(super().get(key) or [])
+
+
+def _body_as_args(body: Mapping) -> Args:
+    """JSON body fields as query-style arguments, so one set of parsers serves both."""
+    return Args({name: body.get(name) for name in ROUTE_FIELDS - {"route", "position"}})
+
+
+def parse_route_request(body: Mapping) -> dict:
+    """Arguments of :meth:`NearestIndex.along_route` from a JSON body, plus ``out_crs``.
+
+    ``route`` is a GeoJSON LineString or a list of ``[lon, lat]``; ``crs`` names the
+    datum of ``route`` and ``position``; they are converted to WGS-84 here.
+    """
+    unknown = sorted(set(body) - ROUTE_FIELDS)
+    if unknown:
+        raise InvalidParameter(f"unknown field {unknown[0]!r}; known: "
+                               f"{', '.join(sorted(ROUTE_FIELDS))}", field=unknown[0])
+    args = _body_as_args(body)
+    crs = parse_crs(args, "crs")
+    route = check_route(body.get("route"))
+    if crs != "wgs84":
+        lons, lats = to_wgs84(route[:, 0], route[:, 1], crs)
+        route = np.column_stack([lons, lats])
+    position = body.get("position")
+    if position is not None:
+        if not isinstance(position, list | tuple) or len(position) != 2:
+            raise InvalidParameter("position must be [lon, lat]", field="position")
+        try:
+            position = check_lon_lat(*position)
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"position: {exc.message}", field="position") from None
+        if crs != "wgs84":
+            position = to_wgs84(*position, crs)
+    return {"route": route.tolist(),
+            "buffer_km": parse_float(args, "buffer_km", 5.0, 0.001, MAX_BUFFER_KM),
+            "query": parse_facility_query(args), "position": position,
+            "limit": parse_int(args, "limit", 200, 1, 1000),
+            "out_crs": parse_crs(args, "out_crs")}
