@@ -38,6 +38,8 @@ def page_links(base_url: str, args: Mapping, page: Page) -> list[dict[str, str]]
     if page.offset + page.limit < page.number_matched:
         links.append({"rel": "next", "type": GEOJSON, "href": href(page.offset + page.limit)})
     if page.offset > 0:
+        # Past the end, "prev" leads to the last page that has items.
+        last_page = max(0, page.number_matched - 1) // page.limit * page.limit
         links.append({"rel": "prev", "type": GEOJSON,
-                      "href": href(max(0, page.offset - page.limit))})
+                      "href": href(max(0, min(page.offset - page.limit, last_page)))})
     return links

@@ -14,6 +14,7 @@ import folium
 import shapely
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
+from folium.map import Layer
 from jinja2 import Template
 from markupsafe import Markup, escape
 
@@ -62,7 +63,8 @@ POPUP_LABELS = {
 
 def popup_html(f: Facility, lang: str = "zh", detail_url: str | None = None) -> Markup:
     """The popup of one facility; every field escaped."""
-    words = POPUP_LABELS.get(lang, POPUP_LABELS["zh"])
+    lang = lang if lang in POPUP_LABELS else "zh"
+    words = POPUP_LABELS[lang]
     rows = [(words["kind"], label(KINDS, f.kind, lang)),
             (words["status"], label(STATUSES, f.status, lang))]
     area = " ".join(filter(None, (f.city, f.county, f.township)))
@@ -90,7 +92,7 @@ def marker_icon(kind: str) -> folium.DivIcon:
         icon_size=(16, 16), icon_anchor=(8, 8), class_name=f"facility-marker kind-{kind}")
 
 
-class FacilityLayer(JSCSSMixin, MacroElement):
+class FacilityLayer(JSCSSMixin, Layer):
     """Facilities as clustered markers, built in the browser from compact data.
 
     One array row per facility (``[lat, lon, kind, tooltip, popup]``) instead of a
@@ -134,9 +136,8 @@ class FacilityLayer(JSCSSMixin, MacroElement):
     def __init__(self, facilities: Sequence[Facility], *, lang: str = "zh",
                  name: str = "facilities", detail_url: Callable[[Facility], str] | None = None,
                  assets: Mapping[str, str] | None = None):
-        super().__init__()
+        super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "FacilityLayer"
-        self.layer_name = name
         self.colors = KIND_COLORS
         self.cluster_options = {"showCoverageOnHover": False, "maxClusterRadius": 40}
         self.rows = [
@@ -217,7 +218,9 @@ class _Attribution(MacroElement):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {{ this._parent.get_name() }}.attributionControl
+            .setPrefix('<a href="https://leafletjs.com">Leaflet</a>')
+            .addAttribution({{ this.text|tojson }});
         {% endmacro %}
     """)
 

@@ -16,7 +16,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from shapely.geometry import box
-from web_fixtures import (
+
+from locator.model import AMENITIES, KINDS, STATUSES
+from locator.web.api import FACILITY_PARAMS
+from tests.web_fixtures import (
     HEFEI_CODE,
     LiveServer,
     add_facilities,
@@ -32,9 +35,6 @@ from web_fixtures import (
     raw_sites,
     townships_at,
 )
-
-from locator.model import AMENITIES, KINDS, STATUSES
-from locator.web.api import FACILITY_PARAMS
 
 API = "/api/v1"
 HEFEI = "合肥市"
@@ -586,8 +586,6 @@ def test_openapi_vocabularies_and_limits(openapi, app):
     assert params["q"]["schema"]["maxLength"] == 100
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: /facilities accepts `f` (FACILITY_PARAMS) but "
-                   "locator/openapi.py does not document it")
 def test_openapi_documents_every_accepted_parameter(openapi):
     documented = {p["name"] for p in openapi["paths"]["/facilities"]["get"]["parameters"]}
     assert documented == FACILITY_PARAMS
@@ -624,8 +622,6 @@ def test_other_methods_are_a_json_405(client, method, path):
     assert error["code"] == "method_not_allowed" and error["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: locator/web/errors.py drops the headers of "
-                   "HTTPException (exc.get_headers()), so a 405 has no Allow header")
 def test_405_names_the_allowed_methods(client):
     response = client.post(f"{API}/facilities")
     assert response.status_code == 405

@@ -38,7 +38,7 @@ def loaded_database(backend: str, directory: Path) -> tuple[str, Callable[[], No
         def cleanup() -> None:
             pass
     else:
-        from conftest import _drop_schema, _postgis_schema_url
+        from tests.conftest import _drop_schema, _postgis_schema_url
 
         schema, url = _postgis_schema_url()
 

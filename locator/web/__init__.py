@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from flask_compress import Compress
 
 from ..catalog import CatalogCache
 from ..config import PROJECT_ROOT, Settings, load_settings
@@ -15,11 +17,13 @@ from ..storage import Storage, open_storage
 
 @dataclass
 class AppState:
-    """What the views share: settings, the storage and the catalog cache."""
+    """What the views share: settings, the storage, the catalog and rendered pages."""
 
     settings: Settings
     storage: Storage
     catalog: CatalogCache
+    page_cache: dict = field(default_factory=dict)
+    page_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def state() -> AppState:
@@ -50,7 +54,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.config.update(
+        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript", "text/javascript",
+                            "application/json", "application/geo+json", "image/svg+xml"],
+        COMPRESS_MIN_SIZE=1024,
+        COMPRESS_ALGORITHM=["gzip", "br", "deflate"],
+    )
     app.config.update({k: v for k, v in test_config.items() if k.isupper()})
+    Compress(app)
 
     storage = open_storage(settings.database_url)
     app.extensions["locator"] = AppState(settings, storage, CatalogCache(storage))
@@ -58,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import api, assets, errors, i18n, pages
 
     i18n.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)

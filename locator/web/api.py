@@ -20,7 +20,7 @@ GEOJSON = "application/geo+json"
 
 #: Parameters each endpoint knows; anything else is a 400, so typos do not pass silently.
 FACILITY_PARAMS = {"bbox", "kind", "status", "amenity", "city", "county", "township", "q",
-                   "limit", "offset", "f"}
+                   "limit", "offset"}
 
 
 def _reject_unknown(allowed: set[str]) -> None:
@@ -66,7 +66,7 @@ def facilities():
 @bp.get("/facilities/<path:facility_id>")
 def facility(facility_id: str):
     """One facility as a GeoJSON Feature."""
-    _reject_unknown({"f"})
+    _reject_unknown(set())
     catalog = state().catalog.current()
     feature = catalog.get(facility_id).to_feature()
     feature["links"] = [{"rel": "self", "type": GEOJSON,

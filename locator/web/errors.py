@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from ..errors import LocatorError
@@ -12,15 +13,23 @@ _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                422: "validation_failed", 429: "rate_limited"}
 
 
+#: Page texts of common statuses, translated (the API keeps werkzeug's English text).
+_PAGE_MESSAGES = {404: "This page does not exist.",
+                  405: "This address does not accept that kind of request.",
+                  413: "The upload is too large."}
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(status: int, body: dict):
+def _respond(status: int, body: dict, headers: list | None = None):
+    headers = [(k, v) for k, v in (headers or []) if k.lower() != "content-type"]
     if _wants_json():
-        return jsonify(body), status
-    error = body["error"]
-    return render_template("error.html", status=status, message=error["message"]), status
+        return jsonify(body), status, headers
+    message = _PAGE_MESSAGES.get(status)
+    message = gettext(message) if message else body["error"]["message"]
+    return render_template("error.html", status=status, message=message), status, headers
 
 
 def init_app(app: Flask) -> None:
@@ -34,7 +43,8 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "http_error")
-        return _respond(status, {"error": {"code": code, "message": exc.description}})
+        return _respond(status, {"error": {"code": code, "message": exc.description}},
+                        exc.get_headers())
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # pragma: no cover - a bug, logged

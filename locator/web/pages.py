@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from flask import Blueprint, render_template
@@ -15,18 +14,14 @@ from .i18n import current_lang
 
 bp = Blueprint("pages", __name__)
 
-_map_cache: dict[tuple, dict] = {}
-_map_lock = threading.Lock()
-
-
 def _facility_map_parts(lang: str) -> dict:
     """The rendered map of every facility, cached per data version, language and tiles."""
     app_state = state()
     catalog = app_state.catalog.current()
     tiles = app_state.settings.tile_provider()
-    key = (id(app_state), catalog.data_version, lang, tiles.get("url"))
-    with _map_lock:
-        parts = _map_cache.get(key)
+    key = ("map", catalog.data_version, lang)
+    with app_state.page_lock:
+        parts = app_state.page_cache.get(key)
         if parts is None:
             units = [u for u in app_state.storage.admin_units() if u.level in
                      ("city", "county", "township")]
@@ -37,9 +32,10 @@ def _facility_map_parts(lang: str) -> dict:
                              "township": _("Township boundaries"),
                              "facilities": _("Facilities")})
             parts = map_parts(fmap)
-            for stale in [k for k in _map_cache if k[0] == key[0]]:
-                del _map_cache[stale]
-            _map_cache[key] = parts
+            for stale in [k for k in app_state.page_cache
+                          if k[0] == "map" and k[1] != catalog.data_version]:
+                del app_state.page_cache[stale]
+            app_state.page_cache[key] = parts
     return parts
 
 
