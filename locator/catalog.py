@@ -8,7 +8,9 @@ for every query.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +20,7 @@ from .errors import NotFound
 from .model import AMENITIES, Facility
 from .nearest import DriveEstimate, NearestIndex
 from .storage import Storage
+from .storage.base import local_writes
 
 
 @dataclass(frozen=True)
@@ -142,16 +145,29 @@ def _amenity_bits(amenities: Iterable[str]) -> int:
 class CatalogCache:
     """The current :class:`Catalog` of a storage, rebuilt when its data version moves."""
 
-    def __init__(self, storage: Storage, build: Callable[[Storage], Catalog] | None = None):
+    def __init__(self, storage: Storage, build: Callable[[Storage], Catalog] | None = None,
+                 check_interval_s: float = 0.0):
         self.storage = storage
         self._build = build or Catalog.from_storage
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
+        self.check_interval_s = check_interval_s
+        self._checked: tuple[float, int] = (-math.inf, -1)  # (when, local write count)
 
     def current(self) -> Catalog:
-        """The catalog of the stored data as of now (one cheap version query)."""
-        version = self.storage.data_version()
+        """The catalog of the stored data as of now.
+
+        The data version is read from storage (one small query) at most every
+        ``check_interval_s`` seconds, and at once after a write by this process; so a
+        write by another worker shows within that interval.
+        """
         catalog = self._catalog
+        now, writes = time.monotonic(), local_writes()
+        if (catalog is not None and writes == self._checked[1]
+                and now - self._checked[0] < self.check_interval_s):
+            return catalog
+        version = self.storage.data_version()
+        self._checked = (now, writes)
         if catalog is not None and catalog.data_version == version:
             return catalog
         with self._lock:

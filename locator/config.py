@@ -49,6 +49,8 @@ class Settings:
     drive_detour_factor: float = 1.3
     drive_speed_kmh: float = 50.0
     max_route_body_kb: float = 512.0
+    data_check_seconds: float = 0.5
+    public_url: str = ""
 
     def tile_provider(self) -> dict[str, str | None]:
         """The configured tile layer: a named provider, or a custom ``tile_url``."""

@@ -107,11 +107,13 @@ class Hit:
     open_state: str
     distance_along_m: float | None = None
     offset_m: float | None = None
+    base: dict | None = None  # the facility's Feature, cached by the index
 
     def to_feature(self) -> dict:
         """The facility's GeoJSON Feature with the search fields added to its properties."""
-        feature = self.facility.to_feature()
-        props = feature["properties"]
+        base = self.base if self.base is not None else self.facility.to_feature()
+        props = dict(base["properties"])
+        feature = {**base, "properties": props}
         props["distance_m"] = round(self.distance_m, 1)
         if self.bearing_deg is not None:
             props["bearing_deg"] = round(self.bearing_deg, 1)
@@ -163,8 +165,9 @@ class NearestIndex:
             (-1 if f.truck_parking_spaces is None else f.truck_parking_spaces for f in fs),
             dtype=np.int64, count=self.size)
         self.ids = [f.id for f in fs]
+        self._features: list[dict | None] = [None] * self.size
         self._tree = cKDTree(self.xyz) if self.size else None
-        self._subtrees: dict[frozenset, tuple[cKDTree, np.ndarray]] = {}
+        self._subtrees: dict[tuple, tuple[cKDTree | None, np.ndarray]] = {}
 
     # ---- filters -----------------------------------------------------------------------
     def _passes(self, idx: np.ndarray, query: FacilityQuery) -> np.ndarray:
@@ -184,16 +187,26 @@ class NearestIndex:
                 keep[j] = open_state(self.facilities[idx[j]].hours, at) == OPEN
         return keep
 
-    def _tree_for(self, query: FacilityQuery) -> tuple[cKDTree | None, np.ndarray | None]:
-        """A tree over the facilities of the wanted kinds (built once per kind set)."""
-        if not query.kinds:
-            return self._tree, None
-        key = frozenset(query.kinds)
+    def _tree_for(self, query: FacilityQuery
+                  ) -> tuple[cKDTree | None, np.ndarray | None, FacilityQuery]:
+        """A tree over the facilities of the wanted kinds and statuses (built once per
+        combination), and what is left of the query to check on its results."""
+        statuses = query.statuses if len(query.statuses) < len(STATUSES) else frozenset()
+        rest = FacilityQuery(frozenset(), frozenset(), query.amenities, query.open_now,
+                             query.at, query.min_truck_parking)
+        if not query.kinds and not statuses:
+            return self._tree, None, rest
+        key = (frozenset(query.kinds), statuses)
         if key not in self._subtrees:
-            members = np.flatnonzero(np.isin(self.kind, [_KIND_CODE[k] for k in key]))
+            keep = np.ones(self.size, dtype=bool)
+            if query.kinds:
+                keep &= _lookup_table(_KIND_NAMES, key[0])[self.kind]
+            if statuses:
+                keep &= _lookup_table(_STATUS_NAMES, statuses)[self.status]
+            members = np.flatnonzero(keep)
             tree = cKDTree(self.xyz[members]) if len(members) else None
             self._subtrees[key] = (tree, members)
-        return self._subtrees[key]
+        return (*self._subtrees[key], rest)
 
     # ---- K nearest ---------------------------------------------------------------------
     def nearest(self, lon: float, lat: float, k: int = 5, query: FacilityQuery | None = None,
@@ -206,22 +219,23 @@ class NearestIndex:
         query = query or FacilityQuery()
         if not 1 <= k <= MAX_K:
             raise InvalidParameter(f"k must be between 1 and {MAX_K}", field="k")
-        tree, members = self._tree_for(query)
+        tree, members, rest = self._tree_for(query)
         if tree is None:
             return []
+        unfiltered = not (rest.amenities or rest.open_now or rest.min_truck_parking is not None)
         n = tree.n
         lon_r, lat_r = math.radians(lon), math.radians(lat)
         cos_lat = math.cos(lat_r)
         point = (cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r))
         bound = m_to_chord(max_km * 1000.0) if max_km is not None else np.inf
-        fetch = min(n, k + 8)
+        fetch = min(n, k + 1 if unfiltered else k + 8)
         while True:
             chords, found = tree.query(point, k=[fetch] if fetch == 1 else fetch,
                                        distance_upper_bound=bound)
             valid = found < n
             chords, found = chords[valid], found[valid]
             idx = members[found] if members is not None else found
-            keep = self._passes(idx, query)
+            keep = np.ones(len(idx), dtype=bool) if unfiltered else self._passes(idx, rest)
             exhausted = len(found) < fetch or fetch >= n
             if exhausted:
                 break
@@ -248,8 +262,16 @@ class NearestIndex:
             i, d = idx[j], distances[j]
             f = self.facilities[i]
             hits.append(Hit(f, d, _bearing(lon, lat, f.lon, f.lat), d / per_minute,
-                            open_state(f.hours, at)))
+                            open_state(f.hours, at), base=self.feature(i)))
         return hits
+
+    def feature(self, i: int) -> dict:
+        """The GeoJSON Feature of facility ``i``, built once (facilities of one data
+        version never change). Callers copy before they add to it."""
+        cached = self._features[i]
+        if cached is None:
+            cached = self._features[i] = self.facilities[i].to_feature()
+        return cached
 
     # ---- along a route -----------------------------------------------------------------
     def along_route(self, route: Sequence[Sequence[float]], buffer_km: float = 5.0,
@@ -298,7 +320,7 @@ class NearestIndex:
             # Drive time counts from the position (or the start) along the route.
             minutes = float(self.estimate.minutes(along[j] - start + offset[j]))
             hits.append(Hit(f, float(offset[j]), None, minutes, open_state(f.hours, at),
-                            float(along[j]), float(offset[j])))
+                            float(along[j]), float(offset[j]), base=self.feature(candidates[j])))
         return hits
 
 

@@ -132,3 +132,24 @@ def test_cache_rebuilds_only_when_the_data_version_moves(storage):
     storage.upsert_facilities([Facility("a", "站", "driver_home", 117.2, 31.8)])  # unchanged
     cache.current()
     assert builds == [0, 1]
+
+
+def test_cache_sees_own_writes_at_once_and_other_processes_within_the_interval(sqlite_url):
+    import subprocess
+    import sys
+    import time
+
+    from locator.storage import open_storage
+
+    storage = open_storage(sqlite_url, init=True)
+    cache = CatalogCache(storage, check_interval_s=0.3)
+    assert len(cache.current()) == 0
+    storage.upsert_facilities([Facility("mine", "站", "driver_home", 117.2, 31.8)])
+    assert [f.id for f in cache.current().facilities] == ["mine"]  # own write: at once
+    script = ("from locator.storage import open_storage; from locator.model import Facility; "
+              f"s = open_storage({sqlite_url!r}); "
+              "s.upsert_facilities([Facility('theirs', '站', 'driver_home', 117.3, 31.9)])")
+    subprocess.run([sys.executable, "-c", script], check=True)
+    time.sleep(0.35)
+    assert [f.id for f in cache.current().facilities] == ["mine", "theirs"]
+    storage.close()

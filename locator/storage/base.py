@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -52,6 +53,19 @@ class HistoryEntry:
     status: str | None
     action: str  # "insert", "update" or "delete"
     changed_at: dt.datetime
+
+
+_local_writes = 0
+_local_writes_lock = threading.Lock()
+
+
+def local_writes() -> int:
+    """How many write transactions this process has committed (on any storage).
+
+    Readers that check the data version only now and then use it to see their own
+    process's writes at once.
+    """
+    return _local_writes
 
 
 def utcnow() -> dt.datetime:
@@ -136,6 +150,15 @@ class Storage(ABC):
     def _select_candidates(self, kind: str | None) -> list[CandidateSite]:
         """Stored candidate sites, ordered by id."""
 
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A write transaction; once it commits, this process's write counter moves."""
+        global _local_writes
+        with self._transaction() as tx:
+            yield tx
+        with _local_writes_lock:
+            _local_writes += 1
+
     # ---- versions ----------------------------------------------------------------------
     def data_version(self) -> int:
         """A number that grows with every change to stored data."""
@@ -170,7 +193,7 @@ class Storage(ABC):
         if [_unit_key(u) for u in units] == [_unit_key(u) for u in self._select_admin_units(None)]:
             return self.data_version()
         index = AdminIndex(units)
-        with self._transaction() as tx:
+        with self._write() as tx:
             self._replace_admin_rows(tx, units)
             current = self._select_facilities(tx)
             moved = [g for f, g in zip(current, index.assign(current), strict=True)
@@ -223,7 +246,7 @@ class Storage(ABC):
         batch = list(facilities)
         self.admin_index()  # build outside the write lock; checked again inside
         result = WriteResult()
-        with self._transaction() as tx:
+        with self._write() as tx:
             index = self.admin_index(tx)
             batch = self.resolve_ids(batch, tx)
             ids = [f.id for f in batch]
@@ -276,7 +299,7 @@ class Storage(ABC):
 
     def delete_facility(self, facility_id: str, expected_version: int | None = None) -> int:
         """Delete one facility (optionally only at ``expected_version``); returns data version."""
-        with self._transaction() as tx:
+        with self._write() as tx:
             found = self._select_facilities(tx, [facility_id])
             if not found:
                 raise NotFound(f"no facility with id {facility_id!r}", field="id")
@@ -298,7 +321,7 @@ class Storage(ABC):
         if [_site_key(s) for s in sorted(sites, key=lambda s: s.id)] == [
                 _site_key(s) for s in self._select_candidates(kind)]:
             return self.data_version()
-        with self._transaction() as tx:
+        with self._write() as tx:
             self._replace_candidate_rows(tx, kind, sites)
             return self._bump(tx)
 
