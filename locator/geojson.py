@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +19,6 @@ def feature_collection(facilities: Sequence[Facility], *, number_matched: int | 
     body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     body["numberMatched"] = len(features) if number_matched is None else number_matched
     body["numberReturned"] = len(features)
-    body["timeStamp"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     if links is not None:
         body["links"] = links
     return body
