@@ -8,8 +8,9 @@ never dropped, never counted as covered or uncovered.
 Demand: county figures (census population or transport workers) spread over the
 county's townships by area where townships have polygons; the rest of the county's
 demand is split evenly among its townships without polygon. Distances are
-great-circle; areas are measured in a local azimuthal equidistant projection per
-county, where distance and area errors stay far below 0.1%.
+great-circle; areas are geodesic (on the WGS-84 ellipsoid), and the share of a
+polygon within reach is measured in a local azimuthal equidistant projection per
+city, where distance and area errors stay far below 0.1%.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pyproj
 import shapely
 from scipy.spatial import cKDTree
+from shapely.geometry.polygon import orient
 
 from .errors import InvalidParameter
 from .model import KINDS, STATUSES, AdminUnit, Facility
@@ -335,7 +337,9 @@ def _area_shares(townships, refs, counted, tree, f_lon, f_lat, params, by_code):
         xs, ys = project.transform(f_lon[near], f_lat[near])
         discs = shapely.buffer(shapely.points(xs, ys), params.radius_m, quad_segs=16)
         reached = shapely.intersection(polygon, shapely.union_all(discs))
-        shares[i] = min(1.0, reached.area / polygon.area) if polygon.area else 0.0
+        share = min(1.0, reached.area / polygon.area) if polygon.area else 0.0
+        # Overlay round-off leaves ~1e-16 of a wholly reached polygon: that is all of it.
+        shares[i] = 1.0 if share > 1.0 - 1e-9 else share
     return shares, areas
 
 
@@ -352,13 +356,18 @@ def _spread_demand(townships, areas, weight, by_code) -> list[float]:
             continue
         county_area = geodesic_area_m2(county.geometry) if county and county.geometry else None
         with_area = [i for i in members if areas[i] is not None]
-        rest = total
-        if county_area and with_area:
-            for i in with_area:
-                demand[i] = total * min(1.0, areas[i] / county_area)
-            rest = max(0.0, total - sum(demand[i] for i in with_area))
         with_area_set = set(with_area)
         without = [i for i in members if i not in with_area_set] if county_area else members
+        rest = total
+        if county_area and with_area:
+            # Shares of the county's area; the townships' own polygons never match the
+            # county's exactly, so their areas are the whole when no township is left
+            # without polygon (else demand would be lost or made up).
+            area_sum = sum(areas[i] for i in with_area)
+            base = max(county_area, area_sum) if without else area_sum
+            for i in with_area:
+                demand[i] = total * areas[i] / base
+            rest = max(0.0, total - sum(demand[i] for i in with_area))
         if without:
             for i in without:
                 demand[i] = rest / len(without)
@@ -370,7 +379,17 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 
 def geodesic_area_m2(geometry) -> float:
     """The area of a lon/lat polygon on the WGS-84 ellipsoid, in square metres."""
-    return abs(_GEOD.geometry_area_perimeter(geometry)[0])
+    return abs(_GEOD.geometry_area_perimeter(_counter_clockwise(geometry))[0])
+
+
+def _counter_clockwise(geometry):
+    """Exteriors counter-clockwise, holes clockwise: pyproj adds up signed ring areas, so
+    a hole wound like its exterior (as H3 gives them) would add to the area, not subtract."""
+    if geometry.geom_type == "Polygon":
+        return orient(geometry, 1.0)
+    if geometry.geom_type in ("MultiPolygon", "GeometryCollection"):
+        return type(geometry)([_counter_clockwise(g) for g in geometry.geoms])
+    return geometry
 
 
 def _rank_gaps(rows: Sequence[TownshipCoverage]) -> None:

@@ -3,7 +3,7 @@
 A facility counts as open on a day when it had opened by then (``opened_on``) and its
 status was ``open`` (from the change history; before the first recorded change, the
 first recorded status stands); without ``opened_on``, from the day the history shows
-it open. Deleted facilities stop counting on the day of deletion.
+it open. A facility stops counting on the day it was deleted.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def period_ends(freq: str, end: dt.date, periods: int | None = None) -> list[dt.
         ends = [end - dt.timedelta(days=i) for i in range(periods)]
     elif freq == "weekly":  # weeks end on Sunday; the current week ends today
         last_sunday = end - dt.timedelta(days=(end.weekday() + 1) % 7)
-        ends = [end] + [last_sunday - dt.timedelta(weeks=i) for i in range(periods - 1)]
+        # On a Sunday the current week is the last full one: one Sunday more to fill up.
+        ends = [end] + [last_sunday - dt.timedelta(weeks=i) for i in range(periods)]
         ends = sorted(set(ends), reverse=True)[:periods]
     else:  # months end on their last day; the current month ends today
         first = end.replace(day=1)
@@ -103,8 +104,8 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
                     ) -> list[ProgressPoint]:
     """Open counted facilities and covered townships per city at the end of each period.
 
-    ``facilities`` are the stored ones; deleted facilities appear only in ``history``
-    and count while they were open.
+    ``facilities`` are the ones to count (the stored ones; the history keeps statuses,
+    not places, so a deleted facility counts only if the caller passes it as it was).
     """
     params = params or CoverageParams()
     end = end or dt.datetime.now(SHANGHAI).date()

@@ -150,8 +150,16 @@ def _result(problem, method, chosen, optimal=None, uncoverable=0.0) -> SitingRes
 
 
 def greedy_maximal_covering(problem: SitingProblem, p: int, *, improve: bool = True,
-                            max_passes: int = 20) -> list[int]:
-    """Lazy greedy choice of ``p`` candidates, then best-swap local improvement."""
+                            max_passes: int = 20, kicks: int = 100, patience: int = 60,
+                            seed: int = 0) -> list[int]:
+    """Lazy greedy choice of ``p`` candidates, then iterated local search.
+
+    The greedy set is improved by best swaps until none adds demand (a local optimum);
+    then, up to ``kicks`` times (stopping after ``patience`` kicks in a row that find
+    nothing better), one or two sites of the best set are replaced by random promising
+    candidates and the swaps run again, keeping any better optimum found. The random
+    choices come from ``seed``, so results are reproducible.
+    """
     cover, weights = problem.cover, problem.open_weight
     n = problem.n_candidates
     p = min(p, n)
@@ -170,8 +178,37 @@ def greedy_maximal_covering(problem: SitingProblem, p: int, *, improve: bool = T
         chosen.append(j)
         reached[points] = True
     if improve and chosen:
-        chosen = _improve_by_swaps(problem, chosen, max_passes)
+        chosen = _iterated_local_search(problem, chosen, max_passes, kicks, patience, seed)
     return chosen
+
+
+def _iterated_local_search(problem: SitingProblem, start: list[int], max_passes: int,
+                           kicks: int, patience: int, seed: int) -> list[int]:
+    best = _improve_by_swaps(problem, start, max_passes)
+    best_value = problem.covered_weight(best)
+    standalone = problem.cover @ problem.open_weight
+    pool = np.flatnonzero(standalone > 0)
+    if len(pool) <= len(best):
+        return best
+    odds = standalone[pool] / standalone[pool].sum()
+    rng = np.random.default_rng(seed)
+    idle = 0
+    for _ in range(kicks):
+        if idle >= patience:
+            break
+        trial = list(best)
+        for pos in rng.choice(len(trial), size=min(len(trial), rng.integers(1, 3)),
+                              replace=False):
+            fresh = int(rng.choice(pool, p=odds))
+            if fresh not in trial:
+                trial[pos] = fresh
+        trial = _improve_by_swaps(problem, trial, max_passes)
+        value = problem.covered_weight(trial)
+        if value > best_value + 1e-9:
+            best, best_value, idle = trial, value, 0
+        else:
+            idle += 1
+    return best
 
 
 def _improve_by_swaps(problem: SitingProblem, chosen: list[int], max_passes: int) -> list[int]:
