@@ -218,5 +218,238 @@ def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck
         estimate.detour_factor, estimate.speed_kmh))
 
 
+# ---- coverage planning ----------------------------------------------------------------------
+def _coverage_options(function):
+    """--city, --county, --radius-km, --kind, --weight (shared by coverage and plan)."""
+    for option in reversed([
+        click.option("--city", default=None, help="city name (合肥市) or code (340100)"),
+        click.option("--county", default=None, help="county name or code"),
+        click.option("--radius-km", default="5", show_default=True,
+                     help="service radius in km (0-100]"),
+        click.option("--kind", multiple=True,
+                     help="kinds that count (repeatable; default: the driver-serving kinds)"),
+        click.option("--weight", default="population", show_default=True,
+                     help="demand weight: population or transport_workers"),
+    ]):
+        function = option(function)
+    return function
+
+
+def _planning_input(ctx, city, county, radius_km, kind, weight):
+    from .params import Args
+    from .planning import PlanningData, parse_area, parse_coverage_params
+
+    args = Args({"city": city, "county": county, "radius_km": radius_km, "kind": list(kind),
+                 "weight": weight})
+    params = parse_coverage_params(args)
+    city, county = parse_area(args)
+    with _storage(ctx) as storage:
+        data = PlanningData.from_storage(storage)
+    data.area(city, county)
+    return data, params, city, county
+
+
+_OUT_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".geojson": "geojson", ".json": "geojson"}
+
+
+def _out_format(out: str) -> str:
+    from .errors import InvalidParameter
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in _OUT_FORMATS:
+        raise InvalidParameter(f"--out must end in .xlsx, .csv or .geojson, not "
+                               f"{suffix or '(none)'!r}", field="out")
+    return _OUT_FORMATS[suffix]
+
+
+def _echo_table(headers, rows) -> None:
+    click.echo("\t".join(headers))
+    for row in rows:
+        click.echo("\t".join(row))
+
+
+def _share(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@main.command()
+@_coverage_options
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="also write the tables: .xlsx (every table), .csv (townships) or .geojson")
+@click.option("--json", "as_json", is_flag=True, help="print the rollups as JSON")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
+    """Township coverage of a city, a county or the province: rollups, gaps, downloads."""
+    from . import planning, reports
+
+    try:
+        fmt = _out_format(out) if out else None
+        data, params, city, county = _planning_input(ctx, city, county, radius_km, kind,
+                                                     weight)
+        report = planning.coverage(data, params, city=city, county=county)
+        if out:
+            _write_coverage(Path(out), fmt, data, report, None, lang)
+    except LocatorError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(planning.coverage_summary(report), ensure_ascii=False, indent=2))
+    else:
+        level = "city" if report.area is None else "county"
+        table = reports.rollup_table(report, level, lang)
+        keys = ("name", "townships", "located", "unlocated", "covered", "uncovered",
+                "covered_share", "demand_share", "facilities")
+        columns = [c for c in table.columns if c.key in keys]
+        _echo_table([c.header(lang) for c in columns], [
+            [_share(row[c.key]) if c.key.endswith("share") else
+             ("" if row[c.key] is None else str(row[c.key])) for c in columns]
+            for row in table.rows])
+        gaps = report.gaps[:10]
+        if gaps:
+            click.echo("")
+            click.echo("缺口最大的乡镇：" if lang == "zh" else "Largest gaps:")
+            for row in gaps:
+                nearest = ("—" if row.nearest_m is None else f"{row.nearest_m / 1000:.1f} km")
+                click.echo(f"  {row.gap_rank}. {row.county or ''} {row.name}\t{nearest}\t"
+                           f"{row.demand - row.demand_covered:,.0f}")
+        unlocated = len(report.unlocated)
+        if unlocated:
+            click.echo(f"未定位乡镇 {unlocated} 个（无边界和驻地坐标），已列入下载表格"
+                       if lang == "zh" else
+                       f"{unlocated} townships not located (no polygon or seat): listed in "
+                       "the tables")
+    if out:
+        click.echo(f"wrote {out}", err=True)
+
+
+def _write_coverage(path, fmt, data, report, result, lang) -> None:
+    from . import planning, reports
+
+    if fmt == "geojson":
+        body = (reports.sites_geojson(result) if result is not None
+                else reports.townships_geojson(report, data.units))
+        path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "csv":
+        table = (reports.site_table(result, lang) if result is not None
+                 else reports.township_table(report, lang))
+        path.write_bytes(reports.table_csv(table, lang).encode("utf-8"))
+    else:
+        city = None
+        if report.area is not None:
+            unit = report.area
+            while unit is not None and unit.level != "city":
+                unit = data.by_code.get(unit.parent_code) if unit.parent_code else None
+            city = unit.code if unit is not None else None
+        points = planning.progress_totals(planning.progress(data, report.params, city=city),
+                                          city)
+        tables = reports.all_tables(report, result, points, lang)
+        about = reports.report_about(report, result, lang, data_version=data.data_version)
+        reports.write_workbook(tables, path, lang, about)
+
+
+class _StageBar:
+    """A progress bar on stderr for long plans (silent when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, stage: str, share: float) -> None:
+        if not self.enabled:
+            return
+        done = int(share * 30)
+        end = "\n" if share >= 1 else ""
+        click.echo(f"\r[{'#' * done}{' ' * (30 - done)}] {share * 100:3.0f}% {stage:<10}",
+                   err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+
+@main.command()
+@click.option("--sites", required=True, type=int, help="how many new sites to suggest")
+@_coverage_options
+@click.option("--candidates", default="seats", show_default=True,
+              help="seats, logistics, service_areas, junctions, grid, or a file "
+                   "(CSV/XLSX/GeoJSON with lon/lat and an optional name)")
+@click.option("--crs", default="wgs84", show_default=True,
+              help="datum of a candidates file: wgs84, gcj02 or bd09")
+@click.option("--demand", type=click.Choice(["townships", "grid"]), default="townships",
+              show_default=True)
+@click.option("--resolution", type=int, default=None, help="H3 resolution of the grid (5-10)")
+@click.option("--method", type=click.Choice(["auto", "greedy", "exact"]), default="auto",
+              show_default=True)
+@click.option("--set-cover", is_flag=True,
+              help="also the fewest sites that reach every reachable demand point")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="write the sites: .xlsx (with the coverage tables), .csv or .geojson")
+@click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="progress bar on stderr (default: when stderr is a terminal)")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, demand,
+         resolution, method, set_cover, out, as_json, show_progress, lang):
+    """Where N new sites would cover the most demand (existing facilities stay)."""
+    from . import planning, reports
+    from .errors import InvalidParameter
+    from .planning import CANDIDATE_SOURCES
+
+    bar = _StageBar(sys.stderr.isatty() if show_progress is None else show_progress)
+    try:
+        fmt = _out_format(out) if out else None
+        if resolution is not None and resolution not in range(5, 11):
+            raise InvalidParameter("resolution must be between 5 and 10", field="resolution")
+        data, params, city, county = _planning_input(ctx, city, county, radius_km, kind,
+                                                     weight)
+        if candidates in CANDIDATE_SOURCES:
+            chosen: str | planning.CandidateSet = candidates
+        elif Path(candidates).is_file():
+            chosen = planning.read_candidates(Path(candidates), crs=crs)
+        else:
+            raise InvalidParameter(
+                f"--candidates must be one of {', '.join(CANDIDATE_SOURCES)} or a file; "
+                f"{candidates!r} is neither", field="candidates")
+        report = planning.coverage(data, params, city=city, county=county)
+        result = planning.plan(data, params, sites=sites, candidates=chosen, demand=demand,
+                               city=city, county=county, method=method, set_cover=set_cover,
+                               resolution=resolution, report=report, on_progress=bar)
+        if out:
+            _write_coverage(Path(out), fmt, data, report, result, lang)
+    except LocatorError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        table = reports.site_table(result, lang)
+        keys = ("rank", "name", "county", "township", "lon", "lat", "added", "cumulative",
+                "share_after")
+        columns = [c for c in table.columns if c.key in keys]
+        if not result.sites:
+            click.echo("没有能增加覆盖的候选点" if lang == "zh" else
+                       "no candidate adds uncovered demand")
+        else:
+            _echo_table([c.header(lang) for c in columns], [
+                [_share(row[c.key]) if c.key == "share_after" else
+                 f"{row[c.key]:.6f}" if c.key in ("lon", "lat") else
+                 f"{row[c.key]:,.0f}" if c.key in ("added", "cumulative") else
+                 ("" if row[c.key] is None else str(row[c.key])) for c in columns]
+                for row in table.rows])
+        summary = (f"需求覆盖率 {_share(result.share_before)} → {_share(result.share_after)}；"
+                   f"方法 {result.method}{'（最优）' if result.optimal else ''}；"
+                   f"需求点 {result.demand_points}，候选点 {result.candidates}"
+                   if lang == "zh" else
+                   f"demand covered {_share(result.share_before)} → "
+                   f"{_share(result.share_after)}; method {result.method}"
+                   f"{' (optimal)' if result.optimal else ''}; {result.demand_points} demand "
+                   f"points, {result.candidates} candidates")
+        click.echo(summary)
+        if result.set_cover is not None:
+            click.echo(f"覆盖全部可达需求至少需要 {len(result.set_cover.sites)} 处新站点"
+                        if lang == "zh" else
+                        f"{len(result.set_cover.sites)} new sites reach every reachable "
+                        "demand point")
+    if out:
+        click.echo(f"wrote {out}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

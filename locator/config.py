@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import quote
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
@@ -20,6 +21,29 @@ TILE_PROVIDERS = {
         "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">'
         "OpenStreetMap</a> contributors (ODbL)",
         "datum": "wgs84",
+    },
+    # Amap (高德) road map with labels; its tiles are drawn in GCJ-02, so the embed widget
+    # shifts markers to GCJ-02 on it (other pages draw WGS-84 points as they are).
+    "amap": {
+        "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+        "&style=8&x={x}&y={y}&z={z}",
+        "subdomains": "1234",
+        "attribution": '&copy; <a href="https://www.amap.com/">高德地图 AutoNavi</a>',
+        "datum": "gcj02",
+    },
+    # Tianditu (天地图), the national map service: WGS-84/CGCS2000 Web Mercator tiles and a
+    # label layer; both need a key (``LOCATOR_TIANDITU_KEY``), put in for ``{tk}``.
+    "tianditu": {
+        "url": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+        "&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}",
+        "labels": "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+        "&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}",
+        "subdomains": "01234567",
+        "attribution": '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>',
+        "datum": "wgs84",
+        "key_setting": "tianditu_key",
     },
     "none": {"url": None, "attribution": "", "datum": "wgs84"},
 }
@@ -51,13 +75,29 @@ class Settings:
     max_route_body_kb: float = 512.0
     data_check_seconds: float = 0.5
     public_url: str = ""
+    embed_allowed_origins: str = "*"
+    tianditu_key: str = ""
 
     def tile_provider(self) -> dict[str, str | None]:
         """The configured tile layer: a named provider, or a custom ``tile_url``."""
         if self.tile_url:
             return {"url": self.tile_url, "attribution": self.tile_attribution or
                     TILE_PROVIDERS["osm"]["attribution"], "datum": "wgs84"}
-        return dict(TILE_PROVIDERS.get(self.tiles, TILE_PROVIDERS["none"]))
+        return self.named_tile_provider(self.tiles)
+
+    def named_tile_provider(self, name: str) -> dict[str, str | None]:
+        """A provider of :data:`TILE_PROVIDERS` with its key filled in; ``none`` for an
+        unknown name or a provider whose key is not configured."""
+        provider = dict(TILE_PROVIDERS.get(name, TILE_PROVIDERS["none"]))
+        key_setting = provider.pop("key_setting", None)
+        if key_setting:
+            key = str(getattr(self, key_setting) or "").strip()
+            if not key:
+                return dict(TILE_PROVIDERS["none"])
+            for part in ("url", "labels"):
+                if provider.get(part):
+                    provider[part] = provider[part].replace("{tk}", quote(key, safe=""))
+        return provider
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Settings:

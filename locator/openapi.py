@@ -6,6 +6,8 @@ from typing import Any
 
 from . import __version__
 from .model import AMENITIES, KINDS, STATUSES
+from .openapi_coverage import coverage_paths, coverage_schemas
+from .places import LEVELS, MAX_LIMIT, MAX_QUERY_LENGTH
 
 
 def _param(name: str, description: str, schema: dict, *, where: str = "query",
@@ -75,7 +77,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         "distance_along_m": {"type": "number"},
         "offset_m": {"type": "number"},
     }
-    return {
+    document = {
         "openapi": "3.0.3",
         "info": {"title": "locator API", "version": __version__,
                  "description": "Driver stations, service points, logistics parks and "
@@ -170,6 +172,27 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                           "$ref": "#/components/schemas/HitCollection"}}}},
                               **_error_responses(400, 413, 415)},
             }},
+            "/places": {"get": {
+                "summary": "Places by name: cities, counties, townships and facilities",
+                "description": "Matches Chinese substrings, full pinyin with or without "
+                               "spaces (hefei, he fei) and pinyin initials (hf), "
+                               "case-insensitively. Ranked exact name, then prefix, then "
+                               "substring; cities and counties before townships before "
+                               "facilities. A township known only by name is placed at its "
+                               "county and flagged approximate.",
+                "operationId": "searchPlaces",
+                "parameters": [
+                    _param("q", "a name or its pinyin", {"type": "string", "minLength": 1,
+                                                         "maxLength": MAX_QUERY_LENGTH},
+                           required=True),
+                    _param("limit", "how many", {"type": "integer", "minimum": 1,
+                                                 "maximum": MAX_LIMIT, "default": 10}),
+                ],
+                "responses": {"200": {"description": "Places, best first", "content": {
+                    "application/geo+json": {"schema": {
+                        "$ref": "#/components/schemas/PlaceCollection"}}}},
+                    **_error_responses(400)},
+            }},
             "/openapi.json": {"get": {
                 "summary": "This document", "operationId": "getOpenAPI",
                 "responses": {"200": {"description": "OpenAPI 3 document",
@@ -192,6 +215,34 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                              "geometry": {"$ref": "#/components/schemas/Point"},
                              "properties": {"type": "object",
                                             "properties": facility_properties}}},
+            "Place": {"type": "object", "required": ["type", "id", "geometry", "properties"],
+                      "properties": {
+                          "type": {"type": "string", "enum": ["Feature"]},
+                          "id": {"type": "string"},
+                          "bbox": {"type": "array", "items": {"type": "number"},
+                                   "minItems": 4, "maxItems": 4,
+                                   "description": "bounds of the place's polygon, if any"},
+                          "geometry": {"$ref": "#/components/schemas/Point"},
+                          "properties": {"type": "object", "properties": {
+                              "name": {"type": "string"},
+                              "level": {"type": "string", "enum": list(LEVELS)},
+                              "code": {"type": "string", "nullable": True,
+                                       "description": "admin code (cities, counties, "
+                                                      "townships)"},
+                              "facility_id": {"type": "string", "nullable": True},
+                              "kind": {"type": "string", "nullable": True,
+                                       "enum": [*KINDS, None]},
+                              "context": {"type": "string",
+                                          "description": "where it is: 合肥市 瑶海区"},
+                              "approximate": {"type": "boolean",
+                                              "description": "placed at its county"}}}}},
+            "PlaceCollection": {"type": "object", "required": ["type", "features"],
+                                "properties": {
+                                    "type": {"type": "string", "enum": ["FeatureCollection"]},
+                                    "features": {"type": "array", "items": {
+                                        "$ref": "#/components/schemas/Place"}},
+                                    "numberReturned": {"type": "integer"},
+                                    "query": {"type": "string"}}},
             "HitCollection": {"type": "object", "required": ["type", "features"],
                               "properties": {
                                   "type": {"type": "string", "enum": ["FeatureCollection"]},
@@ -212,3 +263,6 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                            "type": "object"}}}},
         }},
     }
+    document["paths"].update(coverage_paths())
+    document["components"]["schemas"].update(coverage_schemas())
+    return document

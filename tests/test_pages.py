@@ -61,7 +61,7 @@ def client(app):
 
 @pytest.fixture(scope="module")
 def index_html(app):
-    response = app.test_client().get("/")
+    response = app.test_client().get("/map")
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -111,7 +111,7 @@ def expected_counts() -> Counter:
 
 # ---- language -----------------------------------------------------------------------------
 def test_chinese_by_default(client):
-    response = client.get("/")
+    response = client.get("/map")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
@@ -124,7 +124,7 @@ def test_chinese_by_default(client):
 
 
 def test_lang_switch_sets_a_cookie_that_later_requests_honour(client):
-    response = client.get("/?lang=en")
+    response = client.get("/map?lang=en")
     html = response.get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "<title>Driver service stations</title>" in html
@@ -134,16 +134,16 @@ def test_lang_switch_sets_a_cookie_that_later_requests_honour(client):
     assert cookie.startswith("lang=en;")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=31536000" in cookie
 
-    again = client.get("/")
+    again = client.get("/map")
     assert '<html lang="en">' in again.get_data(as_text=True)
     assert "Set-Cookie" not in again.headers  # already remembered
     sources = client.get("/sources").get_data(as_text=True)
     assert "<h1>Data sources and licenses</h1>" in sources
     assert "Back to the map" in client.get("/missing").get_data(as_text=True)
 
-    back = client.get("/?lang=zh")
+    back = client.get("/map?lang=zh")
     assert back.headers["Set-Cookie"].startswith("lang=zh;")
-    assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in client.get("/map").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("value", ["fr", "EN", "", "<script>", "en-US"])
@@ -216,7 +216,7 @@ def test_legend_lists_the_kinds_present_with_their_counts(index_html):
 
 
 def test_english_legend(client):
-    rows = legend_rows(client.get("/?lang=en").get_data(as_text=True))
+    rows = legend_rows(client.get("/map?lang=en").get_data(as_text=True))
     assert rows["service_area"] == ("Expressway service area", 215)
 
 
@@ -387,9 +387,9 @@ def test_a_write_shows_on_the_map(tmp_path):
     app = make_app(url)
     try:
         client = app.test_client()
-        before = marker_rows(client.get("/").get_data(as_text=True))
+        before = marker_rows(client.get("/map").get_data(as_text=True))
         add_facilities(url, facility("test:new", "新司机之家"))
-        html = client.get("/").get_data(as_text=True)
+        html = client.get("/map").get_data(as_text=True)
         after = marker_rows(html)
         assert len(after) == len(before) + 1
         assert "新司机之家" in {row[5] for row in after}
@@ -410,7 +410,7 @@ def test_map_cache_is_not_shared_between_apps(tmp_path):
         name = ("甲站", "乙站")[attempt % 2]
         app = create_app({"database_url": urls[name], "tiles": "none"})
         key = id(app.extensions["locator"])
-        titles = {row[5] for row in marker_rows(app.test_client().get("/")
+        titles = {row[5] for row in marker_rows(app.test_client().get("/map")
                                                  .get_data(as_text=True))}
         close_app(app)
         assert titles == {name}, f"attempt {attempt}: an app on {name} showed {titles}"

@@ -27,3 +27,4 @@ def test_every_response_forbids_framing_by_others_and_sniffing(client, path):
 def test_api_sets_no_cookies(client):
     response = client.get("/api/v1/facilities?lang=en")
     assert "Set-Cookie" not in response.headers
+

@@ -160,3 +160,40 @@ def ids_within(polygon, kind: str | None = None) -> set[str]:
     """Ids of shipped facilities (of ``kind``) inside ``polygon``."""
     return {fid for fid, (k, _name, lon, lat) in raw_sites().items()
             if (kind is None or k == kind) and polygon.contains(Point(lon, lat))}
+
+
+# ---- QR codes --------------------------------------------------------------------------------
+def decode_qr_svg(svg: str, pixels_per_module: int = 8) -> str:
+    """The text of the QR code in a segno SVG, read back by a real decoder (zxing-cpp).
+
+    The SVG is rasterised here from its own path (segno draws each row of dark modules
+    as ``h`` strokes of one module's width), so the decoder sees what a browser shows.
+    """
+    import re
+
+    import numpy as np
+    import zxingcpp
+
+    size = int(re.search(r'<svg[^>]*\swidth="(\d+)"', svg).group(1))
+    scale_match = re.search(r'scale\((\d+(?:\.\d+)?)\)', svg)
+    scale = float(scale_match.group(1)) if scale_match else 1.0
+    modules = int(round(size / scale))
+    dark = re.search(r'<path[^>]*class="qrline"[^>]*\sd="([^"]+)"', svg).group(1)
+    image = np.full((modules * pixels_per_module,) * 2, 255, dtype=np.uint8)
+    x = y = 0.0
+    for command, args in re.findall(r"([MmHh])([^MmHh]*)", dark):
+        numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", args)]
+        if command in "Mm":
+            dx, dy = numbers
+            x, y = (dx, dy) if command == "M" else (x + dx, y + dy)
+        else:
+            length = numbers[0]
+            end = x + length if command == "h" else length
+            row = int(y)  # strokes run along the middle of a row of modules
+            image[row * pixels_per_module:(row + 1) * pixels_per_module,
+                  int(x) * pixels_per_module:int(end) * pixels_per_module] = 0
+            x = end
+    found = zxingcpp.read_barcodes(image)
+    assert len(found) == 1, f"{len(found)} codes found"
+    assert found[0].format == zxingcpp.BarcodeFormat.QRCode
+    return found[0].text

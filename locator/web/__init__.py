@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
 from ..catalog import CatalogCache
 from ..config import PROJECT_ROOT, Settings, load_settings
+from ..places import Gazetteer
 from ..storage import Storage, open_storage
+from .jsonio import OrjsonProvider
 
 
 @dataclass
@@ -24,6 +27,30 @@ class AppState:
     catalog: CatalogCache
     page_cache: dict = field(default_factory=dict)
     page_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def gazetteer(self) -> Gazetteer:
+        """The place search of the current data version (built on first use, then kept)."""
+        catalog = self.catalog.current()
+        key = ("places", catalog.data_version)
+        with self.page_lock:
+            found = self.page_cache.get(key)
+            if found is None:
+                units = self.storage.admin_units()
+                found = Gazetteer(units, catalog.facilities, catalog.data_version)
+                for stale in [k for k in self.page_cache if k[0] == "places" and k != key]:
+                    del self.page_cache[stale]
+                self.page_cache[key] = found
+        return found
+
+
+class CookielessSessionInterface(SecureCookieSessionInterface):
+    """Sessions only for requests that bring a session cookie: most requests (the API,
+    the embed widget) have none, and skip the signing set-up."""
+
+    def open_session(self, app, request):
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def state() -> AppState:
@@ -52,26 +79,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "locator" / "web" / "translations"),
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
+    app.session_interface = CookielessSessionInterface()
     app.config.update(
         COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript", "text/javascript",
                             "application/json", "application/geo+json", "image/svg+xml"],
         COMPRESS_MIN_SIZE=1024,
+        COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # the views answer If-None-Match
         COMPRESS_ALGORITHM=["gzip", "br", "deflate"],
     )
     app.config.update({k: v for k, v in test_config.items() if k.isupper()})
     Compress(app)
 
     storage = open_storage(settings.database_url)
-    app.extensions["locator"] = AppState(settings, storage, CatalogCache(storage))
+    catalog = CatalogCache(storage, check_interval_s=settings.data_check_seconds)
+    app.extensions["locator"] = AppState(settings, storage, catalog)
 
-    from . import api, assets, errors, i18n, pages
+    from . import api, api_coverage, assets, embed, errors, i18n, pages, planner, security
 
     i18n.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api_coverage.bp)
+    app.register_blueprint(planner.bp)
+    app.register_blueprint(embed.bp)
+    embed.init_app(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from ..crs import from_wgs84
 from ..errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
@@ -12,7 +12,9 @@ from ..geojson import feature_collection, page_links
 from ..nearest import DriveEstimate, Hit
 from ..openapi import openapi_document
 from ..params import parse_crs, parse_filter, parse_int, parse_nearest, parse_route_request
+from ..places import MAX_LIMIT as PLACES_MAX_LIMIT
 from . import state
+from .jsonio import dumps_bytes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -31,19 +33,19 @@ def _reject_unknown(allowed: set[str]) -> None:
 
 
 def cached_json(payload, *, version: int, mimetype: str = "application/json", max_age: int = 60):
-    """A JSON response with an ETag of the data version and the request, and 304 when fresh."""
+    """A JSON response with an ETag of the data version and the request, and 304 when fresh.
+
+    ``payload`` may be a callable, so that a fresh 304 skips building the body.
+    """
     seed = f"{version}|{request.full_path}".encode()
     etag = hashlib.sha256(seed).hexdigest()[:32]
     if request.if_none_match.contains_weak(etag):
-        response = jsonify()
-        response.status_code = 304
-        response.data = b""
+        response = current_app.response_class(b"", status=304)
     else:
-        response = jsonify(payload)
-        response.mimetype = mimetype
-    response.set_etag(etag)
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
+        body = payload() if callable(payload) else payload
+        response = current_app.response_class(dumps_bytes(body), mimetype=mimetype)
+    response.headers["ETag"] = f'"{etag}"'
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
 
 
@@ -81,6 +83,25 @@ def openapi():
     return jsonify(openapi_document(server_url=request.host_url.rstrip("/")))
 
 
+PLACE_PARAMS = {"q", "limit"}
+
+
+@bp.get("/places")
+def places():
+    """Cities, counties, townships and facilities whose name (or its pinyin) matches q."""
+    _reject_unknown(PLACE_PARAMS)
+    q = request.args.get("q")
+    if q is None or not q.strip():
+        raise InvalidParameter("q is required: a place or facility name, or its pinyin",
+                               field="q")
+    limit = parse_int(request.args, "limit", 10, 1, PLACES_MAX_LIMIT)
+    gazetteer = state().gazetteer()
+    found = gazetteer.search(q, limit)
+    body = {"type": "FeatureCollection", "features": [place.to_feature() for place in found],
+            "numberReturned": len(found), "query": q}
+    return cached_json(body, version=gazetteer.data_version, mimetype=GEOJSON)
+
+
 NEAREST_PARAMS = {"lon", "lat", "k", "kind", "status", "amenity", "open_now", "at", "max_km",
                   "min_truck_parking", "crs", "out_crs"}
 
@@ -113,9 +134,12 @@ def nearest():
     args = parse_nearest(request.args)
     out_crs = parse_crs(request.args, "out_crs")
     catalog = state().catalog.current()
-    hits = catalog.nearest_index(_estimate()).nearest(**args)
     query = {"lon": args["lon"], "lat": args["lat"], "k": args["k"]}
-    body = _hits_collection(hits, out_crs, {"query": query})
+
+    def body():
+        hits = catalog.nearest_index(_estimate()).nearest(**args)
+        return _hits_collection(hits, out_crs, {"query": query})
+
     # Results depend on the clock when open_now is asked without a fixed time.
     max_age = 30 if args["query"].open_now and args["query"].at is None else 60
     return cached_json(body, version=catalog.data_version, mimetype=GEOJSON, max_age=max_age)

@@ -1,4 +1,4 @@
-"""The map page in headless Chromium: markers, popups, legend, language, escaping.
+"""The overview map (``/map``) in headless Chromium: markers, popups, legend, escaping.
 
 Screenshots go to ``tmp_path`` and, when ``LOCATOR_SCREENSHOT_DIR`` is set, to that
 folder as ``screenshot-map.png`` (the README's picture: ``make screenshot``).
@@ -76,7 +76,7 @@ def save_screenshot(page, tmp_path: Path) -> Path:
 def test_map_shows_every_facility(desktop, live_db, tmp_path):
     facilities = stored(live_db)
     counts = Counter(f.kind for f in facilities)
-    desktop.goto("/")
+    desktop.goto("/map")
     page = desktop.page
     wait_for_map(desktop)
 
@@ -115,7 +115,7 @@ def test_map_shows_every_facility(desktop, live_db, tmp_path):
 
 def test_clicking_a_marker_opens_its_popup(desktop, live_db):
     names = {f.name for f in stored(live_db)}
-    desktop.goto("/")
+    desktop.goto("/map")
     page = desktop.page
     wait_for_map(desktop)
 
@@ -154,7 +154,7 @@ SETTLED = (f"z => {{ const m = {MAP_JS}; return (m.getZoom() > z && !m._animatin
 
 def test_clicking_a_cluster_zooms_in_to_its_markers(desktop, live_db):
     names = {f.name for f in stored(live_db)}
-    desktop.goto("/")
+    desktop.goto("/map")
     page = desktop.page
     wait_for_map(desktop)
     start = page.evaluate(COUNT_MARKERS)
@@ -185,7 +185,7 @@ def test_clicking_a_cluster_zooms_in_to_its_markers(desktop, live_db):
 def test_mobile_map_fills_the_screen_and_switches_language(session_factory, live_server):
     mobile = session_factory(live_server.url, viewport=MOBILE, is_mobile=True, has_touch=True,
                              device_scale_factor=2)
-    mobile.goto("/")
+    mobile.goto("/map")
     page = mobile.page
     wait_for_map(mobile)
 
@@ -203,7 +203,7 @@ def test_mobile_map_fills_the_screen_and_switches_language(session_factory, live
     switch_box = switch.bounding_box()
     assert switch_box["height"] >= 24 and switch_box["x"] + switch_box["width"] <= 360
     switch.tap()
-    page.wait_for_url("**/?lang=en")
+    page.wait_for_url("**/map?lang=en")
     wait_for_map(mobile)
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.title() == "Driver service stations"
@@ -213,7 +213,7 @@ def test_mobile_map_fills_the_screen_and_switches_language(session_factory, live
     assert page.locator(".lang-switch a").inner_text() == "中文"
 
     # the cookie keeps English on the next visit without ?lang
-    mobile.goto("/")
+    mobile.goto("/map")
     assert page.locator("html").get_attribute("lang") == "en"
     assert_clean(mobile)
 
@@ -241,7 +241,7 @@ def xss_server(tmp_path):
 @pytest.mark.parametrize("name", [XSS_NAME, TEMPLATE_NAME])
 def test_hostile_names_show_as_text(session_factory, xss_server, name):
     session = session_factory(xss_server.url)
-    session.goto("/")
+    session.goto("/map")
     page = session.page
     wait_for_map(session)
     lon, lat = XSS_AT if name == XSS_NAME else (XSS_AT[0] + 0.5, XSS_AT[1])

@@ -1,0 +1,83 @@
+/* A facility's page: the small map of the spot, sharing and printing. */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("config").textContent);
+  var T = config.text;
+
+  // ---- the map -------------------------------------------------------------------------
+  var box = document.getElementById("facility-map");
+  if (box && window.L) {
+    var map = L.map(box, {scrollWheelZoom: false, dragging: !L.Browser.mobile, maxZoom: 18})
+      .setView([config.lat, config.lon], 15);
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    map.attributionControl.addAttribution(config.attribution);
+    var note = function () {
+      box.classList.add("tiles-unavailable");
+      var control = L.control({position: "topright"});
+      control.onAdd = function () {
+        var div = L.DomUtil.create("div", "tiles-note");
+        div.textContent = T.tilesUnavailable;
+        return div;
+      };
+      control.addTo(map);
+    };
+    if (config.tiles.url) {
+      var tiles = L.tileLayer(config.tiles.url, {attribution: config.tiles.attribution,
+                                                 maxZoom: 18});
+      var loaded = 0, failed = 0, gaveUp = false;
+      tiles.on("tileload", function () { loaded += 1; });
+      tiles.on("tileerror", function () {
+        failed += 1;
+        if (gaveUp || loaded > 0 || failed < 4) { return; }
+        gaveUp = true;
+        map.removeLayer(tiles);
+        note();
+      });
+      tiles.addTo(map);
+    } else {
+      note();
+    }
+    L.circleMarker([config.lat, config.lon], {radius: 11, color: "#fff", weight: 3,
+                                              fillColor: config.color, fillOpacity: 1})
+      .bindTooltip(config.name, {permanent: false})
+      .addTo(map);
+  }
+
+  // ---- share and print -----------------------------------------------------------------
+  var shareNote = document.getElementById("share-note");
+
+  function say(text) { shareNote.textContent = text; }
+
+  function showLink() {
+    say(T.copyFailed + " ");
+    var field = document.createElement("input");
+    field.type = "text";
+    field.readOnly = true;
+    field.className = "share-url";
+    field.value = config.url;
+    shareNote.appendChild(field);
+    field.focus();
+    field.select();
+  }
+
+  document.getElementById("share").addEventListener("click", function () {
+    var data = {title: config.name, text: config.name, url: config.url};
+    var copy = function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(config.url).then(function () { say(T.copied); }, showLink);
+      } else {
+        showLink();
+      }
+    };
+    if (navigator.share) {
+      navigator.share(data).catch(function (error) {
+        if (!error || error.name !== "AbortError") { copy(); }
+      });
+    } else {
+      copy();
+    }
+  });
+
+  document.getElementById("print").addEventListener("click", function () { window.print(); });
+})();
