@@ -16,6 +16,7 @@ city, where distance and area errors stay far below 0.1%.
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,6 @@ import numpy as np
 import pyproj
 import shapely
 from scipy.spatial import cKDTree
-from shapely.geometry.polygon import orient
 
 from .errors import InvalidParameter
 from .model import KINDS, STATUSES, AdminUnit, Facility
@@ -191,11 +191,31 @@ def _parent_of_level(unit: AdminUnit, level: str, by_code: dict[str, AdminUnit]
     return unit
 
 
+#: Transformers made per thread (pyproj's are not safe to share across threads).
+_PROJECTIONS = threading.local()
+
+
 def local_projection(lon: float, lat: float) -> pyproj.Transformer:
-    """WGS-84 to a metric azimuthal equidistant projection centred on a point."""
-    return pyproj.Transformer.from_crs(
-        "EPSG:4326", f"+proj=aeqd +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m",
-        always_xy=True)
+    """WGS-84 to a metric azimuthal equidistant projection centred on a point.
+
+    Transformers are kept, keyed on the centre as written in the projection (6
+    decimals, so a kept one is exactly the one that would be made), in one cache per
+    thread: pyproj's transformers are not safe to share across threads.
+    """
+    key = f"+lat_0={lat:.6f} +lon_0={lon:.6f}"
+    cache = getattr(_PROJECTIONS, "cache", None)
+    if cache is None:
+        cache = _PROJECTIONS.cache = {}
+    transformer = cache.get(key)
+    if transformer is None:
+        if len(cache) >= _MAX_CACHED_PROJECTIONS:
+            cache.clear()
+        transformer = cache[key] = pyproj.Transformer.from_crs(
+            "EPSG:4326", f"+proj=aeqd {key} +datum=WGS84 +units=m", always_xy=True)
+    return transformer
+
+
+_MAX_CACHED_PROJECTIONS = 1024
 
 
 def township_coverage(units: Sequence[AdminUnit], facilities: Sequence[Facility],
@@ -305,41 +325,65 @@ def _facilities_inside(townships: Sequence[AdminUnit], f_lon, f_lat) -> list[int
 
 
 def _area_shares(townships, refs, counted, tree, f_lon, f_lat, params, by_code):
-    """Share of each township polygon within the radius of a counted facility, and areas."""
+    """Share of each township polygon within the radius of a counted facility, and areas.
+
+    Batched per city: one local projection, one KD-tree query and vectorised GEOS calls
+    for all the townships of a city.
+    """
     shares: list[float | None] = [None] * len(townships)
     areas: list[float | None] = [None] * len(townships)
-    projections: dict[str, pyproj.Transformer] = {}
-    for i, t in enumerate(townships):
-        if t.geometry is None:
-            continue
-        areas[i] = geodesic_area_m2(t.geometry)
+    with_polygon = [i for i, t in enumerate(townships) if t.geometry is not None]
+    for i in with_polygon:
+        areas[i] = geodesic_area_m2(townships[i].geometry)
         shares[i] = 0.0
-        if tree is None:
-            continue
-        # One projection per city keeps the transformers few; distortion stays < 0.01%.
+    if tree is None or not with_polygon:
+        return shares, areas
+    radius = params.radius_m
+    # One projection per city keeps the transformers few; distortion stays < 0.01%.
+    groups: dict[str, list[int]] = defaultdict(list)
+    anchors = {}
+    for i in with_polygon:
+        t = townships[i]
         city = _parent_of_level(t, "city", by_code)
         group = city.code if city is not None else (t.parent_code or t.code)
-        if group not in projections:
-            anchor = (city.geometry if city is not None and city.geometry is not None
-                      else t.geometry).centroid
-            projections[group] = local_projection(anchor.x, anchor.y)
-        project = projections[group]
-        polygon = shapely.transform(t.geometry, lambda xy, p=project: np.column_stack(
-            p.transform(xy[:, 0], xy[:, 1])))
-        # Facilities that can reach the polygon: within radius + the polygon's extent.
-        ref_lon, ref_lat = refs[i]
-        ref_x, ref_y = project.transform(ref_lon, ref_lat)
-        extent = shapely.hausdorff_distance(polygon, shapely.Point(ref_x, ref_y))
-        reach = m_to_chord(params.radius_m + extent * 1.01 + 10.0)
-        near = tree.query_ball_point(unit_vectors(ref_lon, ref_lat), r=reach)
-        if not near:
+        groups[group].append(i)
+        if group not in anchors:
+            anchors[group] = (city.geometry if city is not None and city.geometry is not None
+                              else t.geometry).centroid
+    for group, members in groups.items():
+        members = np.array(members)
+        project = local_projection(anchors[group].x, anchors[group].y)
+        polygons = shapely.transform(
+            np.array([townships[i].geometry for i in members], dtype=object),
+            lambda xy, p=project: np.column_stack(p.transform(xy[:, 0], xy[:, 1])))
+        ref = np.array([refs[i] for i in members], dtype=float).reshape(-1, 2)
+        ref_x, ref_y = project.transform(ref[:, 0], ref[:, 1])
+        # Facilities that can reach a polygon: within radius + the polygon's extent.
+        extent = shapely.hausdorff_distance(polygons, shapely.points(ref_x, ref_y))
+        reach = np.array([m_to_chord(radius + e * 1.01 + 10.0) for e in extent.tolist()])
+        near = tree.query_ball_point(unit_vectors(ref[:, 0], ref[:, 1]).reshape(-1, 3),
+                                     r=reach)
+        counts = np.array([len(x) for x in near], dtype=int)
+        if not counts.sum():
             continue
-        xs, ys = project.transform(f_lon[near], f_lat[near])
-        discs = shapely.buffer(shapely.points(xs, ys), params.radius_m, quad_segs=16)
-        reached = shapely.intersection(polygon, shapely.union_all(discs))
-        share = min(1.0, reached.area / polygon.area) if polygon.area else 0.0
-        # Overlay round-off leaves ~1e-16 of a wholly reached polygon: that is all of it.
-        shares[i] = 1.0 if share > 1.0 - 1e-9 else share
+        owner = np.repeat(np.arange(len(members)), counts)
+        found = np.concatenate([np.asarray(x, dtype=int) for x in near if len(x)])
+        xs, ys = project.transform(f_lon[found], f_lat[found])
+        points = shapely.points(xs, ys)
+        keep = shapely.dwithin(points, polygons[owner], radius)
+        if not keep.any():
+            continue
+        reaching = np.full(len(members), None, dtype=object)
+        shapely.multipoints(points[keep], indices=owner[keep], out=reaching)
+        has = ~shapely.is_missing(reaching)
+        discs = shapely.buffer(reaching[has], radius, quad_segs=16)
+        reached = shapely.intersection(polygons[has], discs)
+        full = shapely.area(polygons[has])
+        ratio = np.minimum(1.0, shapely.area(reached) / np.where(full > 0, full, 1.0))
+        ratio = np.where(full > 0, ratio, 0.0)
+        for i, share in zip(members[has].tolist(), ratio.tolist(), strict=True):
+            # Overlay round-off leaves ~1e-16 of a wholly reached polygon: that is all of it.
+            shares[i] = 1.0 if share > 1.0 - 1e-9 else share
     return shares, areas
 
 
@@ -378,18 +422,31 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 
 
 def geodesic_area_m2(geometry) -> float:
-    """The area of a lon/lat polygon on the WGS-84 ellipsoid, in square metres."""
-    return abs(_GEOD.geometry_area_perimeter(_counter_clockwise(geometry))[0])
+    """The area of a lon/lat polygon on the WGS-84 ellipsoid, in square metres.
+
+    Each ring's area is taken unsigned, holes subtracted from their exterior, so the
+    result does not depend on how the rings are wound (H3 winds holes like exteriors).
+    """
+    total = 0.0
+    for polygon in _polygons(geometry):
+        for k, ring in enumerate(shapely.get_rings(polygon)):
+            xy = shapely.get_coordinates(ring)
+            if len(xy) < 3:
+                continue
+            area = abs(_GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])[0])
+            total += area if k == 0 else -area
+    return abs(total)
 
 
-def _counter_clockwise(geometry):
-    """Exteriors counter-clockwise, holes clockwise: pyproj adds up signed ring areas, so
-    a hole wound like its exterior (as H3 gives them) would add to the area, not subtract."""
+def _polygons(geometry) -> list:
+    """The polygons of a geometry (nested collections flattened; other parts dropped)."""
+    if geometry is None or geometry.is_empty:
+        return []
     if geometry.geom_type == "Polygon":
-        return orient(geometry, 1.0)
+        return [geometry]
     if geometry.geom_type in ("MultiPolygon", "GeometryCollection"):
-        return type(geometry)([_counter_clockwise(g) for g in geometry.geoms])
-    return geometry
+        return [p for g in geometry.geoms for p in _polygons(g)]
+    return []
 
 
 def _rank_gaps(rows: Sequence[TownshipCoverage]) -> None:

@@ -273,6 +273,22 @@ def _solver(time_limit_s: float):
     return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
 
 
+def _proved_optimal(lp_problem) -> bool:
+    """Whether the solver proved its solution optimal.
+
+    PuLP's problem status is "Optimal" also when CBC stops on its time limit with a
+    feasible solution; the solution status tells the two apart.
+    """
+    import pulp
+
+    sol_status = getattr(lp_problem, "sol_status", None)
+    optimal_code = getattr(pulp, "LpSolutionOptimal", 1)
+    if sol_status is not None:
+        return sol_status == optimal_code
+    # Older PuLP without a solution status: the problem status is all there is.
+    return pulp.LpStatus.get(lp_problem.status) == "Optimal"  # pragma: no cover
+
+
 def _exact_mclp(problem: SitingProblem, p: int, time_limit_s: float) -> SitingResult:
     """The maximal covering integer programme, solved by spopt (MCLP) with CBC."""
     from spopt.locate import MCLP
@@ -287,11 +303,8 @@ def _exact_mclp(problem: SitingProblem, p: int, time_limit_s: float) -> SitingRe
     model = MCLP.from_cost_matrix(sub.distances_m(), sub.demand_weight,
                                   service_radius=problem.radius_m, p_facilities=p)
     model.solve(_solver(time_limit_s))
-    import pulp
-
-    status = pulp.LpStatus[model.problem.status]
     chosen = [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
-    return _result(problem, "exact", chosen, optimal=status == "Optimal")
+    return _result(problem, "exact", chosen, optimal=_proved_optimal(model.problem))
 
 
 def set_covering(problem: SitingProblem, method: str = "greedy", *,
@@ -316,11 +329,8 @@ def set_covering(problem: SitingProblem, method: str = "greedy", *,
                             problem.candidate_lat, problem.radius_m)
         model = LSCP.from_cost_matrix(sub.distances_m(), service_radius=problem.radius_m)
         model.solve(_solver(time_limit_s))
-        import pulp
-
         chosen = [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
-        return _result(problem, "exact", chosen,
-                       optimal=pulp.LpStatus[model.problem.status] == "Optimal",
+        return _result(problem, "exact", chosen, optimal=_proved_optimal(model.problem),
                        uncoverable=uncoverable)
     # Greedy set cover by count of points reached, then drop redundant sites.
     cover = problem.cover[:, targets].tocsr()
@@ -331,8 +341,12 @@ def set_covering(problem: SitingProblem, method: str = "greedy", *,
         j = int(np.argmax(gains))
         chosen.append(j)
         uncovered[cover.indices[cover.indptr[j]:cover.indptr[j + 1]]] = False
+    # A site is redundant when every point it covers is covered by another chosen site;
+    # the cover counts are kept up to date as sites are dropped (smallest sites first).
+    counts = np.asarray(cover[chosen].sum(axis=0)).ravel()
     for j in sorted(chosen, key=lambda j: cover.indptr[j + 1] - cover.indptr[j]):
-        rest = [k for k in chosen if k != j]
-        if rest and (np.asarray(cover[rest].sum(axis=0)).ravel() > 0).all():
-            chosen = rest
+        points = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
+        if len(chosen) > 1 and (counts[points] >= 2).all():
+            chosen = [k for k in chosen if k != j]
+            counts[points] -= 1
     return _result(problem, "greedy", chosen, optimal=None, uncoverable=uncoverable)

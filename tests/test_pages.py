@@ -119,7 +119,7 @@ def test_chinese_by_default(client):
     assert "<title>司机服务站点</title>" in html
     assert f"共 {len(raw_sites()) + len(HOSTILE)} 个站点" in html
     assert "数据来源与许可" in html
-    assert 'href="?lang=en"' in html
+    assert 'href="/map?lang=en"' in html
     assert "Set-Cookie" not in response.headers
 
 

@@ -398,6 +398,7 @@ def test_builder_makes_working_snippets(open_page, server, hosts, tmp_path):
     page.locator("button.copy[data-copy=snippet-script]").click()
     page.wait_for_function("() => document.getElementById('copy-note').textContent !== ''")
     assert page.evaluate("() => navigator.clipboard.readText()") == code
+    page.evaluate("() => window.scrollTo(0, 0)")  # the preview is sticky
     save_screenshot(page, tmp_path, "builder")
 
     # the copied snippet works on another site
