@@ -186,7 +186,7 @@ def grid_layout(units: Sequence[AdminUnit], *, city: str | None = None,
     if demand_points is not None:
         demand = _demand_from_points(cells, resolution, *demand_points)
     else:
-        demand = _demand_from_counties(units, lon, lat, weight)
+        demand = _demand_from_counties(units, lon, lat, weight, cells, resolution)
     return GridLayout(resolution, cells, lon, lat, demand)
 
 
@@ -215,9 +215,11 @@ def blind_spots(units: Sequence[AdminUnit], facilities: Sequence[Facility],
                       np.asarray(nearest, dtype=float), layout.demand, params.radius_m)
 
 
-def _demand_from_counties(units, lon, lat, weight) -> np.ndarray:
+def _demand_from_counties(units, lon, lat, weight, cells=(), resolution=None) -> np.ndarray:
     """Each county's demand spread evenly over the cells whose centres lie in it (a cell
-    in two counties, on a shared border, goes to the first)."""
+    in two counties, on a shared border, goes to the first). A county too small to hold
+    a cell centre (a city district on a coarse grid) gives its demand to the cell that
+    holds its representative point, when that cell is in the grid."""
     counties = [u for u in units if u.level == "county" and u.geometry is not None
                 and u.demand.get(weight)]
     lon = np.asarray(lon, dtype=float)
@@ -243,6 +245,13 @@ def _demand_from_counties(units, lon, lat, weight) -> np.ndarray:
     cells_per_county = np.bincount(owner[owned], minlength=len(counties))
     totals = np.array([c.demand[weight] for c in counties], dtype=float)
     demand[owned] = totals[owner[owned]] / cells_per_county[owner[owned]]
+    if resolution is not None and (cells_per_county == 0).any():
+        index = {cell: i for i, cell in enumerate(cells)}
+        for k in np.flatnonzero(cells_per_county == 0):
+            point = counties[k].geometry.representative_point()
+            i = index.get(h3.latlng_to_cell(point.y, point.x, resolution))
+            if i is not None:
+                demand[i] += totals[k]
     return demand
 
 
