@@ -205,41 +205,6 @@ class SitesLayer(Layer):
                       f"{s.rank}. {s.name}"] for s in sites]
 
 
-class FacilityGroup(FacilityLayer):
-    """:class:`~locator.maps.FacilityLayer` that can start hidden (folium adds it to the
-    map only when ``show``), so counted and other facilities can be separate layers."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function () {
-            var colors = {{ this.colors|tojson }};
-            var group = L.markerClusterGroup({{ this.cluster_options|tojson }});
-            {{ this.rows|tojson }}.forEach(function (row) {
-                var kind = row[2];
-                var icon = L.divIcon({
-                    className: "facility-marker kind-" + kind,
-                    html: '<span class="facility-dot" style="background:' +
-                          (colors[kind] || colors.other) + '"></span>',
-                    iconSize: [16, 16], iconAnchor: [8, 8]});
-                var marker = L.marker([row[0], row[1]], {icon: icon, title: row[5]});
-                marker.bindTooltip(row[3]);
-                marker.bindPopup(row[4], {maxWidth: 320});
-                group.addLayer(marker);
-            });
-            return group;
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, facilities: Sequence[Facility], *, lang: str, name: str,
-                 detail_url: Callable[[Facility], str] | None = None,
-                 assets: Mapping[str, str] | None = None, show: bool = True):
-        super().__init__(facilities, lang=lang, name=name, detail_url=detail_url,
-                         assets=assets)
-        self.show = show
-        self.cluster_options = {"showCoverageOnHover": False, "maxClusterRadius": 30}
-
-
 def _km(meters: float | None, lang: str) -> str:
     if meters is None:
         return _texts(lang)["none"]
@@ -434,11 +399,11 @@ def build_coverage_map(
                ).add_to(fmap)
     others = [f for f in facilities if not report.params.counts(f)]
     if counted:
-        FacilityGroup(counted, lang=lang, name=words["counted"], detail_url=detail_url,
-                      assets=assets).add_to(fmap)
+        FacilityLayer(counted, lang=lang, name=words["counted"], detail_url=detail_url,
+                      assets=assets, cluster_radius=30).add_to(fmap)
     if others:
-        FacilityGroup(others, lang=lang, name=words["others"], detail_url=detail_url,
-                      assets=assets, show=False).add_to(fmap)
+        FacilityLayer(others, lang=lang, name=words["others"], detail_url=detail_url,
+                      assets=assets, show=False, cluster_radius=30).add_to(fmap)
     if sites:
         SitesLayer(sites, lang=lang, name=words["sites"], weight_label=weight_label
                    ).add_to(fmap)

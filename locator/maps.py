@@ -118,7 +118,7 @@ class FacilityLayer(JSCSSMixin, Layer):
                 marker.bindPopup(row[4], {maxWidth: 320});
                 group.addLayer(marker);
             });
-            group.addTo({{ this._parent.get_name() }});
+            {% if this.show %}group.addTo({{ this._parent.get_name() }});{% endif %}
             return group;
         })();
         {% endmacro %}
@@ -135,11 +135,13 @@ class FacilityLayer(JSCSSMixin, Layer):
 
     def __init__(self, facilities: Sequence[Facility], *, lang: str = "zh",
                  name: str = "facilities", detail_url: Callable[[Facility], str] | None = None,
-                 assets: Mapping[str, str] | None = None):
-        super().__init__(name=name, overlay=True, control=True, show=True)
+                 assets: Mapping[str, str] | None = None, show: bool = True,
+                 cluster_radius: int = 40):
+        super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "FacilityLayer"
         self.colors = KIND_COLORS
-        self.cluster_options = {"showCoverageOnHover": False, "maxClusterRadius": 40}
+        self.cluster_options = {"showCoverageOnHover": False,
+                                "maxClusterRadius": cluster_radius}
         self.rows = [
             [round(f.lat, 6), round(f.lon, 6), f.kind, str(safe_text(f.name)),
              str(popup_html(f, lang, detail_url(f) if detail_url else None)), f.name]

@@ -96,6 +96,9 @@ class FacilityQuery:
     min_truck_parking: int | None = None
 
 
+_NOTHING_LEFT = FacilityQuery(frozenset(), frozenset())
+
+
 @dataclass(slots=True)
 class Hit:
     """One facility found, with how far it is and whether it is open."""
@@ -107,11 +110,13 @@ class Hit:
     open_state: str
     distance_along_m: float | None = None
     offset_m: float | None = None
-    base: dict | None = None  # the facility's Feature, cached by the index
+    source: NearestIndex | None = None  # the index whose cached Feature to start from
+    position: int = -1
 
     def to_feature(self) -> dict:
         """The facility's GeoJSON Feature with the search fields added to its properties."""
-        base = self.base if self.base is not None else self.facility.to_feature()
+        base = (self.source.feature(self.position) if self.source is not None
+                else self.facility.to_feature())
         props = dict(base["properties"])
         feature = {**base, "properties": props}
         props["distance_m"] = round(self.distance_m, 1)
@@ -192,11 +197,14 @@ class NearestIndex:
         """A tree over the facilities of the wanted kinds and statuses (built once per
         combination), and what is left of the query to check on its results."""
         statuses = query.statuses if len(query.statuses) < len(STATUSES) else frozenset()
-        rest = FacilityQuery(frozenset(), frozenset(), query.amenities, query.open_now,
-                             query.at, query.min_truck_parking)
+        if query.amenities or query.open_now or query.min_truck_parking is not None:
+            rest = FacilityQuery(frozenset(), frozenset(), query.amenities, query.open_now,
+                                 query.at, query.min_truck_parking)
+        else:
+            rest = _NOTHING_LEFT
         if not query.kinds and not statuses:
             return self._tree, None, rest
-        key = (frozenset(query.kinds), statuses)
+        key = (query.kinds, statuses)
         if key not in self._subtrees:
             keep = np.ones(self.size, dtype=bool)
             if query.kinds:
@@ -262,7 +270,7 @@ class NearestIndex:
             i, d = idx[j], distances[j]
             f = self.facilities[i]
             hits.append(Hit(f, d, _bearing(lon, lat, f.lon, f.lat), d / per_minute,
-                            open_state(f.hours, at), base=self.feature(i)))
+                            open_state(f.hours, at), source=self, position=i))
         return hits
 
     def feature(self, i: int) -> dict:
@@ -320,7 +328,8 @@ class NearestIndex:
             # Drive time counts from the position (or the start) along the route.
             minutes = float(self.estimate.minutes(along[j] - start + offset[j]))
             hits.append(Hit(f, float(offset[j]), None, minutes, open_state(f.hours, at),
-                            float(along[j]), float(offset[j]), base=self.feature(candidates[j])))
+                            float(along[j]), float(offset[j]), source=self,
+                            position=int(candidates[j])))
         return hits
 
 
