@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -174,20 +174,3 @@ class CatalogCache:
             if self._catalog is None or self._catalog.data_version != version:
                 self._catalog = self._build(self.storage)
             return self._catalog
-
-
-@dataclass
-class CatalogStats:
-    """Counts by kind and status, for legends and summaries."""
-
-    by_kind: dict[str, int] = field(default_factory=dict)
-    by_status: dict[str, int] = field(default_factory=dict)
-
-
-def stats(facilities: Iterable[Facility]) -> CatalogStats:
-    """How many facilities of each kind and status."""
-    result = CatalogStats()
-    for f in facilities:
-        result.by_kind[f.kind] = result.by_kind.get(f.kind, 0) + 1
-        result.by_status[f.status] = result.by_status.get(f.status, 0) + 1
-    return result

@@ -60,6 +60,21 @@ def storage(database_url):
     store.close()
 
 
+@pytest.fixture(scope="module")
+def app(url):
+    """The app over the module's ``url`` database (a module defines ``url``)."""
+    from tests.web_fixtures import close_app, make_app
+
+    app = make_app(url)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'locator.db'}"

@@ -33,15 +33,9 @@ def loaded_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app(loaded_url):
-    app = make_app(loaded_url)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def url(loaded_url):
+    """The shared ``app`` and ``client`` fixtures (conftest) serve this database."""
+    return loaded_url
 
 
 @pytest.fixture(scope="module")

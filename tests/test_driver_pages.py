@@ -47,18 +47,6 @@ def url(tmp_path_factory):
     cleanup()
 
 
-@pytest.fixture(scope="module")
-def app(url):
-    app = make_app(url)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 class Page(HTMLParser):
     """Tags with their attributes, the text of some elements, and inline scripts."""
 

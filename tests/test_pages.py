@@ -48,18 +48,6 @@ def url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app(url):
-    app = make_app(url)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
 def index_html(app):
     response = app.test_client().get("/map")
     assert response.status_code == 200

@@ -14,7 +14,7 @@ from markupsafe import escape
 from openpyxl import load_workbook
 
 from locator.reports import STATUS_LABELS
-from tests.web_fixtures import add_facilities, close_app, facility, loaded_database, make_app
+from tests.web_fixtures import add_facilities, facility, loaded_database
 
 HEFEI = "合肥市"
 IMG = "<img src=x onerror=alert(1)>"
@@ -36,18 +36,6 @@ def url(tmp_path_factory):
     add_facilities(url, *HOSTILE)
     yield url
     cleanup()
-
-
-@pytest.fixture(scope="module")
-def app(url):
-    app = make_app(url)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture(scope="module")
