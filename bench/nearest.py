@@ -14,6 +14,9 @@ sizes, durations and server settings.
     trivial Flask endpoint, both served by the same gunicorn settings on 127.0.0.1, run
     alternately (trivial, nearest, trivial, nearest...); the medians are reported, with
     the servers' CPU time per request (from /proc), which other jobs disturb far less.
+    The real app is ``create_app()`` as production serves it: its hot path
+    (``locator/web/hotpath.py``) answers plain GETs of ``/api/v1/nearest``, with or
+    without gzip, and Flask everything else.
 
 The machines are shared and noisy: read the ratios against the baselines of the same
 run rather than the absolute figures. Needs ``wrk`` (``apt-get install wrk``).

@@ -191,7 +191,7 @@ def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck
             catalog = Catalog.from_storage(storage)
     except LocatorError as exc:
         _fail(exc)
-    estimate = DriveEstimate(settings.drive_detour_factor, settings.drive_speed_kmh)
+    estimate = DriveEstimate.from_settings(settings)
     hits = catalog.nearest_index(estimate).nearest(**request)
     if as_json:
         body = feature_collection([])

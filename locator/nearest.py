@@ -96,6 +96,8 @@ class FacilityQuery:
     min_truck_parking: int | None = None
 
 
+#: Open facilities of any kind: what a driver gets without filters.
+DEFAULT_QUERY = FacilityQuery()
 _NOTHING_LEFT = FacilityQuery(frozenset(), frozenset())
 
 
@@ -114,7 +116,11 @@ class Hit:
     position: int = -1
 
     def to_feature(self) -> dict:
-        """The facility's GeoJSON Feature with the search fields added to its properties."""
+        """The facility's GeoJSON Feature with the search fields added to its properties.
+
+        A new Feature and properties; the geometry is the index's cached one, to be
+        replaced, never changed in place.
+        """
         base = (self.source.feature(self.position) if self.source is not None
                 else self.facility.to_feature())
         props = dict(base["properties"])
@@ -137,6 +143,11 @@ class DriveEstimate:
 
     detour_factor: float = DEFAULT_DETOUR_FACTOR
     speed_kmh: float = DEFAULT_SPEED_KMH
+
+    @classmethod
+    def from_settings(cls, settings) -> DriveEstimate:
+        """The estimate configured by ``LOCATOR_DRIVE_DETOUR_FACTOR`` and ``..._SPEED_KMH``."""
+        return cls(settings.drive_detour_factor, settings.drive_speed_kmh)
 
     def minutes(self, distance_m):
         return np.asarray(distance_m) * self.detour_factor / (self.speed_kmh * 1000 / 60)
@@ -224,7 +235,7 @@ class NearestIndex:
         Exact: the KD-tree is asked for more neighbours until the ``k``-th match is
         nearer than every facility not yet examined, or ``max_km`` is reached.
         """
-        query = query or FacilityQuery()
+        query = query or DEFAULT_QUERY
         if not 1 <= k <= MAX_K:
             raise InvalidParameter(f"k must be between 1 and {MAX_K}", field="k")
         tree, members, rest = self._tree_for(query)
@@ -240,24 +251,26 @@ class NearestIndex:
         while True:
             chords, found = tree.query(point, k=[fetch] if fetch == 1 else fetch,
                                        distance_upper_bound=bound)
-            valid = found < n
-            chords, found = chords[valid], found[valid]
+            if found[-1] >= n:  # past max_km: the tree pads with n
+                valid = found < n
+                chords, found = chords[valid], found[valid]
             idx = members[found] if members is not None else found
-            keep = np.ones(len(idx), dtype=bool) if unfiltered else self._passes(idx, rest)
-            exhausted = len(found) < fetch or fetch >= n
-            if exhausted:
-                break
-            matched = chords[keep]
+            keep = None if unfiltered else self._passes(idx, rest)
+            if len(found) < fetch or fetch >= n:
+                break  # every facility within reach is in
+            matched = chords if keep is None else chords[keep]
             # Complete when k matches are in and the farthest fetched lies beyond the
             # k-th match (so no tie at the edge is left outside).
             if len(matched) >= k and chords[-1] > matched[k - 1] + 1e-12:
                 break
             fetch = min(n, fetch * 4)
-        idx, chords = idx[keep], chords[keep]
+        if keep is not None:
+            idx, chords = idx[keep], chords[keep]
         return self._hits(lon, lat, idx, chords, k, query)
 
     def _hits(self, lon, lat, idx, chords, k, query) -> list[Hit]:
-        distances = chord_to_m(chords).tolist()
+        scale = 2.0 * EARTH_RADIUS_M  # chord_to_m, without numpy's per-call cost
+        distances = [scale * math.asin(min(c / 2.0, 1.0)) for c in chords.tolist()]
         idx = idx.tolist()
         # The tree returns neighbours by distance; equal distances are ordered by id.
         order = range(min(k, len(idx)))
@@ -292,7 +305,7 @@ class NearestIndex:
         nearest point on the route) and ``offset_m`` (its distance from the route).
         With ``position``, only facilities ahead of it along the route are kept.
         """
-        query = query or FacilityQuery()
+        query = query or DEFAULT_QUERY
         coords = check_route(route)
         if not 0 < buffer_km <= MAX_BUFFER_KM:
             raise InvalidParameter(f"buffer_km must be above 0 and at most {MAX_BUFFER_KM:g}",

@@ -16,7 +16,7 @@ from .catalog import FacilityFilter
 from .crs import normalize_crs, to_wgs84
 from .errors import InvalidParameter
 from .model import STATUSES, check_lon_lat, parse_amenity, parse_kind, parse_status
-from .nearest import MAX_BUFFER_KM, MAX_K, FacilityQuery, check_route
+from .nearest import DEFAULT_QUERY, MAX_BUFFER_KM, MAX_K, FacilityQuery, check_route
 
 
 def _values(args: Mapping, name: str) -> list[str]:
@@ -27,6 +27,15 @@ def _values(args: Mapping, name: str) -> list[str]:
     if isinstance(raw, str):
         raw = [raw]
     return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+
+
+def reject_unknown(args: Mapping, allowed: set[str]) -> None:
+    """InvalidParameter naming the first parameter not in ``allowed`` (typos must not
+    pass silently)."""
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise InvalidParameter(f"unknown parameter {unknown[0]!r}; known: "
+                               f"{', '.join(sorted(allowed))}", field=unknown[0])
 
 
 def _single(args: Mapping, name: str) -> str | None:
@@ -151,8 +160,13 @@ def parse_point(args: Mapping, crs_field: str = "crs") -> tuple[float, float]:
     return to_wgs84(lon, lat, crs)
 
 
+_QUERY_FIELDS = ("kind", "status", "amenity", "open_now", "at", "min_truck_parking")
+
+
 def parse_facility_query(args: Mapping) -> FacilityQuery:
     """What a driver wants: kinds, statuses (default open), amenities, open now, parking."""
+    if not any(name in args for name in _QUERY_FIELDS):
+        return DEFAULT_QUERY
     statuses = _values(args, "status")
     parking = _single(args, "min_truck_parking")
     return FacilityQuery(

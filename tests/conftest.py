@@ -75,6 +75,17 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def loaded_url(request, tmp_path_factory):
+    """One database per backend with the shipped data, shared by a module's readers."""
+    from tests.web_fixtures import loaded_database
+
+    url, cleanup = loaded_database(request.param, tmp_path_factory.mktemp(request.param))
+    yield url
+    cleanup()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'locator.db'}"

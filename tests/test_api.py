@@ -30,7 +30,6 @@ from tests.web_fixtures import (
     hefei_township_polygons,
     ids_within,
     load_into,
-    loaded_database,
     make_app,
     raw_sites,
     townships_at,
@@ -39,15 +38,6 @@ from tests.web_fixtures import (
 API = "/api/v1"
 HEFEI = "合肥市"
 ALL = len(raw_sites())
-
-
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def loaded_url(request, tmp_path_factory):
-    """One database per backend with the shipped data, shared by this module's readers."""
-    url, cleanup = loaded_database(request.param, tmp_path_factory.mktemp(request.param))
-    yield url
-    cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,6 @@ API = "/api/v1"
 HEFEI = "合肥市"
 
 
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def loaded_url(request, tmp_path_factory):
-    url, cleanup = loaded_database(request.param, tmp_path_factory.mktemp(request.param))
-    yield url
-    cleanup()
-
-
 @pytest.fixture(scope="module")
 def url(loaded_url):
     """The shared ``app`` and ``client`` fixtures (conftest) serve this database."""

@@ -88,6 +88,19 @@ def test_input_and_output_datums(client, facilities):
         assert float(haversine_m(*expected, *gcj["geometry"]["coordinates"])) < 0.01
 
 
+def test_an_out_crs_answer_leaves_later_answers_in_wgs84(client, facilities):
+    """Converting the output must not shift the index's cached features."""
+    by_id = {f.id: f for f in facilities}
+    for out_crs in ("bd09", "gcj02", "bd09"):
+        shifted = client.get(f"/api/v1/nearest?lon=117.25&lat=31.85&k=5&out_crs={out_crs}")
+        assert shifted.status_code == 200
+    again = client.get("/api/v1/nearest?lon=117.25&lat=31.8501&k=5").json
+    assert again["coordinate_datum"] == "wgs84"
+    for feature in again["features"]:
+        facility = by_id[feature["id"]]
+        assert feature["geometry"]["coordinates"] == [facility.lon, facility.lat]
+
+
 def test_etag_and_cache_control(client):
     url = "/api/v1/nearest?lon=117.2&lat=31.8&k=3"
     first = client.get(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import Flask, current_app
@@ -13,6 +14,7 @@ from flask_compress import Compress
 
 from ..catalog import CatalogCache
 from ..config import PROJECT_ROOT, Settings, load_settings
+from ..nearest import DriveEstimate
 from ..places import Gazetteer
 from ..storage import Storage, open_storage
 from .jsonio import OrjsonProvider
@@ -27,6 +29,11 @@ class AppState:
     catalog: CatalogCache
     page_cache: dict = field(default_factory=dict)
     page_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def estimate(self) -> DriveEstimate:
+        """The drive-time estimate of the settings (straight line x detour at a speed)."""
+        return DriveEstimate.from_settings(self.settings)
 
     def gazetteer(self) -> Gazetteer:
         """The place search of the current data version (built on first use, then kept)."""
@@ -108,4 +115,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(planner.bp)
     app.register_blueprint(embed.bp)
     embed.init_app(app)
+
+    from .hotpath import HotPath
+
+    app.wsgi_app = HotPath(app)
     return app

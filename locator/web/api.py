@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
@@ -11,9 +12,17 @@ from ..errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
 from ..geojson import feature_collection, page_links
 from ..nearest import DriveEstimate, Hit
 from ..openapi import openapi_document
-from ..params import parse_crs, parse_filter, parse_int, parse_nearest, parse_route_request
+from ..params import (
+    parse_crs,
+    parse_filter,
+    parse_int,
+    parse_nearest,
+    parse_route_request,
+    reject_unknown,
+)
 from ..places import MAX_LIMIT as PLACES_MAX_LIMIT
-from . import state
+from . import AppState, state
+from .caching import cache_control, etag_for, matching_etag
 from .jsonio import dumps_bytes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,10 +35,7 @@ FACILITY_PARAMS = {"bbox", "kind", "status", "amenity", "city", "county", "towns
 
 
 def _reject_unknown(allowed: set[str]) -> None:
-    unknown = sorted(set(request.args) - allowed)
-    if unknown:
-        raise InvalidParameter(f"unknown parameter {unknown[0]!r}; known: "
-                               f"{', '.join(sorted(allowed))}", field=unknown[0])
+    reject_unknown(request.args, allowed)
 
 
 def cached_json(payload, *, version: int, mimetype: str = "application/json", max_age: int = 60):
@@ -37,15 +43,17 @@ def cached_json(payload, *, version: int, mimetype: str = "application/json", ma
 
     ``payload`` may be a callable, so that a fresh 304 skips building the body.
     """
-    seed = f"{version}|{request.full_path}".encode()
-    etag = hashlib.sha256(seed).hexdigest()[:32]
-    if request.if_none_match.contains_weak(etag):
+    environ = request.environ
+    etag = etag_for(version, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+    held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
+    if held is not None:
         response = current_app.response_class(b"", status=304)
+        etag = held
     else:
         body = payload() if callable(payload) else payload
         response = current_app.response_class(dumps_bytes(body), mimetype=mimetype)
     response.headers["ETag"] = f'"{etag}"'
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = cache_control(max_age)
     return response
 
 
@@ -106,43 +114,58 @@ NEAREST_PARAMS = {"lon", "lat", "k", "kind", "status", "amenity", "open_now", "a
                   "min_truck_parking", "crs", "out_crs"}
 
 
-def _estimate() -> DriveEstimate:
-    settings = state().settings
-    return DriveEstimate(settings.drive_detour_factor, settings.drive_speed_kmh)
-
-
-def _hits_collection(hits: list[Hit], out_crs: str, extra: dict) -> dict:
+def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate,
+                     extra: dict) -> dict:
     """Hits as a FeatureCollection; geometry in ``out_crs`` (WGS-84 unless asked)."""
     features = [hit.to_feature() for hit in hits]
     if out_crs != "wgs84":
-        for feature in features:
+        for feature in features:  # a new geometry: the index's cached one stays WGS-84
             lon, lat = feature["geometry"]["coordinates"]
-            feature["geometry"]["coordinates"] = list(from_wgs84(lon, lat, out_crs))
+            feature["geometry"] = {"type": "Point",
+                                   "coordinates": list(from_wgs84(lon, lat, out_crs))}
     body = feature_collection([], number_matched=len(features))
     body["features"] = features
     body["numberReturned"] = len(features)
     body["coordinate_datum"] = out_crs
-    body["drive_time"] = _estimate().describe()
+    body["drive_time"] = estimate.describe()
     body.update(extra)
     return body
+
+
+class Answer(NamedTuple):
+    """What a cached read endpoint answers: the data version it was read from, a body
+    builder (not called for a 304) and how long clients may keep it."""
+
+    version: int
+    body: Callable[[], dict]
+    max_age: int
+
+
+def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
+    """``/api/v1/nearest`` for query parameters ``args``; shared by the Flask view and
+    the hot path, so that both answer alike. Bad parameters raise InvalidParameter."""
+    reject_unknown(args, NEAREST_PARAMS)
+    parsed = parse_nearest(args)
+    out_crs = parse_crs(args, "out_crs")
+    catalog = app_state.catalog.current()
+    estimate = app_state.estimate
+    query = {"lon": parsed["lon"], "lat": parsed["lat"], "k": parsed["k"]}
+
+    def body() -> dict:
+        hits = catalog.nearest_index(estimate).nearest(**parsed)
+        return _hits_collection(hits, out_crs, estimate, {"query": query})
+
+    # Results depend on the clock when open_now is asked without a fixed time.
+    max_age = 30 if parsed["query"].open_now and parsed["query"].at is None else 60
+    return Answer(catalog.data_version, body, max_age)
 
 
 @bp.get("/nearest")
 def nearest():
     """The K nearest facilities (open ones by default) that have the wanted amenities."""
-    _reject_unknown(NEAREST_PARAMS)
-    args = parse_nearest(request.args)
-    out_crs = parse_crs(request.args, "out_crs")
-    catalog = state().catalog.current()
-    query = {"lon": args["lon"], "lat": args["lat"], "k": args["k"]}
-
-    def body():
-        hits = catalog.nearest_index(_estimate()).nearest(**args)
-        return _hits_collection(hits, out_crs, {"query": query})
-
-    # Results depend on the clock when open_now is asked without a fixed time.
-    max_age = 30 if args["query"].open_now and args["query"].at is None else 60
-    return cached_json(body, version=catalog.data_version, mimetype=GEOJSON, max_age=max_age)
+    answer = nearest_answer(state(), request.args)
+    return cached_json(answer.body, version=answer.version, mimetype=GEOJSON,
+                       max_age=answer.max_age)
 
 
 def _route_body() -> dict:
@@ -162,7 +185,8 @@ def along_route():
     """Facilities within ``buffer_km`` of a route, in driving order."""
     args = parse_route_request(_route_body())
     out_crs = args.pop("out_crs")
-    catalog = state().catalog.current()
-    hits = catalog.nearest_index(_estimate()).along_route(**args)
-    body = _hits_collection(hits, out_crs, {"buffer_km": args["buffer_km"]})
+    app_state = state()
+    catalog = app_state.catalog.current()
+    hits = catalog.nearest_index(app_state.estimate).along_route(**args)
+    body = _hits_collection(hits, out_crs, app_state.estimate, {"buffer_km": args["buffer_km"]})
     return jsonify(body), 200, {"Content-Type": GEOJSON}

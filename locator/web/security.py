@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+#: Sent with every response that did not set the header itself.
+HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Content-Security-Policy", "frame-ancestors 'self'"),
+)
+
 
 def init_app(app: Flask) -> None:
     """Add the headers after each request, keeping any a view set itself."""
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+        for name, value in HEADERS:
+            response.headers.setdefault(name, value)
         return response

@@ -1,0 +1,99 @@
+"""The hot path: ``GET /api/v1/nearest`` answered without Flask's request cycle.
+
+A driver's nearest query costs about 60 µs of real work (parse, K-nearest, JSON);
+Flask's request cycle around it (contexts, routing, the response object, after-request
+hooks) costs more than that again. :class:`HotPath` is WSGI middleware in front of the
+Flask app: it answers the plain, successful requests of the endpoints it knows straight
+from the WSGI environ, with the body and headers the Flask view would send (ETag and
+304, Cache-Control, gzip, ``Vary``, the security headers; ``tests/test_hotpath.py``
+compares the two), and hands every other request to Flask unchanged: other paths and
+methods, bad parameters (Flask renders the error), and ``Accept-Encoding`` values it
+does not read the way Flask-Compress does.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from werkzeug.datastructures import ImmutableMultiDict
+
+from . import AppState, security
+from .api import GEOJSON, Answer, nearest_answer
+from .caching import cache_control, etag_for, matching_etag
+from .jsonio import dumps_bytes
+
+Endpoint = Callable[[AppState, ImmutableMultiDict], Answer]
+
+#: Path -> (what it answers, its media type). Each entry must equal its Flask view.
+ROUTES: dict[str, tuple[Endpoint, str]] = {
+    "/api/v1/nearest": (nearest_answer, GEOJSON),
+}
+
+
+def query_args(environ: dict) -> ImmutableMultiDict:
+    """The query parameters as werkzeug's ``request.args`` reads them."""
+    query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+    return ImmutableMultiDict(parse_qsl(query, keep_blank_values=True,
+                                        errors="werkzeug.url_quote"))
+
+
+def plain_or_gzip(accept_encoding: str | None) -> str | None:
+    """``""`` (no coding) or ``"gzip"`` where Flask-Compress, configured with gzip
+    first, would choose the same; None for anything else (q-values, ``*``, no gzip)."""
+    if not accept_encoding or not accept_encoding.strip():
+        return ""
+    codings = {part.strip().lower() for part in accept_encoding.split(",")}
+    if "gzip" not in codings or any(";" in c or c == "*" for c in codings):
+        return None
+    return "gzip"
+
+
+class HotPath:
+    """WSGI middleware answering :data:`ROUTES` for GET; everything else goes to Flask."""
+
+    def __init__(self, app: Flask):
+        self.fallback = app.wsgi_app
+        self.state: AppState = app.extensions["locator"]
+        config = app.config
+        self.gzip_first = list(config["COMPRESS_ALGORITHM"])[:1] == ["gzip"]
+        self.gzip_types = set(config["COMPRESS_MIMETYPES"])
+        self.gzip_min_size = config["COMPRESS_MIN_SIZE"]
+        self.gzip_level = config["COMPRESS_LEVEL"]
+
+    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
+        route = ROUTES.get(environ.get("PATH_INFO", ""))
+        if route is not None and environ.get("REQUEST_METHOD") == "GET":
+            answer = self._answer(environ, *route)
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [body]
+        return self.fallback(environ, start_response)
+
+    def _answer(self, environ: dict, endpoint: Endpoint, mimetype: str
+                ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        coding = plain_or_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
+        if coding is None or (coding and not self.gzip_first):
+            return None
+        try:
+            answer = endpoint(self.state, query_args(environ))
+        except Exception:  # noqa: BLE001 - bad parameters (LocatorError) or a fault:
+            return None  # Flask answers either, in the error shape, and logs a fault
+        etag = etag_for(answer.version, environ.get("PATH_INFO", ""),
+                        environ.get("QUERY_STRING", ""))
+        common = [("Cache-Control", cache_control(answer.max_age)),
+                  ("Vary", "Accept-Encoding"), *security.HEADERS]
+        held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
+        if held is not None:
+            return "304 NOT MODIFIED", [("ETag", f'"{held}"'), *common], b""
+        body = dumps_bytes(answer.body())
+        headers = [("Content-Type", mimetype)]
+        if coding and mimetype in self.gzip_types and len(body) >= self.gzip_min_size:
+            body = gzip.compress(body, compresslevel=self.gzip_level)  # as Flask-Compress
+            headers.append(("Content-Encoding", coding))
+            etag = f"{etag}:{coding}"
+        headers += [("Content-Length", str(len(body))), ("ETag", f'"{etag}"'), *common]
+        return "200 OK", headers, body
