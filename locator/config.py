@@ -49,6 +49,14 @@ TILE_PROVIDERS = {
 }
 
 
+def tile_layers(provider: Mapping) -> dict:
+    """A provider as the map scripts take it: its datum and its layers (base, then labels)."""
+    layers = [{"url": provider[part], "subdomains": provider.get("subdomains") or "abc",
+               "attribution": provider.get("attribution") or ""}
+              for part in ("url", "labels") if provider.get(part)]
+    return {"datum": provider.get("datum") or "wgs84", "layers": layers}
+
+
 def default_geodata_dir() -> Path:
     """The ``geodata/`` folder shipped beside the package (or inside it when installed)."""
     for candidate in (PROJECT_ROOT / "geodata", PACKAGE_ROOT / "geodata"):

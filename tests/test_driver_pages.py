@@ -131,7 +131,7 @@ def test_driver_page_in_chinese(client):
     assert config["lang"] == "zh"
     assert config["api"] == {"nearest": "/api/v1/nearest", "places": "/api/v1/places"}
     assert config["facilityUrl"] == "/f/__ID__"
-    assert config["tiles"] == {"url": None, "attribution": ""}  # the tests' app has none
+    assert config["tiles"] == {"datum": "wgs84", "layers": []}  # the tests' app has none
     assert "OpenStreetMap" in config["attribution"] and "ODbL" in config["attribution"]
     assert config["kinds"]["driver_home"]["label"] == "司机之家"
     assert set(config["kinds"]) == set(KINDS)
@@ -162,7 +162,8 @@ def test_driver_page_is_light(client):
     page = parse(html.decode())
     scripts = [a["src"] for a in page.find("script") if a.get("src")]
     assert scripts == ["/vendor/leaflet/leaflet.js",
-                       "/vendor/markercluster/leaflet.markercluster.js", "/static/driver.js"]
+                       "/vendor/markercluster/leaflet.markercluster.js", "/static/chinacrs.js",
+                       "/static/maptiles.js", "/static/driver.js"]
     for src in scripts + [a["href"] for a in page.find("link", rel="stylesheet")]:
         with client.get(src) as response:
             assert response.status_code == 200, src
@@ -180,8 +181,9 @@ def test_config_is_escaped_in_its_json_block(url):
     assert HOSTILE not in html and "</script><script>" not in html
     assert "onerror=alert(1)>" not in html
     config = config_of(html)  # and it reads back exactly
-    assert config["tiles"] == {"url": "https://tiles.example.org/{z}/{x}/{y}.png",
-                               "attribution": HOSTILE}
+    assert config["tiles"] == {"datum": "wgs84", "layers": [
+        {"url": "https://tiles.example.org/{z}/{x}/{y}.png", "subdomains": "abc",
+         "attribution": HOSTILE}]}
 
 
 # ---- facility pages -------------------------------------------------------------------------

@@ -433,7 +433,7 @@ def test_the_language_cookie_is_not_read(client):
 
 
 @pytest.mark.parametrize("name", ["embed.js", "embed-widget.js", "embed-builder.js",
-                                  "chinacrs.js"])
+                                  "chinacrs.js", "maptiles.js"])
 def test_scripts_use_no_cookies_storage_or_html_sinks(name):
     source = (STATIC / name).read_text(encoding="utf-8")
     for sink in ("document.cookie", "localStorage", "sessionStorage", "innerHTML",

@@ -25,6 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from ..config import tile_layers
 from ..embed import (
     LANGUAGES,
     MAX_FEATURES,
@@ -107,12 +108,7 @@ def _tiles(name: str | None) -> dict:
     settings = state().settings
     key = name or _default_tiles()
     provider = settings.tile_provider() if key == "custom" else settings.named_tile_provider(key)
-    layers = []
-    for part in ("url", "labels"):
-        if provider.get(part):
-            layers.append({"url": provider[part], "subdomains": provider.get("subdomains") or "abc",
-                           "attribution": provider.get("attribution") or ""})
-    return {"name": key, "datum": provider.get("datum") or "wgs84", "layers": layers}
+    return {"name": key, **tile_layers(provider)}
 
 
 def embed_context() -> EmbedContext:

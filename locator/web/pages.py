@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..config import tile_layers
 from ..hours import OPEN_STATE_LABELS, open_state
 from ..maps import ANHUI_BOUNDS, KIND_COLORS, OSM_ATTRIBUTION, build_facility_map, label, map_parts
 from ..model import AMENITIES, KINDS, STATUSES
@@ -101,12 +102,11 @@ def _driver_texts() -> dict[str, str]:
 
 def _driver_config(lang: str) -> dict:
     """What the driver page's script needs: endpoints, tiles, labels and texts."""
-    tiles = state().settings.tile_provider()
     return {
         "lang": lang,
         "api": {"nearest": url_for("api.nearest"), "places": url_for("api.places")},
         "facilityUrl": url_for("pages.facility", facility_id="__ID__"),
-        "tiles": {"url": tiles.get("url"), "attribution": tiles.get("attribution") or ""},
+        "tiles": tile_layers(state().settings.tile_provider()),
         "attribution": OSM_ATTRIBUTION,
         "bounds": ANHUI_BOUNDS,
         "k": DRIVER_RESULTS,

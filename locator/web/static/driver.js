@@ -77,6 +77,10 @@
   map.attributionControl.addAttribution(config.attribution);
   L.control.scale({imperial: false}).addTo(map);
   window.locatorDriverMap = map;  // for tests and for debugging in the browser
+  window.locatorDriver = {map: map, datum: config.tiles.datum,
+                          markers: function () { return state.markers; }};
+  var plane = LocatorMap.datum(config.tiles.datum);  // GCJ-02 on Amap tiles
+  var toMap = plane.toMap;
 
   function tilesNote() {
     map.getContainer().classList.add("tiles-unavailable");
@@ -85,22 +89,7 @@
     note.addTo(map);
   }
 
-  if (config.tiles.url) {
-    var tiles = L.tileLayer(config.tiles.url, {attribution: config.tiles.attribution,
-                                               maxZoom: 18});
-    var loaded = 0, failed = 0, gaveUp = false;
-    tiles.on("tileload", function () { loaded += 1; });
-    tiles.on("tileerror", function () {
-      failed += 1;
-      if (gaveUp || loaded > 0 || failed < 4) { return; }
-      gaveUp = true;  // a blocked or unreachable tile server: say so instead of grey
-      map.removeLayer(tiles);
-      tilesNote();
-    });
-    tiles.addTo(map);
-  } else {
-    tilesNote();
-  }
+  LocatorMap.addTiles(map, config.tiles, tilesNote);
 
   var cluster = L.markerClusterGroup({maxClusterRadius: 30, showCoverageOnHover: false,
                                       spiderfyOnMaxZoom: true});
@@ -110,7 +99,7 @@
   function showOrigin() {
     if (originMarker) { map.removeLayer(originMarker); }
     if (!state.origin) { return; }
-    originMarker = L.circleMarker([state.origin.lat, state.origin.lon], {
+    originMarker = L.circleMarker(toMap(state.origin.lon, state.origin.lat), {
       radius: 9, color: "#fff", weight: 3, fillColor: "#1565c0", fillOpacity: 1,
       className: "origin-marker"});
     originMarker.bindTooltip(state.originLabel === T.myPosition ? T.youAreHere
@@ -139,7 +128,8 @@
 
   map.on("click", function (event) {
     closeSuggestions();
-    setOrigin(event.latlng.lng, event.latlng.lat, T.mapPoint);
+    var wgs = plane.fromMap(event.latlng);  // GCJ-02 on Amap tiles -> WGS-84
+    setOrigin(wgs[0], wgs[1], T.mapPoint);
     loadNearest();
   });
 
@@ -175,7 +165,7 @@
     if (!features.length) {
       list.appendChild(el("li", "result-empty", T.noResults));
     }
-    var bounds = state.origin ? [[state.origin.lat, state.origin.lon]] : [];
+    var bounds = state.origin ? [toMap(state.origin.lon, state.origin.lat)] : [];
     features.forEach(function (feature, index) {
       var p = feature.properties;
       var id = String(feature.id);
@@ -215,14 +205,14 @@
       list.appendChild(item);
       state.items[id] = item;
 
-      var marker = L.marker([lat, lon], {icon: markerIcon(rank, p.kind), title: p.name,
+      var marker = L.marker(toMap(lon, lat), {icon: markerIcon(rank, p.kind), title: p.name,
                                          alt: p.name, riseOnHover: true});
       marker.bindPopup(popupContent(feature), {maxWidth: 260, autoPanPaddingTopLeft: [56, 10],
                                                autoPanPaddingBottomRight: [10, 30]});
       marker.on("click", function () { highlight(id, true); });
       cluster.addLayer(marker);
       state.markers[id] = marker;
-      bounds.push([lat, lon]);
+      bounds.push(toMap(lon, lat));
     });
     if (savedAt) {
       var when = new Date(savedAt).toLocaleString(config.lang === "zh" ? "zh-CN" : "en",
@@ -444,9 +434,10 @@
     closeSuggestions();
     input.value = p.name;
     if (feature.bbox && p.level !== "facility") {
-      map.fitBounds([[feature.bbox[1], feature.bbox[0]], [feature.bbox[3], feature.bbox[2]]]);
+      map.fitBounds([toMap(feature.bbox[0], feature.bbox[1]),
+                     toMap(feature.bbox[2], feature.bbox[3])]);
     } else {
-      map.setView([lat, lon], ZOOM[p.level] || 13);
+      map.setView(toMap(lon, lat), ZOOM[p.level] || 13);
     }
     state.focusId = p.level === "facility" ? String(p.facility_id) : null;
     setOrigin(lon, lat, p.name);

@@ -6,7 +6,7 @@
  * HTML. No cookies: nothing here reads or writes cookies or web storage.
  *
  * On GCJ-02 tiles (Amap) every point is shifted to GCJ-02 before it is drawn, and every
- * point read from the map (a click) is shifted back to WGS-84 (LocatorCRS, chinacrs.js).
+ * point read from the map (a click) is shifted back to WGS-84 (LocatorMap, maptiles.js).
  */
 (function () {
   "use strict";
@@ -14,7 +14,6 @@
   var config = JSON.parse(document.getElementById("embed-config").textContent);
   var T = config.text;
   var PAGE = 10;
-  var gcj = config.tiles.datum === "gcj02";
 
   (config.warnings || []).forEach(function (w) {
     console.warn("[locator embed] ignored " + w.param + "=" + JSON.stringify(w.value) +
@@ -60,20 +59,11 @@
   }
 
   // ---- datums ----------------------------------------------------------------------------
+  var plane = window.LocatorMap.datum(config.tiles.datum);  // maptiles.js
   /** A WGS-84 point as a LatLng of the map (GCJ-02 on Amap tiles). */
-  function toMap(lon, lat) {
-    if (gcj) {
-      var g = window.LocatorCRS.wgs84ToGcj02(lon, lat);
-      return L.latLng(g[1], g[0]);
-    }
-    return L.latLng(lat, lon);
-  }
-
+  var toMap = plane.toMap;
   /** A LatLng of the map as WGS-84 [lon, lat]. */
-  function fromMap(latlng) {
-    if (gcj) { return window.LocatorCRS.gcj02ToWgs84(latlng.lng, latlng.lat); }
-    return [latlng.lng, latlng.lat];
-  }
+  var fromMap = plane.fromMap;
 
   function metres(lon1, lat1, lon2, lat2) {
     var rad = Math.PI / 180;
@@ -111,24 +101,9 @@
     note.addTo(map);
   }
 
-  var tileLayers = config.tiles.layers.map(function (layer) {
-    return L.tileLayer(layer.url, {subdomains: layer.subdomains, attribution: layer.attribution,
-                                   maxZoom: 18});
+  window.LocatorMap.addTiles(map, config.tiles, function (failed) {
+    if (failed) { tilesNote(); } else { mapBox.classList.add("tiles-none"); }
   });
-  if (tileLayers.length) {
-    var loaded = 0, failed = 0, gaveUp = false;
-    tileLayers[0].on("tileload", function () { loaded += 1; });
-    tileLayers[0].on("tileerror", function () {
-      failed += 1;
-      if (gaveUp || loaded > 0 || failed < 4) { return; }
-      gaveUp = true;  // blocked or unreachable: say so instead of grey squares
-      tileLayers.forEach(function (layer) { map.removeLayer(layer); });
-      tilesNote();
-    });
-    tileLayers.forEach(function (layer) { layer.addTo(map); });
-  } else {
-    mapBox.classList.add("tiles-none");
-  }
 
   var cluster = L.markerClusterGroup({maxClusterRadius: 40, showCoverageOnHover: false,
                                       spiderfyOnMaxZoom: true});

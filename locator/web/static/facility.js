@@ -8,11 +8,12 @@
   // ---- the map -------------------------------------------------------------------------
   var box = document.getElementById("facility-map");
   if (box && window.L) {
+    var at = LocatorMap.datum(config.tiles.datum).toMap(config.lon, config.lat);
     var map = L.map(box, {scrollWheelZoom: false, dragging: !L.Browser.mobile, maxZoom: 18})
-      .setView([config.lat, config.lon], 15);
+      .setView(at, 15);
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     map.attributionControl.addAttribution(config.attribution);
-    var note = function () {
+    LocatorMap.addTiles(map, config.tiles, function () {
       box.classList.add("tiles-unavailable");
       var control = L.control({position: "topright"});
       control.onAdd = function () {
@@ -21,27 +22,12 @@
         return div;
       };
       control.addTo(map);
-    };
-    if (config.tiles.url) {
-      var tiles = L.tileLayer(config.tiles.url, {attribution: config.tiles.attribution,
-                                                 maxZoom: 18});
-      var loaded = 0, failed = 0, gaveUp = false;
-      tiles.on("tileload", function () { loaded += 1; });
-      tiles.on("tileerror", function () {
-        failed += 1;
-        if (gaveUp || loaded > 0 || failed < 4) { return; }
-        gaveUp = true;
-        map.removeLayer(tiles);
-        note();
-      });
-      tiles.addTo(map);
-    } else {
-      note();
-    }
-    L.circleMarker([config.lat, config.lon], {radius: 11, color: "#fff", weight: 3,
-                                              fillColor: config.color, fillOpacity: 1})
+    });
+    L.circleMarker(at, {radius: 11, color: "#fff", weight: 3, fillColor: config.color,
+                        fillOpacity: 1})
       .bindTooltip(config.name, {permanent: false})
       .addTo(map);
+    window.locatorFacilityMap = map;  // for tests
   }
 
   // ---- share and print -----------------------------------------------------------------
