@@ -65,6 +65,7 @@ from .errors import (
     UnsupportedFormat,
     ValidationFailed,
 )
+from .hours import is_valid_hours
 from .model import (
     AMENITIES,
     DERIVED_FIELDS,
@@ -1467,6 +1468,19 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
             f"{f.name!r} at {f.lon:.6f}, {f.lat:.6f} is outside every loaded city; check the "
             "coordinates and the crs option", f.lon,
             f"“{f.name}”({f.lon:.6f}, {f.lat:.6f}) 不在已载入的任何城市范围内，请核对坐标和坐标系"))
+
+    # ---- warnings: hours that drivers' "open now" cannot read ----
+    for f, row in zip(good, rows, strict=True):
+        if f.hours and not is_valid_hours(f.hours):
+            report.warnings.append(RowIssue(
+                row, "hours", fields.get("hours"),
+                f"hours {f.hours!r} cannot be read, so {f.name!r} never shows as open now; "
+                "write them like 24小时, 每天8:00-20:00, 周一至周五 9:00-17:00 or in "
+                "OpenStreetMap opening_hours syntax", f.hours,
+                f"营业时间“{f.hours}”无法识别，“{f.name}”将不会显示为营业中；请写成"
+                "“24小时”“每天8:00-20:00”“周一至周五 9:00-17:00”等形式"))
+    report.warnings.sort(key=lambda w: (w.row or 0, FIELDS.index(w.field)
+                                        if w.field in FIELDS else 99))
 
     errors.sort(key=lambda e: (e.row or 0, FIELDS.index(e.field) if e.field in FIELDS else 99))
     report.errors = errors

@@ -379,6 +379,25 @@ def test_outside_loaded_region_is_a_warning(storage, tmp_path):
     assert "第 3 行" in report.format_text("zh") and "row 3, lon" in report.format_text("en")
 
 
+def test_hours_the_open_now_filter_cannot_read_are_a_warning(storage, tmp_path):
+    path = _write_csv(tmp_path / "hours.csv", [
+        ["名称", "经度", "纬度", "类型", "营业时间"],
+        ["甲站", "117.10", "31.10", "司机之家", "24小时"],
+        ["乙站", "117.20", "31.20", "司机之家", "周一至周五 9:00-17:00，周六 9:00-12:00"],
+        ["丙站", "117.30", "31.30", "司机之家", "节假日另行通知"],
+        ["丁站", "117.40", "31.40", "司机之家", "Mo-Su 08:00-20:00"],
+        ["戊站", "117.50", "31.50", "司机之家", ""],
+    ])
+    report = import_file(storage, path)
+    assert (report.inserted, report.errors) == (5, [])
+    assert [(w.row, w.field, w.column, w.value) for w in report.warnings] == [
+        (4, "hours", "营业时间", "节假日另行通知")]
+    assert "丙站" in report.warnings[0].message and "24小时" in report.warnings[0].message
+    assert "第 4 行" in report.format_text("zh") and "无法识别" in report.format_text("zh")
+    # the text is kept as written: drivers read it on the station's page
+    assert {f.name: f.hours for f in storage.facilities()}["丙站"] == "节假日另行通知"
+
+
 def test_duplicate_source_ids_and_duplicate_rows(storage, tmp_path):
     path = _write_csv(tmp_path / "dups.csv", [
         ["原编号", "名称", "经度", "纬度", "类型"],
