@@ -22,8 +22,9 @@ TILE_PROVIDERS = {
         "OpenStreetMap</a> contributors (ODbL)",
         "datum": "wgs84",
     },
-    # Amap (高德) road map with labels; its tiles are drawn in GCJ-02, so the embed widget
-    # shifts markers to GCJ-02 on it (other pages draw WGS-84 points as they are).
+    # Amap (高德) road map with labels; its tiles are drawn in GCJ-02, so every map shifts
+    # what it draws (markers, boundaries, coverage polygons) from WGS-84 to GCJ-02 on it,
+    # and the pages read map taps back to WGS-84; data, popups and downloads stay WGS-84.
     "amap": {
         "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
         "&style=8&x={x}&y={y}&z={z}",

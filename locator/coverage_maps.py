@@ -5,7 +5,8 @@ or by covered / not covered (switchable in the browser: ``locatorCoverage.setMod
 townships known only by their seat are coloured dots. Over them: the merged grid
 blind spots, facilities (clustered), optional radius rings, and the suggested sites
 numbered by rank. Every data string is escaped with :func:`locator.maps.safe_text`
-and embedded with ``tojson``.
+and embedded with ``tojson``. On GCJ-02 tiles (Amap) everything is drawn shifted to
+GCJ-02 (:class:`locator.maps.TileDatum`); popups keep WGS-84 values.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from .maps import (
     ANHUI_BOUNDS,
     KIND_COLORS,
     OSM_ATTRIBUTION,
-    TILES_UNAVAILABLE,
     FacilityLayer,
+    TileDatum,
     _Attribution,
     _Legend,
-    _TileFallback,
     _use_local_assets,
+    add_tiles,
     boundaries_geojson,
     label,
     safe_text,
@@ -168,12 +169,14 @@ class RingsLayer(Layer):
     """)
 
     def __init__(self, facilities: Sequence[Facility], radius_m: float, *, name: str,
-                 show: bool):
+                 show: bool, datum: TileDatum | None = None):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "RingsLayer"
         self.radius_m = radius_m
-        self.rows = [[round(f.lat, 6), round(f.lon, 6), KIND_COLORS.get(f.kind, "#555")]
-                     for f in facilities]
+        centres = (datum or TileDatum()).latlngs([f.lon for f in facilities],
+                                                 [f.lat for f in facilities], decimals=6)
+        self.rows = [[*centre, KIND_COLORS.get(f.kind, "#555")]
+                     for f, centre in zip(facilities, centres, strict=True)]
 
 
 class SitesLayer(Layer):
@@ -198,11 +201,13 @@ class SitesLayer(Layer):
     """)
 
     def __init__(self, sites: Sequence[ProposedSite], *, lang: str, name: str,
-                 weight_label: str = ""):
+                 weight_label: str = "", datum: TileDatum | None = None):
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "SitesLayer"
-        self.rows = [[s.lat, s.lon, int(s.rank), str(site_popup(s, lang, weight_label)),
-                      f"{s.rank}. {s.name}"] for s in sites]
+        positions = (datum or TileDatum()).latlngs([s.lon for s in sites],
+                                                   [s.lat for s in sites])
+        self.rows = [[*position, int(s.rank), str(site_popup(s, lang, weight_label)),
+                      f"{s.rank}. {s.name}"] for s, position in zip(sites, positions, strict=True)]
 
 
 def _km(meters: float | None, lang: str) -> str:
@@ -250,44 +255,52 @@ def site_popup(site: ProposedSite, lang: str, weight_label: str = "") -> Markup:
                   f"<table>{body}</table></div>")
 
 
-def display_geometry(geometry, tolerance: float, decimals: int = 4) -> dict:
+def display_shape(geometry, tolerance: float, decimals: int = 4):
     """A polygon simplified for display, its coordinates rounded (4 decimals: about 10 m)."""
     shape = shapely.simplify(geometry, tolerance, preserve_topology=True)
-    shape = shapely.transform(shape, lambda xy: np.round(xy, decimals))
-    return shapely.geometry.mapping(shape)
+    return shapely.transform(shape, lambda xy: np.round(xy, decimals))
+
+
+def display_geometry(geometry, tolerance: float, decimals: int = 4) -> dict:
+    """:func:`display_shape` as a GeoJSON geometry."""
+    return shapely.geometry.mapping(display_shape(geometry, tolerance, decimals))
 
 
 def township_layer_data(report: CoverageReport, units: Sequence[AdminUnit], *, lang: str,
-                        tolerance: float | None = None) -> dict:
+                        tolerance: float | None = None, datum: TileDatum | None = None
+                        ) -> dict:
     """The compact GeoJSON of the township layer: simplified geometry, both colours,
     escaped tooltip and popup HTML. Unlocated townships have no feature.
 
     ``tolerance`` (degrees) defaults to about 100 m for a city or county and 200 m for
-    the whole province."""
+    the whole province. The rounded geometry is then shifted to ``datum``, if given, all
+    townships in one vectorised call."""
     if tolerance is None:
         tolerance = 0.001 if report.area is not None else 0.002
     by_code = {u.code: u for u in units}
     radius_km = report.params.radius_km
     from .reports import DISTANCE_COLORS
 
-    features = []
+    features, shapes = [], []
     for row in report.townships:
         unit = by_code.get(row.code)
         if unit is not None and unit.geometry is not None:
-            geometry = display_geometry(unit.geometry, tolerance)
-        elif row.ref_lon is not None:
-            geometry = {"type": "Point", "coordinates": [round(row.ref_lon, 6),
-                                                         round(row.ref_lat, 6)]}
+            shapes.append(display_shape(unit.geometry, tolerance))
+        elif row.ref_lon is not None:  # known by its seat only
+            shapes.append(shapely.Point(round(row.ref_lon, 6), round(row.ref_lat, 6)))
         else:
             continue
         status = township_status(row)
         tooltip = (f"{safe_text(row.name)} · {safe_text(label(STATUS_LABELS, status, lang))}"
                    f" · {safe_text(_km(row.nearest_m, lang))}")
-        features.append({"type": "Feature", "geometry": geometry, "properties": {
+        features.append({"type": "Feature", "geometry": None, "properties": {
             "code": row.code, "s": status,
             "cd": DISTANCE_COLORS[distance_class(row, radius_km)],
             "cc": COVERED_COLORS[status], "t": tooltip,
             "p": str(township_popup(row, lang))}})
+    for feature, shape in zip(features, (datum or TileDatum()).geometries(shapes),
+                              strict=True):
+        feature["geometry"] = shapely.geometry.mapping(shape)
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -347,7 +360,8 @@ def build_coverage_map(
     blind_spots : merged blind-spot polygons (GeoJSON) to draw, if any.
     sites : suggested sites, numbered by rank.
     rings : show the radius rings at first (they are in the layer control either way).
-    tiles, assets, detail_url : as for :func:`locator.maps.build_facility_map`.
+    tiles, assets, detail_url : as for :func:`locator.maps.build_facility_map` (on
+        ``gcj02`` tiles everything is drawn shifted to GCJ-02).
 
     Examples
     --------
@@ -358,24 +372,19 @@ def build_coverage_map(
     ...                  geometry=box(117.30, 31.85, 117.32, 31.87))
     >>> report = township_coverage([county, town], [])
     >>> html = build_coverage_map(report, [county, town]).get_root().render()
-    >>> "township status-uncovered" in html
+    >>> '"s": "uncovered"' in html  # the township's status, its CSS class in the browser
     True
     """
     if mode not in MODES:
         mode = "distance"
     words = _texts(lang)
-    tiles = tiles or {"url": None, "attribution": ""}
-    fmap = folium.Map(location=[31.85, 117.25], zoom_start=8, tiles=None,
-                      control_scale=True, prefer_canvas=False)
+    datum = TileDatum(tiles)
+    fmap = folium.Map(location=datum.latlngs([117.25], [31.85])[0], zoom_start=8,
+                      tiles=None, control_scale=True, prefer_canvas=False)
     fmap.options["max_zoom"] = 18
     if assets:
         _use_local_assets(fmap, assets)
-    if tiles.get("url"):
-        tile_layer = folium.TileLayer(tiles=tiles["url"], attr=tiles.get("attribution")
-                                      or "tiles", name="tiles", control=False, max_zoom=18)
-        tile_layer.add_to(fmap)
-        _TileFallback(tile_layer, TILES_UNAVAILABLE.get(lang, TILES_UNAVAILABLE["zh"])
-                      ).add_to(fmap)
+    add_tiles(fmap, tiles, lang)
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
 
     area = report.area
@@ -383,30 +392,30 @@ def build_coverage_map(
     counties = [u for u in units if u.level == "county" and u.code in county_codes
                 and u.geometry is not None]
     if counties:
-        PolygonLayer(boundaries_geojson(counties, 0.001), name=words["counties"],
+        PolygonLayer(boundaries_geojson(counties, 0.001, datum), name=words["counties"],
                      style={"color": "#333", "weight": 1.4, "fill": False,
                             "dashArray": "5 4"}, class_name="county-outline").add_to(fmap)
-    TownshipLayer(township_layer_data(report, units, lang=lang), mode=mode,
+    TownshipLayer(township_layer_data(report, units, lang=lang, datum=datum), mode=mode,
                   name=words["townships"]).add_to(fmap)
     if blind_spots and blind_spots.get("features"):
-        PolygonLayer(blind_spots, name=words["blind"],
+        PolygonLayer(datum.geojson(blind_spots), name=words["blind"],
                      style={"color": "#4a148c", "weight": 1.6, "fill": False,
                             "dashArray": "4 3"},
                      class_name="blind-spot").add_to(fmap)
 
     counted = [f for f in facilities if report.params.counts(f)]
-    RingsLayer(counted, report.params.radius_m, name=words["rings"], show=rings
-               ).add_to(fmap)
+    RingsLayer(counted, report.params.radius_m, name=words["rings"], show=rings,
+               datum=datum).add_to(fmap)
     others = [f for f in facilities if not report.params.counts(f)]
     if counted:
         FacilityLayer(counted, lang=lang, name=words["counted"], detail_url=detail_url,
-                      assets=assets, cluster_radius=30).add_to(fmap)
+                      assets=assets, cluster_radius=30, datum=datum).add_to(fmap)
     if others:
         FacilityLayer(others, lang=lang, name=words["others"], detail_url=detail_url,
-                      assets=assets, show=False, cluster_radius=30).add_to(fmap)
+                      assets=assets, show=False, cluster_radius=30, datum=datum).add_to(fmap)
     if sites:
-        SitesLayer(sites, lang=lang, name=words["sites"], weight_label=weight_label
-                   ).add_to(fmap)
+        SitesLayer(sites, lang=lang, name=words["sites"], weight_label=weight_label,
+                   datum=datum).add_to(fmap)
 
     kinds: dict[str, int] = {}
     for f in facilities:
@@ -418,9 +427,9 @@ def build_coverage_map(
     folium.LayerControl(collapsed=False).add_to(fmap)
     if area is not None and area.geometry is not None:
         west, south, east, north = area.geometry.bounds
-        fmap.fit_bounds([[south, west], [north, east]])
+        fmap.fit_bounds(datum.bounds([[south, west], [north, east]]))
     else:
-        fmap.fit_bounds(ANHUI_BOUNDS)
+        fmap.fit_bounds(datum.bounds(ANHUI_BOUNDS))
     return fmap
 
 

@@ -3,6 +3,9 @@
 Every string that comes from data is escaped for HTML *and* for the JavaScript
 template literals folium wraps popups and tooltips in (backtick, ``$`` and ``\\``),
 so a facility named ``<script>`` or `` `${...}` `` shows as text.
+
+Data are WGS-84. On tiles drawn in another datum (GCJ-02 on Amap) everything drawn is
+shifted to that datum first (:class:`TileDatum`); popups still show WGS-84 values.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 
 import folium
+import numpy as np
 import shapely
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -18,6 +22,8 @@ from folium.map import Layer
 from jinja2 import Template
 from markupsafe import Markup, escape
 
+from .config import tile_layers
+from .crs import from_wgs84, normalize_crs
 from .model import AMENITIES, KINDS, STATUSES, AdminUnit, Facility
 
 #: Marker colours by kind (colour-blind-safe where possible).
@@ -39,6 +45,69 @@ TILES_UNAVAILABLE = {"zh": "底图无法加载，仅显示行政边界",
                      "en": "Map tiles unavailable: showing boundaries only"}
 
 ANHUI_BOUNDS = [[29.39, 114.87], [34.66, 119.65]]
+
+#: Decimals kept of a shifted coordinate: sub-millimetre, so a drawn point is the exact
+#: shift of its WGS-84 position to 1e-9 degrees, at half the length of a full float.
+SHIFTED_DECIMALS = 9
+
+
+class TileDatum:
+    """Shifts WGS-84 geometry to the datum the tiles are drawn in (GCJ-02 on Amap).
+
+    Only what is drawn moves: data, popups and links stay WGS-84. With WGS-84 tiles
+    (or no ``datum``) every method returns its input as it is. Each method converts all
+    its coordinates in one vectorised call of :func:`locator.crs.from_wgs84`.
+    """
+
+    def __init__(self, tiles: Mapping[str, str | None] | None = None):
+        self.name = normalize_crs((tiles or {}).get("datum"))
+        self.shifts = self.name != "wgs84"
+
+    def _shift(self, lons, lats) -> tuple[np.ndarray, np.ndarray]:
+        lon, lat = from_wgs84(np.asarray(lons, dtype=np.float64),
+                              np.asarray(lats, dtype=np.float64), self.name)
+        return np.round(lon, SHIFTED_DECIMALS), np.round(lat, SHIFTED_DECIMALS)
+
+    def _shift_xy(self, xy: np.ndarray) -> np.ndarray:
+        lon, lat = self._shift(xy[:, 0], xy[:, 1])
+        return np.column_stack((lon, lat))
+
+    def latlngs(self, lons: Sequence[float], lats: Sequence[float],
+                decimals: int | None = None) -> list[list[float]]:
+        """``[lat, lon]`` pairs to draw (Leaflet's order); ``decimals`` rounds unshifted ones."""
+        if self.shifts:
+            lon, lat = self._shift(lons, lats)
+            return np.column_stack((lat, lon)).tolist()
+        if decimals is None:
+            return [[lat, lon] for lon, lat in zip(lons, lats, strict=True)]
+        return [[round(lat, decimals), round(lon, decimals)]
+                for lon, lat in zip(lons, lats, strict=True)]
+
+    def bounds(self, bounds: Sequence[Sequence[float]]) -> list[list[float]]:
+        """``[[south, west], [north, east]]`` to draw."""
+        (south, west), (north, east) = bounds
+        if not self.shifts:
+            return [[south, west], [north, east]]
+        return self.latlngs([west, east], [south, north])
+
+    def geometries(self, shapes: Sequence) -> list:
+        """Shapely geometries (``None`` allowed) shifted, every vertex in one call."""
+        if not self.shifts:
+            return list(shapes)
+        return list(shapely.transform(np.asarray(shapes, dtype=object), self._shift_xy))
+
+    def geojson(self, collection: dict) -> dict:
+        """A FeatureCollection with its geometries shifted, as a copy (the input may be
+        cached and is left as it is)."""
+        if not self.shifts:
+            return collection
+        features = collection["features"]
+        shapes = self.geometries([shapely.geometry.shape(f["geometry"]) if f.get("geometry")
+                                  else None for f in features])
+        return {**collection, "features": [
+            {**feature, "geometry": None if shape is None else shapely.geometry.mapping(shape)}
+            for feature, shape in zip(features, shapes, strict=True)]}
+
 
 _TEMPLATE_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
 
@@ -136,16 +205,18 @@ class FacilityLayer(JSCSSMixin, Layer):
     def __init__(self, facilities: Sequence[Facility], *, lang: str = "zh",
                  name: str = "facilities", detail_url: Callable[[Facility], str] | None = None,
                  assets: Mapping[str, str] | None = None, show: bool = True,
-                 cluster_radius: int = 40):
+                 cluster_radius: int = 40, datum: TileDatum | None = None):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "FacilityLayer"
         self.colors = KIND_COLORS
         self.cluster_options = {"showCoverageOnHover": False,
                                 "maxClusterRadius": cluster_radius}
+        positions = (datum or TileDatum()).latlngs([f.lon for f in facilities],
+                                                   [f.lat for f in facilities], decimals=6)
         self.rows = [
-            [round(f.lat, 6), round(f.lon, 6), f.kind, str(safe_text(f.name)),
+            [*position, f.kind, str(safe_text(f.name)),
              str(popup_html(f, lang, detail_url(f) if detail_url else None)), f.name]
-            for f in facilities]
+            for f, position in zip(facilities, positions, strict=True)]
         if assets:
             self.default_js = [("markerclusterjs", assets["markercluster_js"])]
             self.default_css = [("markerclustercss", assets["markercluster_css"]),
@@ -177,16 +248,17 @@ class _Legend(MacroElement):
 
 
 class _TileFallback(MacroElement):
-    """Removes the tile layer when its tiles cannot be reached, leaving boundaries only.
+    """Removes the tile layers when their tiles cannot be reached, leaving boundaries only.
 
     Drivers often have a poor signal and some networks block tile servers: after
-    ``threshold`` failed tiles and none loaded, the map says so instead of showing grey.
+    ``threshold`` failed base tiles and none loaded, the map drops the base layer and
+    the label layer above it, and says so instead of showing grey.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function () {
-            var map = {{ this._parent.get_name() }}, layer = {{ this.layer.get_name() }};
+            var map = {{ this._parent.get_name() }}, layer = {{ this.layers[0].get_name() }};
             var loaded = 0, failed = 0, gaveUp = false;
             layer.on("tileload", function () { loaded += 1; });
             layer.on("tileerror", function () {
@@ -194,6 +266,8 @@ class _TileFallback(MacroElement):
                 if (gaveUp || loaded > 0 || failed < {{ this.threshold }}) { return; }
                 gaveUp = true;
                 map.removeLayer(layer);
+                {%- for labels in this.layers[1:] %} map.removeLayer({{ labels.get_name() }});
+                {%- endfor %}
                 map.getContainer().classList.add("tiles-unavailable");
                 var note = L.control({position: "topright"});
                 note.onAdd = function () {
@@ -207,10 +281,10 @@ class _TileFallback(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, layer: folium.TileLayer, message: str, threshold: int = 4):
+    def __init__(self, layers: Sequence[folium.TileLayer], message: str, threshold: int = 4):
         super().__init__()
         self._name = "TileFallback"
-        self.layer = layer
+        self.layers = list(layers)
         self.message = message
         self.threshold = threshold
 
@@ -242,17 +316,34 @@ def legend_html(counts: Mapping[str, int], lang: str, title: str) -> str:
     return f'<div class="legend-title">{escape(title)}</div>{rows}'
 
 
-def boundaries_geojson(units: Sequence[AdminUnit], tolerance: float) -> dict:
-    """A FeatureCollection of unit outlines, simplified for display."""
-    features = []
-    for unit in units:
-        if unit.geometry is None:
-            continue
-        geometry = shapely.set_precision(
-            shapely.simplify(unit.geometry, tolerance, preserve_topology=True), 1e-4)
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
-                         "properties": {"code": unit.code, "name": unit.name,
-                                        "level": unit.level}})
+def add_tiles(fmap: folium.Map, tiles: Mapping[str, str | None] | None, lang: str) -> None:
+    """The provider's base layer and, above it, its label layer (Tianditu), with the
+    provider's subdomains and attribution; both go when the tiles cannot be reached."""
+    if not (tiles or {}).get("url"):
+        return
+    layers = []
+    for index, spec in enumerate(tile_layers(tiles)["layers"]):
+        extra = {"z_index": 2} if index else {}  # labels above the base map
+        layer = folium.TileLayer(tiles=spec["url"], attr=spec["attribution"] or "tiles",
+                                 name="labels" if index else "tiles", control=False,
+                                 max_zoom=18, subdomains=spec["subdomains"], **extra)
+        layer.add_to(fmap)
+        layers.append(layer)
+    _TileFallback(layers, TILES_UNAVAILABLE.get(lang, TILES_UNAVAILABLE["zh"])).add_to(fmap)
+
+
+def boundaries_geojson(units: Sequence[AdminUnit], tolerance: float,
+                       datum: TileDatum | None = None) -> dict:
+    """A FeatureCollection of unit outlines, simplified for display (then shifted to
+    ``datum``, if given)."""
+    units = [unit for unit in units if unit.geometry is not None]
+    shapes = [shapely.set_precision(
+        shapely.simplify(unit.geometry, tolerance, preserve_topology=True), 1e-4)
+        for unit in units]
+    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(shape),
+                 "properties": {"code": unit.code, "name": unit.name, "level": unit.level}}
+                for unit, shape in zip(units, (datum or TileDatum()).geometries(shapes),
+                                       strict=True)]
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -274,7 +365,9 @@ def build_facility_map(
     facilities : the facilities to show (WGS-84).
     admin_units : units whose polygons are drawn (cities, counties, townships).
     lang : ``"zh"`` or ``"en"`` for labels.
-    tiles : ``{"url": ..., "attribution": ...}``; a ``None`` url draws no tiles.
+    tiles : a provider of :data:`locator.config.TILE_PROVIDERS` (``url``, ``attribution``,
+        optional ``labels``, ``subdomains`` and ``datum``); a ``None`` url draws no
+        tiles. On ``gcj02`` tiles everything is drawn shifted to GCJ-02.
     assets : URLs of Leaflet and MarkerCluster files, to serve them locally;
         keys ``leaflet_js``, ``leaflet_css``, ``markercluster_js``,
         ``markercluster_css``, ``markercluster_default_css``.
@@ -293,18 +386,13 @@ def build_facility_map(
              "city": "Cities", "county": "Counties", "township": "Townships",
              "facilities": "Facilities"}
     names.update(layer_names or {})
-    fmap = folium.Map(location=[31.85, 117.25], zoom_start=7, tiles=None,
-                      control_scale=True, prefer_canvas=False)
+    datum = TileDatum(tiles)
+    fmap = folium.Map(location=datum.latlngs([117.25], [31.85])[0], zoom_start=7,
+                      tiles=None, control_scale=True, prefer_canvas=False)
     fmap.options["max_zoom"] = 18  # MarkerCluster needs it; without tiles nothing sets it
     if assets:
         _use_local_assets(fmap, assets)
-    if tiles.get("url"):
-        tile_layer = folium.TileLayer(tiles=tiles["url"],
-                                      attr=tiles.get("attribution") or "tiles",
-                                      name="tiles", control=False, max_zoom=18)
-        tile_layer.add_to(fmap)
-        _TileFallback(tile_layer, TILES_UNAVAILABLE.get(lang, TILES_UNAVAILABLE["zh"])
-                      ).add_to(fmap)
+    add_tiles(fmap, tiles, lang)
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
 
     styles = {"city": {"color": "#444", "weight": 2, "fill": False},
@@ -317,7 +405,7 @@ def build_facility_map(
             continue
         style = styles[level]
         layer = folium.GeoJson(
-            boundaries_geojson(units, tolerances[level]), name=names[level],
+            boundaries_geojson(units, tolerances[level], datum), name=names[level],
             style_function=lambda _feature, style=style: style,
             show=level != "township", control=True, smooth_factor=1.0,
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False, sticky=False)
@@ -325,7 +413,7 @@ def build_facility_map(
         layer.add_to(fmap)
 
     layer = FacilityLayer(facilities, lang=lang, name=names["facilities"],
-                          detail_url=detail_url, assets=assets)
+                          detail_url=detail_url, assets=assets, datum=datum)
     layer.add_to(fmap)
 
     counts: dict[str, int] = {}
@@ -334,7 +422,7 @@ def build_facility_map(
     title = legend_title or ("站点类型" if lang == "zh" else "Kinds")
     _Legend(legend_html(counts, lang, title)).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    fmap.fit_bounds(ANHUI_BOUNDS)
+    fmap.fit_bounds(datum.bounds(ANHUI_BOUNDS))
     return fmap
 
 
