@@ -442,6 +442,16 @@ def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, dem
                    f"{' (optimal)' if result.optimal else ''}; {result.demand_points} demand "
                    f"points, {result.candidates} candidates")
         click.echo(summary)
+        check = result.check_dict()
+        if check is not None:
+            click.echo(f"按覆盖率规则（乡镇面积在服务半径内的比例）核算：需求覆盖率 "
+                       f"{_share(check['share_before'])} → {_share(check['share_after'])}，"
+                       f"新增覆盖乡镇 {check['added_covered_townships']} 个"
+                       if lang == "zh" else
+                       f"by the coverage rules (share of township area within reach): demand "
+                       f"covered {_share(check['share_before'])} → "
+                       f"{_share(check['share_after'])}, "
+                       f"{check['added_covered_townships']} more townships covered")
         if result.set_cover is not None:
             click.echo(f"覆盖全部可达需求至少需要 {len(result.set_cover.sites)} 处新站点"
                         if lang == "zh" else

@@ -246,6 +246,14 @@ def coverage_schemas() -> dict[str, Any]:
             "method": {"type": "string", "enum": ["greedy", "exact"]},
             "optimal": {"type": "boolean", "nullable": True},
             "set_cover": {"type": "object", "nullable": True},
+            "coverage_check": {
+                "type": "object", "nullable": True,
+                "description": "the suggested sites measured by the coverage rules (share "
+                               "of each township's area within reach), as the township "
+                               "figures will show them once built",
+                "properties": {"share_before": nullable_number, "share_after": nullable_number,
+                               "added_demand": number,
+                               "added_covered_townships": {"type": "integer"}}},
             "what_if": {"type": "object", "properties": {
                 "before": summary, "after": summary, "added_demand": number,
                 "added_covered_townships": {"type": "integer"},

@@ -650,6 +650,9 @@ class PlanResult:
     resolution: int | None = None
     set_cover: SetCoverAnswer | None = None
     notes: list[str] = field(default_factory=list)
+    #: The township coverage with the suggested sites added, by the coverage rules
+    #: (a township's share of area within reach); see :meth:`check_dict`.
+    checked: WhatIf | None = None
 
     @property
     def added_total(self) -> float:
@@ -685,8 +688,20 @@ class PlanResult:
             "demand_points": self.demand_points, "candidate_count": self.candidates,
             "candidates_outside_area": self.candidates_dropped,
             "set_cover": self.set_cover.to_dict() if self.set_cover else None,
+            "coverage_check": self.check_dict(),
             "notes": self.notes,
         }
+
+    def check_dict(self) -> dict | None:
+        """The suggested sites measured as the coverage report measures (what the
+        township figures will show once they are built), beside the siting model's own
+        ``added_total``: the two differ where a township is covered only in part."""
+        if self.checked is None:
+            return None
+        before, after = self.checked.before.total, self.checked.after.total
+        return {"share_before": before.demand_share, "share_after": after.demand_share,
+                "added_demand": round(after.demand_covered - before.demand_covered, 1),
+                "added_covered_townships": after.covered - before.covered}
 
 
 def _counted(data: PlanningData, params: CoverageParams) -> list[Facility]:
@@ -838,6 +853,8 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
     proposed = _sites(result, cands, data, problem)
     if len(proposed) < sites and useful:
         notes.append("fewer_sites_add_demand")
+    checked = (what_if(data, proposed, params, city=city, county=county, before=report)
+               if proposed else None)
     report_progress("done", STAGES["done"])
     return PlanResult(
         params=params, area=area, demand_source=demand, candidate_source=cands.source,
@@ -846,7 +863,7 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
         optimal=result.optimal, demand_points=len(d_weight), candidates=len(cands),
         candidates_dropped=cands.dropped, unlocated_demand=float(unlocated),
         resolution=cells.resolution if cells is not None else None, set_cover=answer,
-        notes=notes)
+        notes=notes, checked=checked)
 
 
 # ---- what if --------------------------------------------------------------------------------

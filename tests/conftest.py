@@ -75,6 +75,25 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def shipped_sqlite_url(tmp_path_factory):
+    """A SQLite database with the shipped data, for a module that reads it on one backend."""
+    from tests.web_fixtures import loaded_database
+
+    url, cleanup = loaded_database("sqlite", tmp_path_factory.mktemp("shipped"))
+    yield url
+    cleanup()
+
+
+@pytest.fixture(scope="module")
+def data(url):
+    """The planning data (units, facilities, demand) of the module's ``url`` database."""
+    from locator import planning
+
+    with open_storage(url) as storage:
+        return planning.PlanningData.from_storage(storage)
+
+
 @pytest.fixture(scope="module",
                 params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def loaded_url(request, tmp_path_factory):

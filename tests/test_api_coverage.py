@@ -31,12 +31,6 @@ def url(loaded_url):
 
 
 @pytest.fixture(scope="module")
-def data(loaded_url):
-    with open_storage(loaded_url) as storage:
-        return planning.PlanningData.from_storage(storage)
-
-
-@pytest.fixture(scope="module")
 def sqlite_app(tmp_path_factory):
     """One SQLite app for the parameter sweeps (the backends differ only in loading)."""
     url, cleanup = loaded_database("sqlite", tmp_path_factory.mktemp("sweeps"))

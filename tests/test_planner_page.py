@@ -205,6 +205,10 @@ def test_suggested_sites_are_on_the_map_and_in_the_table(hefei_html, api_plan):
         assert json.dumps(f"{site['rank']}. {site['name']}") in hefei_html  # marker titles
         assert f"data-rank=\\\"{site['rank']}\\\"" in hefei_html  # popups
     assert "新增覆盖需求" in hefei_html
+    check = api_plan["coverage_check"]
+    note = re.search(r'<span class="plan-check">(.*?)</span>', hefei_html, re.S).group(1)
+    assert f"{check['share_after'] * 100:.1f}%" in note
+    assert f"新增覆盖乡镇 {check['added_covered_townships']} 个" in note
 
 
 def test_figures_and_progress_chart(hefei_html, api_summary):

@@ -29,23 +29,15 @@ from locator.grid import blind_spots
 from locator.model import Facility
 from locator.progress import ProgressPoint
 from locator.storage import open_storage
-from tests.web_fixtures import loaded_database
 
 HEFEI = "合肥市"
 IMG = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    url, cleanup = loaded_database("sqlite", tmp_path_factory.mktemp("planning"))
-    yield url
-    cleanup()
-
-
-@pytest.fixture(scope="module")
-def data(url):
-    with open_storage(url) as storage:
-        return planning.PlanningData.from_storage(storage)
+def url(shipped_sqlite_url):
+    """The shared ``data`` and ``app`` fixtures (conftest) read this database."""
+    return shipped_sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +240,22 @@ def test_what_if_covers_the_townships_within_the_radius(url, data, hefei, hefei_
     with open_storage(url) as storage:
         assert (storage.data_version(), len(storage.facilities())) == (version, stored)
     assert not any(f.id.startswith("proposed:") for f in data.facilities)
+
+
+def test_a_plan_is_checked_by_the_coverage_rules(data, hefei, hefei_plan):
+    """The plan's own model counts a township's whole uncovered demand once its seat is
+    reached; the check measures the sites as the township figures will: by area share."""
+    check = hefei_plan.check_dict()
+    independent = planning.what_if(data, [(s.lon, s.lat) for s in hefei_plan.sites],
+                                   city=HEFEI).to_dict()
+    assert check["added_demand"] == independent["added_demand"] > 0
+    assert check["added_covered_townships"] == independent["added_covered_townships"]
+    assert check["share_before"] == pytest.approx(hefei.total.demand_share)
+    assert check["share_after"] == pytest.approx(
+        (hefei.total.demand_covered + check["added_demand"]) / hefei.total.demand, abs=1e-6)
+    # the siting model counts at least as much: a reached seat counts its whole township
+    assert hefei_plan.added_total >= check["added_demand"] - 1e-6
+    assert hefei_plan.to_dict()["coverage_check"] == check
 
 
 def test_what_if_uses_a_counted_kind(data):
@@ -523,6 +531,10 @@ def test_cli_plan_table_json_and_file(run, tmp_path, data, hefei):
     expected = planning.plan(data, sites=5, city=HEFEI, report=hefei, method="greedy")
     assert names == [s.name for s in expected.sites]
     assert "需求覆盖率" in result.stdout and "greedy" in result.stdout
+    check = expected.check_dict()
+    assert (f"按覆盖率规则（乡镇面积在服务半径内的比例）核算：需求覆盖率 "
+            f"{check['share_before']:.1%} → {check['share_after']:.1%}，"
+            f"新增覆盖乡镇 {check['added_covered_townships']} 个") in result.stdout
 
     as_json = run("plan", "--sites", "3", "--city", HEFEI, "--method", "greedy", "--json")
     body = json.loads(as_json.stdout)
