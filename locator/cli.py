@@ -14,8 +14,14 @@ from .storage import open_storage
 
 
 def _storage(ctx: click.Context):
-    settings = ctx.obj["settings"]
-    return open_storage(settings.database_url)
+    """The configured storage, its tables checked to be of this version."""
+    storage = open_storage(ctx.obj["settings"].database_url)
+    try:
+        storage.check_schema()
+    except LocatorError as exc:
+        storage.close()
+        _fail(exc)
+    return storage
 
 
 def _fail(exc: LocatorError) -> None:

@@ -9,11 +9,14 @@ import threading
 import psycopg
 import pytest
 import shapely
+from click.testing import CliRunner
 from shapely.geometry import box
 
+from locator.cli import main as cli_main
 from locator.errors import Conflict, NotFound, StorageError
 from locator.model import AdminUnit, CandidateSite, Facility
-from locator.storage import open_storage
+from locator.storage import base, open_storage
+from locator.web import create_app
 
 # Hefei, Anhui: a city square, a county inside it and a township inside the county.
 CITY = AdminUnit(code="340100", name="合肥市", level="city", parent_code="340000",
@@ -74,6 +77,76 @@ def test_missing_tables_raise_storage_error(database_url):
         store.init_schema()
         assert store.facilities() == []
         assert store.data_version() == 0
+
+
+def _set_schema_version(storage, version: int | None) -> None:
+    """Record ``version`` (None: no record, as databases made before versions were) as an
+    older or newer locator would have left it."""
+    with storage._transaction() as tx:
+        tx.execute("DELETE FROM meta WHERE key = 'schema_version'")
+        if version is not None:
+            storage._write_meta(tx, "schema_version", str(version))
+
+
+def test_schema_version_is_recorded_and_checked(database_url):
+    with open_storage(database_url) as store:
+        assert store.schema_version() is None
+        store.check_schema()  # nothing made yet: the first query says "run locator init"
+        store.init_schema()
+        assert store.schema_version() == base.SCHEMA_VERSION
+        assert store._read_meta("schema_version") == str(base.SCHEMA_VERSION)
+        store.check_schema()
+
+
+def test_a_database_made_before_versions_were_recorded_is_version_1(storage):
+    storage.upsert_facilities([facility("a")])
+    before = snapshot(storage)
+    _set_schema_version(storage, None)
+    assert storage.schema_version() == 1
+    storage.check_schema()
+    storage.init_schema()
+    assert storage._read_meta("schema_version") == str(base.SCHEMA_VERSION)
+    assert snapshot(storage) == before
+
+
+def test_a_newer_database_is_refused_and_left_as_it_is(storage, tmp_path):
+    storage.upsert_facilities([facility("a")])
+    _set_schema_version(storage, base.SCHEMA_VERSION + 1)
+    before = snapshot(storage)
+    newer = f"schema version {base.SCHEMA_VERSION + 1}, made by a newer locator"
+    with pytest.raises(StorageError, match=newer):
+        storage.check_schema()
+    with pytest.raises(StorageError, match=newer):
+        storage.init_schema()
+    with pytest.raises(StorageError, match=newer):
+        create_app({"database_url": storage.url, "tiles": "none"})
+    result = CliRunner().invoke(cli_main, ["--database", storage.url, "export",
+                                           "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "upgrade locator" in result.output
+    assert not (tmp_path / "out.csv").exists()
+    assert snapshot(storage) == before
+    assert storage._read_meta("schema_version") == str(base.SCHEMA_VERSION + 1)
+
+
+def test_locator_init_migrates_an_older_database_keeping_its_data(storage, monkeypatch):
+    """A future version 2 that adds a column: the mechanism ``locator init`` runs."""
+    storage.upsert_facilities([facility("a"), facility("b", lon=117.5, lat=32.0)])
+    before = snapshot(storage)
+    monkeypatch.setattr(base, "SCHEMA_VERSION", base.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(type(storage), "MIGRATIONS", {
+        base.SCHEMA_VERSION: ["ALTER TABLE facilities ADD COLUMN verified_by TEXT"]})
+    with pytest.raises(StorageError, match="run `locator init` to upgrade them"):
+        storage.check_schema()
+    storage.init_schema()
+    assert storage.schema_version() == base.SCHEMA_VERSION
+    storage.check_schema()
+    assert snapshot(storage) == before
+    with storage._transaction() as tx:  # the new column is there, empty
+        rows = tx.execute("SELECT id, verified_by FROM facilities ORDER BY id").fetchall()
+    assert [tuple(r[k] for k in ("id", "verified_by")) for r in rows] == [("a", None),
+                                                                          ("b", None)]
+    storage.init_schema()  # and once is enough
+    assert snapshot(storage) == before
 
 
 # ---- facilities: round trip and upsert counts ----------------------------------------------

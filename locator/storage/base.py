@@ -14,7 +14,7 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 import shapely
 
 from ..admin import AdminIndex
-from ..errors import Conflict, InvalidParameter, NotFound
+from ..errors import Conflict, InvalidParameter, NotFound, StorageError
 from ..model import DERIVED_FIELDS, AdminUnit, CandidateSite, Facility
 
 
@@ -76,6 +76,12 @@ def new_facility_id() -> str:
     return f"loc:{uuid.uuid4().hex[:16]}"
 
 
+#: The version of the tables this code reads and writes. A database records its own in
+#: ``meta.schema_version``: ``locator init`` brings an older database up through the
+#: backend's :attr:`Storage.MIGRATIONS`, keeping its data; a newer one is refused.
+SCHEMA_VERSION = 1
+
+
 class Storage(ABC):
     """The system of record for facilities, admin units and candidate sites."""
 
@@ -85,10 +91,65 @@ class Storage(ABC):
     def __init__(self) -> None:
         self._admin_cache: tuple[int, AdminIndex] | None = None
 
-    # ---- what every backend implements -------------------------------------------------
-    @abstractmethod
+    #: ``{version: statements}`` taking a database from ``version - 1`` to ``version``.
+    MIGRATIONS: Mapping[int, Sequence[str]] = {}
+
+    # ---- the schema ----------------------------------------------------------------------
     def init_schema(self) -> None:
-        """Create tables and indexes if missing (idempotent)."""
+        """Create the tables if missing, or bring an older database's up to
+        :data:`SCHEMA_VERSION`, keeping its data (idempotent; ``locator init``)."""
+        with self._transaction() as tx:
+            self._prepare_schema(tx)
+            found = self._schema_version(tx)
+            if found is not None:
+                self._refuse_newer(found)
+                for version in range(found + 1, SCHEMA_VERSION + 1):
+                    for statement in self.MIGRATIONS[version]:
+                        tx.execute(statement)
+            self._create_tables(tx)
+            if self._read_meta("schema_version", tx) != str(SCHEMA_VERSION):
+                self._write_meta(tx, "schema_version", str(SCHEMA_VERSION))
+
+    def schema_version(self) -> int | None:
+        """The version of the stored tables; None when there are none yet."""
+        return self._schema_version(None)
+
+    def check_schema(self) -> None:
+        """StorageError unless the tables are of :data:`SCHEMA_VERSION` (or not made yet:
+        the first query then says to run ``locator init``)."""
+        found = self.schema_version()
+        if found is None or found == SCHEMA_VERSION:
+            return
+        self._refuse_newer(found)
+        raise StorageError(
+            f"the database's tables are of schema version {found} and this locator needs "
+            f"{SCHEMA_VERSION}: run `locator init` to upgrade them (the data are kept)")
+
+    def _schema_version(self, tx: Any) -> int | None:
+        if not self._has_tables(tx):
+            return None
+        stored = self._read_meta("schema_version", tx)
+        return int(stored) if stored else 1  # made before versions were recorded
+
+    @staticmethod
+    def _refuse_newer(found: int) -> None:
+        if found > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database's tables are of schema version {found}, made by a newer "
+                f"locator; this one knows up to {SCHEMA_VERSION}: upgrade locator")
+
+    # ---- what every backend implements -------------------------------------------------
+    def _prepare_schema(self, tx: Any) -> None:
+        """What the tables need first (PostGIS: the extension); nothing by default."""
+        return None
+
+    @abstractmethod
+    def _has_tables(self, tx: Any = None) -> bool:
+        """Whether the tables have been made."""
+
+    @abstractmethod
+    def _create_tables(self, tx: Any) -> None:
+        """Create the tables and indexes of :data:`SCHEMA_VERSION` that are missing."""
 
     @abstractmethod
     def close(self) -> None:

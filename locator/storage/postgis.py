@@ -271,26 +271,30 @@ class PostGISStorage(Storage):
                     slot.conn.rollback()  # end the read; never leave it idle in transaction
 
     # ---- schema ------------------------------------------------------------------------
-    def init_schema(self) -> None:
-        with self._transaction() as tx:
-            installed = tx.execute(
-                "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension "
-                "WHERE extname = 'postgis'").fetchone()
-            if installed is None:
-                try:
-                    tx.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-                except psycopg.errors.InsufficientPrivilege as exc:
-                    raise StorageError(
-                        f"PostGIS is not installed in {self._label} and this user may not "
-                        "install it; ask an administrator to run CREATE EXTENSION postgis"
-                    ) from exc
-            elif tx.execute("SELECT to_regtype('geometry') AS t").fetchone()["t"] is None:
+    def _has_tables(self, tx: Any = None) -> bool:
+        return self._query("SELECT to_regclass('meta') IS NOT NULL AS made", (), tx)[0]["made"]
+
+    def _create_tables(self, tx: Any) -> None:
+        for statement in SCHEMA:
+            tx.execute(statement)
+
+    def _prepare_schema(self, tx: Any) -> None:
+        installed = tx.execute(
+            "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension "
+            "WHERE extname = 'postgis'").fetchone()
+        if installed is None:
+            try:
+                tx.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            except psycopg.errors.InsufficientPrivilege as exc:
                 raise StorageError(
-                    f"PostGIS is installed in schema {installed['schema']!r}, which is not "
-                    "on the search_path of this connection; add it (e.g. "
-                    "options=-csearch_path%3Dmyschema,public in the URL)")
-            for statement in SCHEMA:
-                tx.execute(statement)
+                    f"PostGIS is not installed in {self._label} and this user may not "
+                    "install it; ask an administrator to run CREATE EXTENSION postgis"
+                ) from exc
+        elif tx.execute("SELECT to_regtype('geometry') AS t").fetchone()["t"] is None:
+            raise StorageError(
+                f"PostGIS is installed in schema {installed['schema']!r}, which is not "
+                "on the search_path of this connection; add it (e.g. "
+                "options=-csearch_path%3Dmyschema,public in the URL)")
 
     # ---- meta --------------------------------------------------------------------------
     def _read_meta(self, key: str, tx: Any = None) -> str | None:

@@ -139,11 +139,14 @@ class SQLiteStorage(Storage):
                 self._connections.append(conn)
         return conn
 
-    def init_schema(self) -> None:
-        with self._transaction() as tx:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    tx.execute(statement)
+    def _has_tables(self, tx: Any = None) -> bool:
+        return bool(self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchall())
+
+    def _create_tables(self, tx: Any) -> None:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                tx.execute(statement)
 
     def close(self) -> None:
         with self._lock:

@@ -99,6 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Compress(app)
 
     storage = open_storage(settings.database_url)
+    storage.check_schema()  # tables of an older or newer locator: say so now, not mid-request
     catalog = CatalogCache(storage, check_interval_s=settings.data_check_seconds)
     app.extensions["locator"] = AppState(settings, storage, catalog)
 
