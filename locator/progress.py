@@ -3,7 +3,8 @@
 A facility counts as open on a day when it had opened by then (``opened_on``) and its
 status was ``open`` (from the change history; before the first recorded change, the
 first recorded status stands); without ``opened_on``, from the day the history shows
-it open. A facility stops counting on the day it was deleted.
+it open. A facility stops counting on the day it was deleted, and counts before it as
+it was (the history keeps deleted facilities since schema version 2).
 """
 
 from __future__ import annotations
@@ -104,8 +105,9 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
                     ) -> list[ProgressPoint]:
     """Open counted facilities and covered townships per city at the end of each period.
 
-    ``facilities`` are the ones to count (the stored ones; the history keeps statuses,
-    not places, so a deleted facility counts only if the caller passes it as it was).
+    ``facilities`` are the stored ones; deleted facilities count, up to their deletion,
+    as the history keeps them (deletions before schema version 2 kept no copy and do
+    not count).
     """
     params = params or CoverageParams()
     end = end or dt.datetime.now(SHANGHAI).date()
@@ -138,7 +140,11 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
     entries_by_id: dict[str, list[HistoryEntry]] = defaultdict(list)
     for entry in history:
         entries_by_id[entry.facility_id].append(entry)
-    counted = [f for f in facilities if f.kind in params.kinds]
+    stored = {f.id for f in facilities}
+    deleted = {e.facility_id: e.facility for e in history
+               if e.action == "delete" and e.facility is not None
+               and e.facility_id not in stored}
+    counted = [f for f in [*facilities, *deleted.values()] if f.kind in params.kinds]
 
     points = []
     for day in ends:

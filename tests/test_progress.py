@@ -87,9 +87,13 @@ def test_monthly_counts_match_the_table(storage):
     assert [e.action for e in history if e.facility_id == "E"] == ["insert", "delete"]
     facilities = storage.facilities()
     assert "E" not in {f.id for f in facilities}
-    # The caller keeps the deleted facility as it was: it counts until deleted.
-    series = progress_series(UNITS, [*facilities, deleted], history, freq="monthly",
-                             end=today, periods=60)
+    # The history keeps the deleted facility as it was: it counts until deleted.
+    assert [e.facility for e in history if e.action == "delete"] == [deleted]
+    series = progress_series(UNITS, facilities, history, freq="monthly", end=today,
+                             periods=60)
+    # Passing it as well changes nothing (it is not counted twice).
+    assert progress_series(UNITS, [*facilities, deleted], history, freq="monthly",
+                           end=today, periods=60) == series
     table = _table(series)
     last_month = _month_ends_before(today, 1)[0]
     expected = {
@@ -112,8 +116,8 @@ def test_monthly_counts_match_the_table(storage):
 
 
 def test_weekly_and_daily_counts(storage):
-    deleted, today, history = _write(storage)
-    facilities = [*storage.facilities(), deleted]
+    _, today, history = _write(storage)
+    facilities = storage.facilities()  # E, deleted, comes from the history
     series = progress_series(UNITS, facilities, history, freq="weekly", end=today,
                              periods=400)
     assert len({p.period_end for p in series}) == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 import threading
@@ -98,15 +99,42 @@ def test_schema_version_is_recorded_and_checked(database_url):
         store.check_schema()
 
 
-def test_a_database_made_before_versions_were_recorded_is_version_1(storage):
-    storage.upsert_facilities([facility("a")])
-    before = snapshot(storage)
+def test_locator_init_upgrades_a_version_1_database(storage):
+    """Version 1 (databases made before versions were recorded) kept no copy of deleted
+    facilities in the history; ``locator init`` adds it and keeps every row."""
+    storage.upsert_facilities([facility("a"), facility("b", lon=117.5, lat=32.0)])
+    storage.delete_facility("b")
+    facilities, history, *rest = snapshot(storage)
+    with storage._transaction() as tx:  # the tables as version 1 made them
+        tx.execute("ALTER TABLE facility_history DROP COLUMN snapshot")
     _set_schema_version(storage, None)
     assert storage.schema_version() == 1
-    storage.check_schema()
+    with pytest.raises(StorageError, match="version 1 and this locator needs 2: run "
+                                           "`locator init` to upgrade them"):
+        storage.check_schema()
+
     storage.init_schema()
-    assert storage._read_meta("schema_version") == str(base.SCHEMA_VERSION)
-    assert snapshot(storage) == before
+    assert storage.schema_version() == base.SCHEMA_VERSION == 2
+    storage.check_schema()
+    # every row kept; the old deletion has no copy of "b" (version 1 kept none)
+    assert snapshot(storage) == (facilities, [dataclasses.replace(e, facility=None)
+                                              for e in history], *rest)
+    assert history[-1].facility is not None
+    kept = storage.get_facility("a")
+    storage.delete_facility("a")
+    assert storage.history("a")[-1].facility == kept
+
+
+def test_the_history_keeps_a_deleted_facility_as_it_was(storage):
+    storage.upsert_facilities([facility("a", amenities=frozenset({"shower", "parking"}),
+                                        hours="24小时", truck_parking_spaces=12,
+                                        opened_on=dt.date(2025, 5, 1))])
+    kept = storage.get_facility("a")
+    storage.delete_facility("a")
+    [insert, delete] = storage.history("a")
+    assert (insert.action, insert.facility) == ("insert", None)
+    assert delete.action == "delete" and delete.facility == kept
+    assert delete.facility.amenities == frozenset({"shower", "parking"})
 
 
 def test_a_newer_database_is_refused_and_left_as_it_is(storage, tmp_path):

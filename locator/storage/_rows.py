@@ -47,3 +47,17 @@ def facility_from_row(row: dict[str, Any]) -> Facility:
     values["lon"] = float(values["lon"])
     values["lat"] = float(values["lat"])
     return Facility(**values)
+
+
+def facility_snapshot(f: Facility) -> str:
+    """One facility as JSON text, as the history keeps a deleted one."""
+    values = dict(zip(FACILITY_COLUMNS, facility_values(f), strict=True))
+    values["amenities"] = sorted(f.amenities)
+    return json.dumps({**values, "lon": f.lon, "lat": f.lat}, ensure_ascii=False)
+
+
+def facility_from_snapshot(snapshot: str | dict | None) -> Facility | None:
+    """The facility of :func:`facility_snapshot` (PostgreSQL hands JSONB back parsed)."""
+    if snapshot is None:
+        return None
+    return facility_from_row(json.loads(snapshot) if isinstance(snapshot, str) else snapshot)

@@ -53,6 +53,9 @@ class HistoryEntry:
     status: str | None
     action: str  # "insert", "update" or "delete"
     changed_at: dt.datetime
+    #: A deleted facility as it was (deletions recorded since schema version 2), so that
+    #: past progress periods still count it.
+    facility: Facility | None = None
 
 
 _local_writes = 0
@@ -79,7 +82,7 @@ def new_facility_id() -> str:
 #: The version of the tables this code reads and writes. A database records its own in
 #: ``meta.schema_version``: ``locator init`` brings an older database up through the
 #: backend's :attr:`Storage.MIGRATIONS`, keeping its data; a newer one is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the history keeps a deleted facility as it was
 
 
 class Storage(ABC):
@@ -369,7 +372,7 @@ class Storage(ABC):
                                field="version")
             self._delete_rows(tx, [facility_id])
             self._insert_history(tx, [HistoryEntry(facility_id, found[0].version + 1, None,
-                                                   "delete", utcnow())])
+                                                   "delete", utcnow(), found[0])])
             return self._bump(tx)
 
     # ---- candidate sites ---------------------------------------------------------------

@@ -28,7 +28,12 @@ from psycopg.types.json import Jsonb
 
 from ..errors import InvalidParameter, StorageError
 from ..model import AdminUnit, CandidateSite, Facility
-from ._rows import FACILITY_COLUMNS, facility_from_row
+from ._rows import (
+    FACILITY_COLUMNS,
+    facility_from_row,
+    facility_from_snapshot,
+    facility_snapshot,
+)
 from .base import HistoryEntry, Storage
 
 #: The key of the advisory lock every write takes ("locator" in ASCII).
@@ -67,7 +72,8 @@ SCHEMA = (
         version INTEGER NOT NULL,
         status TEXT,
         action TEXT NOT NULL,
-        changed_at TIMESTAMPTZ NOT NULL
+        changed_at TIMESTAMPTZ NOT NULL,
+        snapshot JSONB
     )""",
     """CREATE INDEX IF NOT EXISTS facility_history_facility
         ON facility_history (facility_id, seq)""",
@@ -106,7 +112,7 @@ _FACILITY_UPSERT = (
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*FACILITY_COLUMNS, "geom") if c != "id")
 )
 
-_HISTORY_SELECT = ("SELECT facility_id, version, status, action, changed_at "
+_HISTORY_SELECT = ("SELECT facility_id, version, status, action, changed_at, snapshot "
                    "FROM facility_history")
 
 _ADMIN_SELECT = (
@@ -271,6 +277,8 @@ class PostGISStorage(Storage):
                     slot.conn.rollback()  # end the read; never leave it idle in transaction
 
     # ---- schema ------------------------------------------------------------------------
+    MIGRATIONS = {2: ["ALTER TABLE facility_history ADD COLUMN snapshot JSONB"]}
+
     def _has_tables(self, tx: Any = None) -> bool:
         return self._query("SELECT to_regclass('meta') IS NOT NULL AS made", (), tx)[0]["made"]
 
@@ -349,10 +357,11 @@ class PostGISStorage(Storage):
             return
         with tx.cursor() as cur:
             cur.executemany(
-                "INSERT INTO facility_history (facility_id, version, status, action, changed_at) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                [(e.facility_id, e.version, e.status, e.action, e.changed_at)
-                 for e in entries])
+                "INSERT INTO facility_history "
+                "(facility_id, version, status, action, changed_at, snapshot) "
+                "VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
+                [(e.facility_id, e.version, e.status, e.action, e.changed_at,
+                  facility_snapshot(e.facility) if e.facility else None) for e in entries])
 
     def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
         order = " ORDER BY seq"
@@ -362,7 +371,8 @@ class PostGISStorage(Storage):
             rows = self._query(_HISTORY_SELECT + " WHERE facility_id = %s" + order,
                                (facility_id,))
         return [HistoryEntry(r["facility_id"], r["version"], r["status"], r["action"],
-                             _utc(r["changed_at"])) for r in rows]
+                             _utc(r["changed_at"]), facility_from_snapshot(r["snapshot"]))
+                for r in rows]
 
     # ---- admin units -------------------------------------------------------------------
     def _replace_admin_rows(self, tx: Any, units: Sequence[AdminUnit]) -> None:

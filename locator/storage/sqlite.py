@@ -21,7 +21,13 @@ import shapely
 
 from ..errors import StorageError
 from ..model import AdminUnit, CandidateSite, Facility
-from ._rows import FACILITY_COLUMNS, facility_from_row, facility_values
+from ._rows import (
+    FACILITY_COLUMNS,
+    facility_from_row,
+    facility_from_snapshot,
+    facility_snapshot,
+    facility_values,
+)
 from .base import HistoryEntry, Storage
 
 SCHEMA = """
@@ -52,7 +58,8 @@ CREATE TABLE IF NOT EXISTS facility_history (
     version INTEGER NOT NULL,
     status TEXT,
     action TEXT NOT NULL,
-    changed_at TEXT NOT NULL
+    changed_at TEXT NOT NULL,
+    snapshot TEXT
 );
 CREATE INDEX IF NOT EXISTS facility_history_facility ON facility_history (facility_id, seq);
 CREATE TABLE IF NOT EXISTS admin_units (
@@ -139,6 +146,8 @@ class SQLiteStorage(Storage):
                 self._connections.append(conn)
         return conn
 
+    MIGRATIONS = {2: ["ALTER TABLE facility_history ADD COLUMN snapshot TEXT"]}
+
     def _has_tables(self, tx: Any = None) -> bool:
         return bool(self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchall())
@@ -224,19 +233,22 @@ class SQLiteStorage(Storage):
     def _insert_history(self, tx: Any, entries: Sequence[HistoryEntry]) -> None:
         tx.executemany(
             "INSERT INTO facility_history "
-            "(facility_id, version, status, action, changed_at) VALUES (?, ?, ?, ?, ?)",
-            [(e.facility_id, e.version, e.status, e.action, e.changed_at.isoformat())
-             for e in entries])
+            "(facility_id, version, status, action, changed_at, snapshot) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.facility_id, e.version, e.status, e.action, e.changed_at.isoformat(),
+              facility_snapshot(e.facility) if e.facility else None) for e in entries])
 
     def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
-        sql = "SELECT facility_id, version, status, action, changed_at FROM facility_history"
+        sql = ("SELECT facility_id, version, status, action, changed_at, snapshot "
+               "FROM facility_history")
         params: tuple = ()
         if facility_id is not None:
             sql += " WHERE facility_id = ?"
             params = (facility_id,)
         rows = self._query(sql + " ORDER BY seq", params)
         return [HistoryEntry(r["facility_id"], r["version"], r["status"], r["action"],
-                             dt.datetime.fromisoformat(r["changed_at"])) for r in rows]
+                             dt.datetime.fromisoformat(r["changed_at"]),
+                             facility_from_snapshot(r["snapshot"])) for r in rows]
 
     # ---- admin units -------------------------------------------------------------------
     def _replace_admin_rows(self, tx: Any, units: Sequence[AdminUnit]) -> None:
