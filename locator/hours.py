@@ -134,8 +134,11 @@ def chinese_to_osm(text: str) -> str | None:
             rules[-1][1].append("off")
         else:
             start = _clock(match.group("t1"), match.group("p1"))
-            end = _clock(match.group("t2"), match.group("p2") or match.group("p1")
-                         if not match.group("next") else match.group("p2"))
+            end = _clock(match.group("t2"), match.group("p2"))
+            if not (match.group("p2") or match.group("next")):
+                # 下午2:00-6:00 ends at 18:00; 晚上10点-6点 runs to 06:00 the next morning
+                later = _clock(match.group("t2"), match.group("p1"))
+                end = later if start and later and later > start else end
             if start is None or end is None or start == end:
                 return None
             rules[-1][1].append(f"{start}-{end}")
