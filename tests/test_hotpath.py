@@ -19,8 +19,9 @@ from flask_compress.flask_compress import _choose_algorithm
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from locator.web.caching import etag_for, matching_etag
-from locator.web.hotpath import HotPath, plain_or_gzip
+from locator.web.api import NEAREST_GZIP_LEVEL
+from locator.web.caching import etag_for, matching_etag, plain_or_gzip
+from locator.web.hotpath import HotPath
 from tests.web_fixtures import LiveServer
 
 NEAREST = "/api/v1/nearest"
@@ -111,7 +112,7 @@ def test_repeated_parameters_and_the_default_answer(both):
     assert {f["properties"]["status"] for f in plain.json["features"]} == {"open"}
 
 
-def test_gzip_when_the_client_asks_as_browsers_do(both):
+def test_gzip_when_the_client_asks_as_browsers_do(app, both):
     hot, flask = both
     path = f"{NEAREST}?lon=117.2&lat=31.8&k=10"
     plain = assert_same(hot, flask, path)
@@ -122,6 +123,13 @@ def test_gzip_when_the_client_asks_as_browsers_do(both):
     assert int(zipped.headers["Content-Length"]) == len(zipped.get_data()) < len(plain.get_data())
     assert gzip.decompress(zipped.get_data()) == plain.get_data()
     assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + ':gzip"'
+    # at the nearest answers' own level; other answers at the app's (Flask-Compress)
+    assert len(zipped.get_data()) == len(gzip.compress(plain.get_data(), NEAREST_GZIP_LEVEL))
+    assert NEAREST_GZIP_LEVEL < app.config["COMPRESS_LEVEL"]
+    listing = hot.get("/api/v1/facilities?limit=50")
+    zipped_listing = hot.get("/api/v1/facilities?limit=50", headers={"Accept-Encoding": BROWSER})
+    assert len(zipped_listing.get_data()) == len(
+        gzip.compress(listing.get_data(), app.config["COMPRESS_LEVEL"]))
 
 
 def test_etag_revalidation_with_and_without_gzip(both):

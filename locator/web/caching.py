@@ -1,12 +1,15 @@
-"""HTTP validation for the read endpoints: ETags by data version and request, and
-``If-None-Match`` that also accepts a tag the compression layer suffixed.
+"""HTTP caching and compression of the read endpoints: ETags by data version and
+request, ``If-None-Match`` that also accepts a tag the compression layer suffixed, and
+the gzip a view does itself at its own level.
 
 Framework-free, so that the Flask views and the hot path (:mod:`.hotpath`) answer alike.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from collections.abc import Mapping
 
 from werkzeug.http import parse_etags
 
@@ -42,3 +45,25 @@ def matching_etag(if_none_match: str | None, etag: str) -> str | None:
 def cache_control(max_age: int) -> str:
     """The ``Cache-Control`` of a public answer kept ``max_age`` seconds."""
     return f"public, max-age={max_age}"
+
+
+def plain_or_gzip(accept_encoding: str | None) -> str | None:
+    """``""`` (no coding) or ``"gzip"`` where Flask-Compress, configured with gzip
+    first, would choose the same; None for anything else (q-values, ``*``, no gzip)."""
+    if not accept_encoding or not accept_encoding.strip():
+        return ""
+    codings = {part.strip().lower() for part in accept_encoding.split(",")}
+    if "gzip" not in codings or any(";" in c or c == "*" for c in codings):
+        return None
+    return "gzip"
+
+
+def own_gzip(config: Mapping, accept_encoding: str | None, body: bytes, level: int
+             ) -> bytes | None:
+    """``body`` gzipped at ``level`` where Flask-Compress (``config``) would gzip it at
+    its own level; None otherwise (the body goes as it is, or Flask-Compress picks
+    another coding). For answers whose CPU matters more than their last bytes."""
+    if (list(config["COMPRESS_ALGORITHM"])[:1] != ["gzip"] or len(body) < config[
+            "COMPRESS_MIN_SIZE"] or plain_or_gzip(accept_encoding) != "gzip"):
+        return None
+    return gzip.compress(body, compresslevel=level)

@@ -13,7 +13,6 @@ does not read the way Flask-Compress does.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
@@ -21,15 +20,16 @@ from flask import Flask
 from werkzeug.datastructures import ImmutableMultiDict
 
 from . import AppState, security
-from .api import GEOJSON, Answer, nearest_answer
-from .caching import cache_control, etag_for, matching_etag
+from .api import GEOJSON, NEAREST_GZIP_LEVEL, Answer, nearest_answer
+from .caching import cache_control, etag_for, matching_etag, own_gzip, plain_or_gzip
 from .jsonio import dumps_bytes
 
 Endpoint = Callable[[AppState, ImmutableMultiDict], Answer]
 
-#: Path -> (what it answers, its media type). Each entry must equal its Flask view.
-ROUTES: dict[str, tuple[Endpoint, str]] = {
-    "/api/v1/nearest": (nearest_answer, GEOJSON),
+#: Path -> (what it answers, its media type, its gzip level). Each entry must equal its
+#: Flask view.
+ROUTES: dict[str, tuple[Endpoint, str, int]] = {
+    "/api/v1/nearest": (nearest_answer, GEOJSON, NEAREST_GZIP_LEVEL),
 }
 
 
@@ -40,28 +40,14 @@ def query_args(environ: dict) -> ImmutableMultiDict:
                                         errors="werkzeug.url_quote"))
 
 
-def plain_or_gzip(accept_encoding: str | None) -> str | None:
-    """``""`` (no coding) or ``"gzip"`` where Flask-Compress, configured with gzip
-    first, would choose the same; None for anything else (q-values, ``*``, no gzip)."""
-    if not accept_encoding or not accept_encoding.strip():
-        return ""
-    codings = {part.strip().lower() for part in accept_encoding.split(",")}
-    if "gzip" not in codings or any(";" in c or c == "*" for c in codings):
-        return None
-    return "gzip"
-
-
 class HotPath:
     """WSGI middleware answering :data:`ROUTES` for GET; everything else goes to Flask."""
 
     def __init__(self, app: Flask):
         self.fallback = app.wsgi_app
         self.state: AppState = app.extensions["locator"]
-        config = app.config
-        self.gzip_first = list(config["COMPRESS_ALGORITHM"])[:1] == ["gzip"]
-        self.gzip_types = set(config["COMPRESS_MIMETYPES"])
-        self.gzip_min_size = config["COMPRESS_MIN_SIZE"]
-        self.gzip_level = config["COMPRESS_LEVEL"]
+        self.config = app.config
+        self.gzip_first = list(self.config["COMPRESS_ALGORITHM"])[:1] == ["gzip"]
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         route = ROUTES.get(environ.get("PATH_INFO", ""))
@@ -73,7 +59,7 @@ class HotPath:
                 return [body]
         return self.fallback(environ, start_response)
 
-    def _answer(self, environ: dict, endpoint: Endpoint, mimetype: str
+    def _answer(self, environ: dict, endpoint: Endpoint, mimetype: str, gzip_level: int
                 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         coding = plain_or_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         if coding is None or (coding and not self.gzip_first):
@@ -91,9 +77,10 @@ class HotPath:
             return "304 NOT MODIFIED", [("ETag", f'"{held}"'), *common], b""
         body = dumps_bytes(answer.body())
         headers = [("Content-Type", mimetype)]
-        if coding and mimetype in self.gzip_types and len(body) >= self.gzip_min_size:
-            body = gzip.compress(body, compresslevel=self.gzip_level)  # as Flask-Compress
-            headers.append(("Content-Encoding", coding))
-            etag = f"{etag}:{coding}"
+        zipped = own_gzip(self.config, environ.get("HTTP_ACCEPT_ENCODING"), body, gzip_level)
+        if zipped:
+            body = zipped
+            headers.append(("Content-Encoding", "gzip"))
+            etag = f"{etag}:gzip"
         headers += [("Content-Length", str(len(body))), ("ETag", f'"{etag}"'), *common]
         return "200 OK", headers, body
