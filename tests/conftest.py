@@ -76,6 +76,20 @@ def client(app):
 
 
 @pytest.fixture(scope="module")
+def units():
+    """The shipped admin units, read from ``geodata/``."""
+    from locator.geodata import read_admin_units
+    from tests.web_fixtures import GEODATA
+
+    return read_admin_units(GEODATA)
+
+
+@pytest.fixture(scope="module")
+def by_code(units):
+    return {u.code: u for u in units}
+
+
+@pytest.fixture(scope="module")
 def shipped_sqlite_url(tmp_path_factory):
     """A SQLite database with the shipped data, for a module that reads it on one backend."""
     from tests.web_fixtures import loaded_database

@@ -31,13 +31,11 @@ def url(loaded_url):
 
 
 @pytest.fixture(scope="module")
-def sqlite_app(tmp_path_factory):
+def sqlite_app(shipped_sqlite_url):
     """One SQLite app for the parameter sweeps (the backends differ only in loading)."""
-    url, cleanup = loaded_database("sqlite", tmp_path_factory.mktemp("sweeps"))
-    app = make_app(url)
+    app = make_app(shipped_sqlite_url)
     yield app
     close_app(app)
-    cleanup()
 
 
 @pytest.fixture

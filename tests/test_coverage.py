@@ -11,7 +11,6 @@ import csv
 import json
 import math
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pyproj
@@ -23,10 +22,10 @@ from locator.admin import AdminIndex
 from locator.coverage import DEFAULT_COUNTED_KINDS, CoverageParams, township_coverage
 from locator.crs import haversine_m
 from locator.errors import InvalidParameter
-from locator.geodata import read_admin_units, read_default_facilities
+from locator.geodata import read_default_facilities
 from locator.model import Facility
+from tests.web_fixtures import GEODATA
 
-GEODATA = Path(__file__).resolve().parent.parent / "geodata"
 HEFEI = "340100"
 RADIUS_M = 5000.0
 UTM = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32650", always_xy=True)
@@ -40,16 +39,6 @@ def _csv(name):
 def _utm(geometry):
     return shapely.transform(geometry, lambda xy: np.column_stack(
         UTM.transform(xy[:, 0], xy[:, 1])))
-
-
-@pytest.fixture(scope="module")
-def units():
-    return read_admin_units(GEODATA)
-
-
-@pytest.fixture(scope="module")
-def by_code(units):
-    return {u.code: u for u in units}
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import shapely
@@ -12,8 +11,7 @@ from shapely.geometry import shape
 
 from locator.geodata import load_default_data, read_admin_units
 from locator.storage import open_storage
-
-GEODATA = Path(__file__).resolve().parent.parent / "geodata"
+from tests.web_fixtures import GEODATA
 
 
 def _features(name):

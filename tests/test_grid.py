@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import h3
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ from locator.admin import AdminIndex
 from locator.coverage import CoverageParams
 from locator.crs import haversine_m
 from locator.errors import InvalidParameter
-from locator.geodata import read_admin_units, read_default_facilities
+from locator.geodata import read_default_facilities
 from locator.grid import (
     MAX_AUTO_CELLS,
     blind_spots,
@@ -23,20 +21,10 @@ from locator.grid import (
     grid_layout,
 )
 from locator.model import AdminUnit, Facility
+from tests.web_fixtures import GEODATA
 
-GEODATA = Path(__file__).resolve().parent.parent / "geodata"
 HEFEI = "340100"
 RESOLUTION = 7
-
-
-@pytest.fixture(scope="module")
-def units():
-    return read_admin_units(GEODATA)
-
-
-@pytest.fixture(scope="module")
-def by_code(units):
-    return {u.code: u for u in units}
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from locator.errors import InvalidParameter
 from locator.hours import open_state
 from locator.model import AMENITIES, KINDS, STATUSES, Facility
 from locator.nearest import FacilityQuery, NearestIndex, bearing_deg
+from tests.web_fixtures import GEODATA
 
-GEODATA = Path(__file__).resolve().parent.parent / "geodata"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 HOURS = [None, "24/7", "Mo-Su 08:00-20:00", "Mo-Su 22:00-06:00", "Mo-Fr 09:00-17:00",
          "not hours at all"]
