@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .clock import local_now, local_today
 from .config import load_settings
 from .errors import LocatorError, ValidationFailed
 from .storage import open_storage
@@ -15,7 +16,8 @@ from .storage import open_storage
 
 def _storage(ctx: click.Context):
     """The configured storage, its tables checked to be of this version."""
-    storage = open_storage(ctx.obj["settings"].database_url)
+    settings = ctx.obj["settings"]
+    storage = open_storage(settings.database_url, clock=settings.clock())
     try:
         storage.check_schema()
     except LocatorError as exc:
@@ -50,7 +52,7 @@ def init(ctx: click.Context, geodata: str | None) -> None:
 
     settings = ctx.obj["settings"]
     try:
-        with open_storage(settings.database_url) as storage:
+        with open_storage(settings.database_url, clock=settings.clock()) as storage:
             summary = load_default_data(storage, geodata or settings.geodata_dir)
     except LocatorError as exc:
         _fail(exc)
@@ -66,14 +68,21 @@ def init(ctx: click.Context, geodata: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True, help="reload on code changes")
+@click.option("--debug", is_flag=True,
+              help="development only, with --host 127.0.0.1: reload on code changes and "
+                   "show werkzeug's interactive debugger, which runs any Python code typed "
+                   "into an error page")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     """Serve the web app (for production run it under gunicorn: locator.web.wsgi:app)."""
     from .web import create_app
+    from .web.server import serve as run
 
-    app = create_app({"LOCATOR_SETTINGS": ctx.obj["settings"]})
-    app.run(host=host, port=port, debug=debug, threaded=True)
+    try:
+        app = create_app({"LOCATOR_SETTINGS": ctx.obj["settings"]})
+        run(app, host, port, debug=debug)
+    except LocatorError as exc:
+        _fail(exc)
 
 
 @main.command("import")
@@ -198,7 +207,7 @@ def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck
     except LocatorError as exc:
         _fail(exc)
     estimate = DriveEstimate.from_settings(settings)
-    hits = catalog.nearest_index(estimate).nearest(**request)
+    hits = catalog.nearest_index(estimate).nearest(**request, now=settings.clock()())
     if as_json:
         body = feature_collection([])
         body["features"] = [hit.to_feature() for hit in hits]
@@ -295,7 +304,8 @@ def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
                                                      weight)
         report = planning.coverage(data, params, city=city, county=county)
         if out:
-            _write_coverage(Path(out), fmt, data, report, None, lang)
+            _write_coverage(Path(out), fmt, data, report, None, lang,
+                            ctx.obj["settings"].clock())
     except LocatorError as exc:
         _fail(exc)
     if as_json:
@@ -328,7 +338,7 @@ def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
         click.echo(f"wrote {out}", err=True)
 
 
-def _write_coverage(path, fmt, data, report, result, lang) -> None:
+def _write_coverage(path, fmt, data, report, result, lang, clock) -> None:
     from . import planning, reports
 
     if fmt == "geojson":
@@ -346,10 +356,11 @@ def _write_coverage(path, fmt, data, report, result, lang) -> None:
             while unit is not None and unit.level != "city":
                 unit = data.by_code.get(unit.parent_code) if unit.parent_code else None
             city = unit.code if unit is not None else None
-        points = planning.progress_totals(planning.progress(data, report.params, city=city),
-                                          city)
+        points = planning.progress_totals(planning.progress(
+            data, report.params, city=city, end=local_today(clock)), city)
         tables = reports.all_tables(report, result, points, lang)
-        about = reports.report_about(report, result, lang, data_version=data.data_version)
+        about = reports.report_about(report, result, lang, generated=local_now(clock),
+                                     data_version=data.data_version)
         reports.write_workbook(tables, path, lang, about)
 
 
@@ -419,7 +430,8 @@ def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, dem
                                city=city, county=county, method=method, set_cover=set_cover,
                                resolution=resolution, report=report, on_progress=bar)
         if out:
-            _write_coverage(Path(out), fmt, data, report, result, lang)
+            _write_coverage(Path(out), fmt, data, report, result, lang,
+                            ctx.obj["settings"].clock())
     except LocatorError as exc:
         _fail(exc)
     if as_json:

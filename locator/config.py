@@ -5,11 +5,14 @@ Nothing is read at import time; call :func:`load_settings` where settings are ne
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import quote
+
+from .clock import Clock, clock_from_text
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
@@ -58,12 +61,25 @@ def tile_layers(provider: Mapping) -> dict:
     return {"datum": provider.get("datum") or "wgs84", "layers": layers}
 
 
+def shipped_dir(name: str) -> Path:
+    """A folder of the repository's top level (``templates``, ``geodata``): beside the
+    package in a checkout, else where an installed distribution put it (the package
+    ``locator._<name>``, mapped onto the top-level folder by ``pyproject.toml``)."""
+    beside = PROJECT_ROOT / name
+    if beside.is_dir() and (PROJECT_ROOT / "pyproject.toml").is_file():
+        return beside
+    try:
+        spec = importlib.util.find_spec(f"locator._{name}")
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return beside
+
+
 def default_geodata_dir() -> Path:
-    """The ``geodata/`` folder shipped beside the package (or inside it when installed)."""
-    for candidate in (PROJECT_ROOT / "geodata", PACKAGE_ROOT / "geodata"):
-        if candidate.is_dir():
-            return candidate
-    return PROJECT_ROOT / "geodata"
+    """The shipped ``geodata/`` folder."""
+    return shipped_dir("geodata")
 
 
 @dataclass(frozen=True)
@@ -84,8 +100,19 @@ class Settings:
     max_route_body_kb: float = 512.0
     data_check_seconds: float = 0.5
     public_url: str = ""
+    allowed_hosts: str = ""
+    trusted_proxies: int = 0
     embed_allowed_origins: str = "*"
     tianditu_key: str = ""
+    heavy_requests: int = 1
+    heavy_queue: int = 3
+    heavy_wait_seconds: float = 60.0
+    #: Fixes "now" at this ISO 8601 time (reproducible reports, tests); empty: the system's.
+    now: str = ""
+
+    def clock(self) -> Clock:
+        """The clock of these settings (see :mod:`locator.clock`)."""
+        return clock_from_text(self.now)
 
     def tile_provider(self) -> dict[str, str | None]:
         """The configured tile layer: a named provider, or a custom ``tile_url``."""

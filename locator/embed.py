@@ -688,11 +688,20 @@ def tile_sources(urls: Iterable[str | None]) -> list[str]:
     return sources
 
 
+def image_sources(tile_urls: Iterable[str | None]) -> str:
+    """The ``img-src`` sources of a page with a Leaflet map: this site, ``data:`` (the
+    blank image Leaflet puts into unloaded tiles) and the tile servers.
+
+    >>> image_sources(["https://tile.openstreetmap.org/{z}/{x}/{y}.png", None])
+    "'self' data: https://tile.openstreetmap.org"
+    """
+    return " ".join(["'self'", "data:", *tile_sources(tile_urls)])
+
+
 def widget_csp(ancestors: str, tile_urls: Iterable[str | None]) -> str:
     """The widget page's policy: its own scripts and styles only (no inline code), data
     from this site, images from this site and the tile servers, framed per the allow-list.
     """
-    img = " ".join(["'self'", "data:", *tile_sources(tile_urls)])
     return ("default-src 'none'; script-src 'self'; style-src 'self'; "
-            f"img-src {img}; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-            f"{ancestors}")
+            f"img-src {image_sources(tile_urls)}; connect-src 'self'; base-uri 'none'; "
+            f"form-action 'none'; {ancestors}")

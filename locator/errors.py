@@ -86,3 +86,14 @@ class StorageError(LocatorError):
 
     status = 503
     code = "storage_unavailable"
+
+
+class Busy(LocatorError):
+    """Too much heavy work is running or queued here; ``retry_after`` seconds to wait."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 30, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

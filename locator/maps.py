@@ -335,13 +335,14 @@ def add_tiles(fmap: folium.Map, tiles: Mapping[str, str | None] | None, lang: st
 def boundaries_geojson(units: Sequence[AdminUnit], tolerance: float,
                        datum: TileDatum | None = None) -> dict:
     """A FeatureCollection of unit outlines, simplified for display (then shifted to
-    ``datum``, if given)."""
+    ``datum``, if given). Names are HTML-escaped: tooltips show them as HTML."""
     units = [unit for unit in units if unit.geometry is not None]
     shapes = [shapely.set_precision(
         shapely.simplify(unit.geometry, tolerance, preserve_topology=True), 1e-4)
         for unit in units]
     features = [{"type": "Feature", "geometry": shapely.geometry.mapping(shape),
-                 "properties": {"code": unit.code, "name": unit.name, "level": unit.level}}
+                 "properties": {"code": unit.code, "name": str(escape(unit.name)),
+                                "level": unit.level}}
                 for unit, shape in zip(units, (datum or TileDatum()).geometries(shapes),
                                        strict=True)]
     return {"type": "FeatureCollection", "features": features}

@@ -30,6 +30,13 @@ DEFAULT_SPEED_KMH = 50.0
 MAX_K = 50
 MAX_ROUTE_VERTICES = 5000
 MAX_BUFFER_KM = 50.0
+#: The longest route searched (a drive across China is about 5,000 km).
+MAX_ROUTE_KM = 10_000.0
+#: The largest corridor searched, route length x 2 x buffer (Anhui is 140,000 km²): at
+#: the widest buffer a route of 2,000 km, at the default 5 km one of 10,000 km.
+MAX_CORRIDOR_KM2 = 200_000.0
+#: The most great-circle pieces a route is cut into; longer routes get longer pieces.
+MAX_ROUTE_PIECES = 200_000
 
 _KIND_NAMES = tuple(KINDS)
 _STATUS_NAMES = tuple(STATUSES)
@@ -186,7 +193,8 @@ class NearestIndex:
         self._subtrees: dict[tuple, tuple[cKDTree | None, np.ndarray]] = {}
 
     # ---- filters -----------------------------------------------------------------------
-    def _passes(self, idx: np.ndarray, query: FacilityQuery) -> np.ndarray:
+    def _passes(self, idx: np.ndarray, query: FacilityQuery,
+                now: dt.datetime | None = None) -> np.ndarray:
         keep = np.ones(len(idx), dtype=bool)
         if query.kinds:
             keep &= _lookup_table(_KIND_NAMES, query.kinds)[self.kind[idx]]
@@ -198,7 +206,7 @@ class NearestIndex:
         if query.min_truck_parking is not None:
             keep &= self.parking[idx] >= query.min_truck_parking
         if query.open_now:
-            at = local_time(query.at)
+            at = local_time(query.at or now)
             for j in np.flatnonzero(keep):
                 keep[j] = open_state(self.facilities[idx[j]].hours, at) == OPEN
         return keep
@@ -229,11 +237,12 @@ class NearestIndex:
 
     # ---- K nearest ---------------------------------------------------------------------
     def nearest(self, lon: float, lat: float, k: int = 5, query: FacilityQuery | None = None,
-                max_km: float | None = None) -> list[Hit]:
+                max_km: float | None = None, now: dt.datetime | None = None) -> list[Hit]:
         """The ``k`` nearest facilities passing ``query``, nearest first (ties by id).
 
         Exact: the KD-tree is asked for more neighbours until the ``k``-th match is
-        nearer than every facility not yet examined, or ``max_km`` is reached.
+        nearer than every facility not yet examined, or ``max_km`` is reached. Open
+        states are read at ``query.at``, else at ``now`` (default: the system clock).
         """
         query = query or DEFAULT_QUERY
         if not 1 <= k <= MAX_K:
@@ -255,7 +264,7 @@ class NearestIndex:
                 valid = found < n
                 chords, found = chords[valid], found[valid]
             idx = members[found] if members is not None else found
-            keep = None if unfiltered else self._passes(idx, rest)
+            keep = None if unfiltered else self._passes(idx, rest, now)
             if len(found) < fetch or fetch >= n:
                 break  # every facility within reach is in
             matched = chords if keep is None else chords[keep]
@@ -266,9 +275,9 @@ class NearestIndex:
             fetch = min(n, fetch * 4)
         if keep is not None:
             idx, chords = idx[keep], chords[keep]
-        return self._hits(lon, lat, idx, chords, k, query)
+        return self._hits(lon, lat, idx, chords, k, query, now)
 
-    def _hits(self, lon, lat, idx, chords, k, query) -> list[Hit]:
+    def _hits(self, lon, lat, idx, chords, k, query, now) -> list[Hit]:
         scale = 2.0 * EARTH_RADIUS_M  # chord_to_m, without numpy's per-call cost
         distances = [scale * math.asin(min(c / 2.0, 1.0)) for c in chords.tolist()]
         idx = idx.tolist()
@@ -276,7 +285,7 @@ class NearestIndex:
         order = range(min(k, len(idx)))
         if len(set(distances[:k + 1])) < min(k + 1, len(distances)):
             order = sorted(range(len(idx)), key=lambda j: (distances[j], self.ids[idx[j]]))[:k]
-        at = local_time(query.at) if query.open_now or query.at else None
+        at = local_time(query.at or now)
         per_minute = self.estimate.speed_kmh * 1000.0 / 60.0 / self.estimate.detour_factor
         hits = []
         for j in order:
@@ -295,10 +304,27 @@ class NearestIndex:
         return cached
 
     # ---- along a route -----------------------------------------------------------------
+    def _near_line(self, line: _Polyline, buffer_m: float) -> np.ndarray:
+        """Facilities that may lie within ``buffer_m`` of the line: those within reach of
+        vertices taken every ``buffer_m`` or so along it (so that a wide buffer does not
+        ask the tree the same question at every piece)."""
+        every = max(1, int(buffer_m // max(line.max_step_m, 1e-9)))
+        probes = line.vertices[::every]
+        if (len(line.vertices) - 1) % every:
+            probes = np.vstack([probes, line.vertices[-1:]])
+        reach = m_to_chord(buffer_m + every * line.max_step_m)
+        found = []
+        for start in range(0, len(probes), 1024):  # bounded lists per batch
+            near = self._tree.query_ball_point(probes[start:start + 1024], r=reach)
+            found.append(np.unique(np.fromiter((i for group in near for i in group),
+                                               dtype=np.int64)))
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
     def along_route(self, route: Sequence[Sequence[float]], buffer_km: float = 5.0,
                     query: FacilityQuery | None = None,
                     position: tuple[float, float] | None = None,
-                    limit: int | None = None) -> list[Hit]:
+                    limit: int | None = None, now: dt.datetime | None = None) -> list[Hit]:
         """Facilities within ``buffer_km`` of a route, in driving order.
 
         Each hit has ``distance_along_m`` (from the route's start to the facility's
@@ -310,16 +336,16 @@ class NearestIndex:
         if not 0 < buffer_km <= MAX_BUFFER_KM:
             raise InvalidParameter(f"buffer_km must be above 0 and at most {MAX_BUFFER_KM:g}",
                                    field="buffer_km")
+        length_m = check_corridor(coords, buffer_km)
         if self._tree is None:
             return []
-        line = _Polyline(coords, max_step_m=min(1000.0, buffer_km * 500.0))
+        step_m = max(min(1000.0, buffer_km * 500.0), length_m / MAX_ROUTE_PIECES)
+        line = _Polyline(coords, max_step_m=step_m)
         buffer_m = buffer_km * 1000.0
-        reach = m_to_chord(buffer_m + line.max_step_m)
-        near = self._tree.query_ball_point(line.vertices, r=reach)
-        candidates = np.unique(np.fromiter((i for group in near for i in group), dtype=np.int64))
+        candidates = self._near_line(line, buffer_m)
         if len(candidates) == 0:
             return []
-        candidates = candidates[self._passes(candidates, query)]
+        candidates = candidates[self._passes(candidates, query, now)]
         along, offset = line.locate(self.xyz[candidates])
         inside = offset <= buffer_m
         candidates, along, offset = candidates[inside], along[inside], offset[inside]
@@ -334,7 +360,7 @@ class NearestIndex:
                        key=lambda j: (along[j], offset[j], self.ids[candidates[j]]))
         if limit is not None:
             order = order[:limit]
-        at = local_time(query.at)
+        at = local_time(query.at or now)
         hits = []
         for j in order:
             f = self.facilities[candidates[j]]
@@ -344,6 +370,29 @@ class NearestIndex:
                             float(along[j]), float(offset[j]), source=self,
                             position=int(candidates[j])))
         return hits
+
+
+def route_length_m(coords: np.ndarray) -> float:
+    """The great-circle length of a route of lon/lat vertices, in metres."""
+    points = unit_vectors(coords[:, 0], coords[:, 1]).reshape(-1, 3)
+    return float(_angle(points[:-1], points[1:]).sum() * EARTH_RADIUS_M)
+
+
+def check_corridor(coords: np.ndarray, buffer_km: float) -> float:
+    """The route's length in metres, after refusing a route longer than
+    :data:`MAX_ROUTE_KM` or a corridor larger than :data:`MAX_CORRIDOR_KM2`."""
+    length_km = route_length_m(coords) / 1000.0
+    if length_km > MAX_ROUTE_KM:
+        raise InvalidParameter(f"the route is {length_km:,.0f} km long; routes of at most "
+                               f"{MAX_ROUTE_KM:,.0f} km are searched", field="route")
+    if 2.0 * buffer_km * length_km > MAX_CORRIDOR_KM2:
+        longest = MAX_CORRIDOR_KM2 / (2.0 * buffer_km)
+        raise InvalidParameter(
+            f"with buffer_km {buffer_km:g} a route may be at most {longest:,.0f} km long "
+            f"(this one is {length_km:,.0f} km; the corridor is limited to "
+            f"{MAX_CORRIDOR_KM2:,.0f} km²): choose a smaller buffer_km or a shorter route",
+            field="buffer_km")
+    return length_km * 1000.0
 
 
 def check_route(route) -> np.ndarray:

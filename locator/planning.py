@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -67,7 +68,15 @@ from .coverage import (
 )
 from .crs import normalize_crs, to_wgs84
 from .errors import InvalidParameter, PayloadTooLarge
-from .grid import RESOLUTIONS, GridLayout, GridReport, area_geometry, blind_spots, grid_layout
+from .grid import (
+    RESOLUTIONS,
+    GridLayout,
+    GridReport,
+    area_geometry,
+    blind_spots,
+    choose_resolution,
+    grid_layout,
+)
 from .model import AdminUnit, CandidateSite, Facility, parse_kind
 from .params import _single, _values, parse_bool, parse_float, parse_int
 from .progress import FREQUENCIES, ProgressPoint, progress_series
@@ -83,6 +92,10 @@ DEMAND_SOURCES = ("townships", "grid")
 PLAN_METHODS = ("auto", "greedy", "exact")
 #: ``auto`` solves exactly when demand points x candidates stay at or under this.
 EXACT_MAX_PAIRS = 2_000_000
+#: The most grid cells one answer lists (about 500 bytes each as GeoJSON).
+MAX_LISTED_CELLS = 10_000
+#: The most (candidate, demand point) pairs within the radius a plan compares.
+MAX_COVER_PAIRS = 5_000_000
 #: At most this many new sites per plan.
 MAX_SITES = 500
 #: A grid may hold at most this many cells (an explicit fine resolution over a province
@@ -312,13 +325,40 @@ def ordered_townships(report: CoverageReport) -> list[TownshipCoverage]:
 
 
 # ---- the grid ----------------------------------------------------------------------------
+def grid_estimate(data: PlanningData, city: str | None, county: str | None,
+                  resolution: int | None) -> tuple[int, float]:
+    """The resolution a grid over the area would have (``resolution``, or the one chosen
+    automatically) and about how many cells it would lay, before laying any."""
+    area_km2 = geodesic_area_m2(area_geometry(data.units, city, county)) / 1e6
+    if resolution is None:
+        resolution = choose_resolution(area_km2)
+    return resolution, area_km2 / h3.average_hexagon_area(resolution, "km^2")
+
+
+def listed_grid_resolution(data: PlanningData, city: str | None, county: str | None,
+                           resolution: int | None) -> int:
+    """The resolution of a grid whose every cell is listed in one answer: the finest
+    under :data:`MAX_LISTED_CELLS` cells when not given; a given one that would list
+    more is refused (the merged blind spots of a finer grid stay small)."""
+    area_km2 = geodesic_area_m2(area_geometry(data.units, city, county)) / 1e6
+    if resolution is None:
+        return choose_resolution(area_km2, MAX_LISTED_CELLS)
+    check_grid_size(data, city, county, resolution)
+    cells = area_km2 / h3.average_hexagon_area(resolution, "km^2")
+    if cells > MAX_LISTED_CELLS:
+        raise PayloadTooLarge(
+            f"resolution {resolution} would list about {cells:,.0f} cells of this area; "
+            f"one answer lists at most {MAX_LISTED_CELLS:,}: choose a coarser resolution, "
+            f"a smaller area, or blind_only=true", field="resolution")
+    return resolution
+
+
 def check_grid_size(data: PlanningData, city: str | None, county: str | None,
                     resolution: int | None) -> None:
     """Refuse a resolution that would lay more than :data:`MAX_GRID_CELLS` cells."""
     if resolution is None:
         return
-    geometry = area_geometry(data.units, city, county)
-    cells = geodesic_area_m2(geometry) / 1e6 / h3.average_hexagon_area(resolution, "km^2")
+    _, cells = grid_estimate(data, city, county, resolution)
     if cells > MAX_GRID_CELLS:
         raise InvalidParameter(
             f"resolution {resolution} would lay about {cells:,.0f} cells over this area; "
@@ -368,9 +408,9 @@ def blind_spots_for_display(report: GridReport, tolerance: float = 0.002) -> dic
 # ---- progress ------------------------------------------------------------------------------
 def progress(data: PlanningData, params: CoverageParams | None = None, *,
              city: str | None = None, freq: str = "monthly", periods: int | None = None,
-             end=None) -> list[ProgressPoint]:
-    """Open counted facilities and covered townships per period (see
-    :func:`locator.progress.progress_series`)."""
+             end: dt.date) -> list[ProgressPoint]:
+    """Open counted facilities and covered townships per period up to ``end`` (today, in
+    Shanghai, by the caller's clock; see :func:`locator.progress.progress_series`)."""
     if freq not in FREQUENCIES:
         raise InvalidParameter(f"freq must be one of {', '.join(FREQUENCIES)}", field="freq")
     return progress_series(data.units, data.facilities, data.history, params, freq=freq,
@@ -745,6 +785,34 @@ def _quiet_solver():
         yield
 
 
+def check_plan_size(data: PlanningData, params: CoverageParams, *, city: str | None,
+                    county: str | None, demand: str, candidates: str | CandidateSet,
+                    method: str, resolution: int | None) -> None:
+    """Refuse, before any grid is laid, a grid plan whose problem would exceed
+    :data:`MAX_COVER_PAIRS` pairs within the radius, or :data:`EXACT_MAX_PAIRS` demand
+    x candidate pairs for the exact solver (estimated from the area and cell size)."""
+    resolution, cells = grid_estimate(data, city, county, resolution)
+    demand_points = cells if demand == "grid" else float(len(data.units))
+    if candidates == "grid":
+        hexagon_km2 = h3.average_hexagon_area(resolution, "km^2")
+        in_reach = math.pi * params.radius_km ** 2 / hexagon_km2
+        pairs = demand_points * min(cells, max(1.0, in_reach))
+        if pairs > 2 * MAX_COVER_PAIRS:
+            raise PayloadTooLarge(
+                f"at resolution {resolution} this plan would compare about {pairs:,.0f} "
+                f"pairs of candidates and demand points within the radius; the limit is "
+                f"{MAX_COVER_PAIRS:,}: choose a coarser resolution, a smaller area or a "
+                f"smaller radius", field="resolution")
+        all_pairs = demand_points * cells
+    else:
+        all_pairs = demand_points * len(data.units)
+    if method == "exact" and all_pairs > 4 * EXACT_MAX_PAIRS:
+        raise PayloadTooLarge(
+            f"the exact solver takes at most {EXACT_MAX_PAIRS:,} demand x candidate pairs; "
+            f"at resolution {resolution} this plan would have about {all_pairs:,.0f}: use "
+            f"method auto or greedy, a coarser resolution or a smaller area", field="method")
+
+
 def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int,
          candidates: str | CandidateSet = "seats", demand: str = "townships",
          city: str | None = None, county: str | None = None, method: str = "auto",
@@ -784,6 +852,8 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
     area = data.area(city, county)
     needs_grid = demand == "grid" or candidates == "grid"
     if needs_grid and cells is None:
+        check_plan_size(data, params, city=city, county=county, demand=demand,
+                        candidates=candidates, method=method, resolution=resolution)
         cells = layout(data, city=city, county=county, resolution=resolution,
                        weight=params.weight)
     if report is None and (demand == "townships" or candidates == "seats"):
@@ -819,12 +889,25 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
         raise InvalidParameter("there are no candidate sites in this area", field="candidates")
     report_progress("candidates", STAGES["candidates"])
 
-    problem = SitingProblem(d_lon, d_lat, d_weight, cands.lon, cands.lat, params.radius_m,
-                            np.array([f.lon for f in existing]),
-                            np.array([f.lat for f in existing]), candidate_ids=cands.ids)
+    grid_field = "resolution" if needs_grid else "radius_km"
+    try:
+        problem = SitingProblem(d_lon, d_lat, d_weight, cands.lon, cands.lat, params.radius_m,
+                                np.array([f.lon for f in existing]),
+                                np.array([f.lat for f in existing]), candidate_ids=cands.ids,
+                                max_pairs=MAX_COVER_PAIRS)
+    except PayloadTooLarge as exc:
+        hint = ("a coarser resolution, a smaller area or a smaller radius" if needs_grid
+                else "a smaller area, a smaller radius or fewer candidates")
+        raise PayloadTooLarge(f"{exc.message}: choose {hint}", field=grid_field) from None
     if baseline is None:
         baseline = float(problem.demand_weight[problem.already_covered].sum())
     useful = int((problem.open_weight > 0).sum())
+    if method == "exact" and useful * len(cands) > EXACT_MAX_PAIRS:
+        raise PayloadTooLarge(
+            f"the exact solver takes at most {EXACT_MAX_PAIRS:,} demand x candidate pairs; "
+            f"this plan has {useful:,} x {len(cands):,} = {useful * len(cands):,}: use "
+            f"method auto or greedy, {'a coarser resolution, ' if needs_grid else ''}"
+            f"or a smaller area", field="method")
     chosen_method = method
     if method == "auto":
         chosen_method = "exact" if useful * len(cands) <= EXACT_MAX_PAIRS else "greedy"

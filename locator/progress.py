@@ -100,9 +100,8 @@ def open_on(facility: Facility, entries: Sequence[HistoryEntry], day: dt.date) -
 
 def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
                     history: Sequence[HistoryEntry], params: CoverageParams | None = None, *,
-                    freq: str = "monthly", end: dt.date | None = None,
-                    periods: int | None = None, city: str | None = None
-                    ) -> list[ProgressPoint]:
+                    end: dt.date, freq: str = "monthly", periods: int | None = None,
+                    city: str | None = None) -> list[ProgressPoint]:
     """Open counted facilities and covered townships per city at the end of each period.
 
     ``facilities`` are the stored ones; deleted facilities count, up to their deletion,
@@ -110,7 +109,6 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
     not count).
     """
     params = params or CoverageParams()
-    end = end or dt.datetime.now(SHANGHAI).date()
     ends = period_ends(freq, end, periods)
     cities = {u.code: u for u in units if u.level == "city"}
     if city is not None:

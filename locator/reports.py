@@ -621,8 +621,8 @@ def kind_names(kinds, lang: str) -> str:
     return sep.join(_t(KINDS, k, lang) for k in KINDS if k in kinds)
 
 
-def report_about(report: CoverageReport, result: PlanResult | None, lang: str = "zh",
-                 generated: dt.datetime | None = None, data_version: int | None = None
+def report_about(report: CoverageReport, result: PlanResult | None, lang: str = "zh", *,
+                 generated: dt.datetime, data_version: int | None = None
                  ) -> list[tuple[str, Any]]:
     """The parameters sheet: area, radius, counted kinds, weight, plan, time."""
     zh = lang == "zh"
@@ -640,7 +640,6 @@ def report_about(report: CoverageReport, result: PlanResult | None, lang: str = 
                  ("求解方法" if zh else "Method", result.method)]
     if data_version is not None:
         rows.append(("数据版本" if zh else "Data version", data_version))
-    generated = generated or dt.datetime.now(dt.UTC)
     rows.append(("生成时间" if zh else "Generated", generated.replace(microsecond=0)
                  .isoformat()))
     return rows

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from .errors import InvalidParameter
+from .errors import InvalidParameter, PayloadTooLarge
 from .nearest import chord_to_m, m_to_chord, unit_vectors
 
 METHODS = ("greedy", "exact")
@@ -42,6 +42,8 @@ class SitingProblem:
     existing_lon: np.ndarray = field(default_factory=lambda: np.zeros(0))
     existing_lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     candidate_ids: Sequence[str] | None = None
+    #: The most (candidate, demand point) pairs within the radius this problem holds.
+    max_pairs: int = 5_000_000
 
     def __post_init__(self):
         self.demand_lon = np.asarray(self.demand_lon, dtype=float)
@@ -72,14 +74,26 @@ class SitingProblem:
                 np.where(np.isfinite(chords), chords, 0)) <= self.radius_m)
         self.open_weight = np.where(self.already_covered, 0.0, self.demand_weight)
         # The sparse coverage matrix: candidates x demand points within the radius.
-        rows, cols = [], []
+        rows = cols = np.zeros(0, dtype=np.int64)
         if len(self.candidate_lon) and len(self.demand_lon):
-            near = self._demand_tree.query_ball_point(
-                unit_vectors(self.candidate_lon, self.candidate_lat).reshape(-1, 3),
-                r=reach * (1 + 1e-12))
-            for j, points in enumerate(near):
-                rows.extend([j] * len(points))
-                cols.extend(points)
+            candidate_xyz = unit_vectors(self.candidate_lon, self.candidate_lat).reshape(-1, 3)
+            counts = self._demand_tree.query_ball_point(candidate_xyz, r=reach * (1 + 1e-12),
+                                                        return_length=True)
+            pairs = int(np.sum(counts))
+            if pairs > self.max_pairs:  # counted before any list is made
+                raise PayloadTooLarge(
+                    f"{len(self.candidate_lon):,} candidates and {len(self.demand_lon):,} "
+                    f"demand points make {pairs:,} pairs within the radius; the limit is "
+                    f"{self.max_pairs:,}", field="candidates")
+            rows = np.repeat(np.arange(len(self.candidate_lon)), counts)
+            cols = np.empty(pairs, dtype=np.int64)
+            at = 0
+            for start in range(0, len(candidate_xyz), 4096):  # bounded lists per batch
+                near = self._demand_tree.query_ball_point(
+                    candidate_xyz[start:start + 4096], r=reach * (1 + 1e-12))
+                for points in near:
+                    cols[at:at + len(points)] = points
+                    at += len(points)
         self.cover = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.float64), (rows, cols)),
             shape=(len(self.candidate_lon), len(self.demand_lon)))

@@ -418,7 +418,8 @@ def test_workbook_has_the_five_formatted_sheets(data, hefei, hefei_plan, tmp_pat
     points = [ProgressPoint(dt.date(2026, 1, 31), None, None, 3, 2, 10)]
     tables = reports.all_tables(hefei, hefei_plan, points, "zh")
     path = tmp_path / "coverage.xlsx"
-    reports.write_workbook(tables, path, "zh", reports.report_about(hefei, hefei_plan))
+    reports.write_workbook(tables, path, "zh", reports.report_about(
+        hefei, hefei_plan, generated=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)))
     book = load_workbook(path)
     assert book.sheetnames == ["乡镇覆盖", "县区汇总", "市汇总", "建议选址", "进展", "参数"]
     sheet = book["乡镇覆盖"]

@@ -1,7 +1,9 @@
 """Progress over time from a real storage (SQLite and PostGIS), against a table by hand.
 
-The history's ``changed_at`` is the real time of each write, so past periods come from
-``opened_on``; a status change written now may only change the current period.
+The history's ``changed_at`` is the time of each write by the storage's clock, so past
+periods come from ``opened_on``; a status change written now may only change the current
+period. The storage's clock is pinned at instants where Shanghai's date is not UTC's, and
+where months and years turn, whatever the machine's clock says.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import datetime as dt
 import pytest
 from shapely.geometry import box
 
+from locator.clock import FixedClock, local_today
 from locator.coverage import CoverageParams
 from locator.errors import InvalidParameter
 from locator.hours import SHANGHAI
 from locator.model import AdminUnit, Facility
 from locator.progress import open_on, period_ends, progress_series
+from locator.storage import open_storage
 
 HEFEI, WUHU = "340100", "340200"
 UNITS = [
@@ -35,6 +39,29 @@ UNITS = [
     AdminUnit("340202001", "芜湖一号街道", "township", "340202",
               geometry=box(118.38, 31.33, 118.40, 31.35)),
 ]
+
+
+#: Shanghai times where the local date differs from UTC's, or a month or year turns.
+INSTANTS = {
+    "1-december-0030": dt.datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI),  # UTC: 30 November
+    "2-december-noon": dt.datetime(2026, 12, 2, 12, 0, tzinfo=SHANGHAI),
+    "31-december-2330": dt.datetime(2026, 12, 31, 23, 30, tzinfo=SHANGHAI),
+    "new-year-0759": dt.datetime(2027, 1, 1, 7, 59, tzinfo=SHANGHAI),  # UTC: still 2026
+    "after-leap-day": dt.datetime(2024, 3, 1, 0, 5, tzinfo=SHANGHAI),
+}
+
+
+@pytest.fixture(params=list(INSTANTS.values()), ids=list(INSTANTS))
+def clock(request):
+    return FixedClock(request.param)
+
+
+@pytest.fixture
+def storage(database_url, clock):
+    """An empty storage on each backend whose writes are made at the pinned instant."""
+    store = open_storage(database_url, init=True, clock=clock)
+    yield store
+    store.close()
 
 
 def _facility(fid, kind, lon, lat, opened_on=None, status="open"):
@@ -59,7 +86,8 @@ def _write(storage):
     deleted = storage.get_facility("E")
     storage.delete_facility("E")
     history = storage.history()
-    today = max(e.changed_at for e in history).astimezone(SHANGHAI).date()
+    today = local_today(storage.clock)
+    assert max(e.changed_at for e in history).astimezone(SHANGHAI).date() == today
     # G opened two days ago (written now): daily periods see it arrive.
     storage.upsert_facilities([_facility("G", "driver_home", 118.385, 31.345,
                                          today - dt.timedelta(days=2))])
@@ -96,13 +124,16 @@ def test_monthly_counts_match_the_table(storage):
                            end=today, periods=60) == series
     table = _table(series)
     last_month = _month_ends_before(today, 1)[0]
+    # G opened two days ago: on the 1st and 2nd that was last month (in Wuhu), and E,
+    # deleted today, still counted then.
+    g = int(today - dt.timedelta(days=2) <= last_month)
     expected = {
         # period end: Hefei (open, covered, located), Wuhu (...), total (...)
         dt.date(2022, 12, 31): ((0, 0, 3), (0, 0, 1), (0, 0, 4)),
         dt.date(2023, 1, 31): ((1, 1, 3), (0, 0, 1), (1, 1, 4)),   # A
         dt.date(2023, 2, 28): ((1, 1, 3), (1, 1, 1), (2, 2, 4)),   # A, E; C was planned
         dt.date(2023, 3, 31): ((2, 2, 3), (1, 1, 1), (3, 3, 4)),   # A, B (T3's seat), E
-        last_month: ((2, 2, 3), (1, 1, 1), (3, 3, 4)),             # today's writes: not yet
+        last_month: ((2, 2, 3), (1 + g, 1, 1), (3 + g, 3, 4)),     # today's writes: not yet
         today: ((3, 2, 3), (1, 1, 1), (4, 3, 4)),                  # A, C, F; G, not E
     }
     for day, (hefei, wuhu, total) in expected.items():
@@ -150,10 +181,10 @@ def test_counted_kinds_follow_the_params(storage):
 
 def test_unknown_city_and_freq_are_refused():
     with pytest.raises(InvalidParameter) as info:
-        progress_series(UNITS, [], [], city="南京市")
+        progress_series(UNITS, [], [], city="南京市", end=dt.date(2026, 12, 1))
     assert info.value.field == "city"
     with pytest.raises(InvalidParameter) as info:
-        progress_series(UNITS, [], [], freq="yearly")
+        progress_series(UNITS, [], [], freq="yearly", end=dt.date(2026, 12, 1))
     assert info.value.field == "freq"
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from ..clock import Clock, system_clock
 from .base import HistoryEntry, Storage, WriteResult
 
 __all__ = ["HistoryEntry", "Storage", "WriteResult", "open_storage"]
 
 
-def open_storage(url: str, *, init: bool = False) -> Storage:
+def open_storage(url: str, *, init: bool = False, clock: Clock = system_clock) -> Storage:
     """Open the database at ``url`` (``sqlite:///file.db`` or ``postgresql://...``).
 
-    The PostGIS driver is imported only when a PostgreSQL URL is given.
+    The PostGIS driver is imported only when a PostgreSQL URL is given. Writes record
+    the time of ``clock``.
     """
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         try:
@@ -18,11 +20,11 @@ def open_storage(url: str, *, init: bool = False) -> Storage:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ImportError(
                 "PostgreSQL storage needs psycopg: pip install 'locator[postgis]'") from exc
-        storage: Storage = PostGISStorage(url)
+        storage: Storage = PostGISStorage(url, clock=clock)
     else:
         from .sqlite import SQLiteStorage
 
-        storage = SQLiteStorage(url)
+        storage = SQLiteStorage(url, clock=clock)
     if init:
         storage.init_schema()
     return storage

@@ -22,6 +22,7 @@ from typing import Any
 import shapely
 
 from ..admin import AdminIndex
+from ..clock import Clock, system_clock, utc_now
 from ..errors import Conflict, InvalidParameter, NotFound, StorageError
 from ..model import DERIVED_FIELDS, AdminUnit, CandidateSite, Facility
 
@@ -71,10 +72,6 @@ def local_writes() -> int:
     return _local_writes
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
 def new_facility_id() -> str:
     return f"loc:{uuid.uuid4().hex[:16]}"
 
@@ -91,8 +88,10 @@ class Storage(ABC):
     #: A short name of the backend ("sqlite", "postgis").
     backend = "abstract"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = system_clock) -> None:
         self._admin_cache: tuple[int, AdminIndex] | None = None
+        #: Where writes read the time they record (``updated_at``, the history).
+        self.clock = clock
 
     #: ``{version: statements}`` taking a database from ``version - 1`` to ``version``.
     MIGRATIONS: Mapping[int, Sequence[str]] = {}
@@ -320,7 +319,7 @@ class Storage(ABC):
                                field="id")
             stored = {f.id: f for f in self._select_facilities(tx, ids)}
             self._check_source_clashes(tx, batch)
-            now = utcnow()
+            now = utc_now(self.clock)
             writes, history = [], []
             for f in index.assign(batch):
                 old = stored.get(f.id)
@@ -372,7 +371,7 @@ class Storage(ABC):
                                field="version")
             self._delete_rows(tx, [facility_id])
             self._insert_history(tx, [HistoryEntry(facility_id, found[0].version + 1, None,
-                                                   "delete", utcnow(), found[0])])
+                                                   "delete", utc_now(self.clock), found[0])])
             return self._bump(tx)
 
     # ---- candidate sites ---------------------------------------------------------------

@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from ..clock import Clock, system_clock
 from ..errors import InvalidParameter, StorageError
 from ..model import AdminUnit, CandidateSite, Facility
 from ._rows import (
@@ -173,8 +174,8 @@ class PostGISStorage(Storage):
 
     backend = "postgis"
 
-    def __init__(self, url: str):
-        super().__init__()
+    def __init__(self, url: str, *, clock: Clock = system_clock):
+        super().__init__(clock)
         self.url = url
         self._conninfo = _libpq_url(url)
         self._label = redact_url(url)

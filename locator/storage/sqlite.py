@@ -19,6 +19,7 @@ from typing import Any
 
 import shapely
 
+from ..clock import Clock, system_clock
 from ..errors import StorageError
 from ..model import AdminUnit, CandidateSite, Facility
 from ._rows import (
@@ -113,8 +114,8 @@ class SQLiteStorage(Storage):
 
     backend = "sqlite"
 
-    def __init__(self, url: str):
-        super().__init__()
+    def __init__(self, url: str, *, clock: Clock = system_clock):
+        super().__init__(clock)
         self.path = path_from_url(url)
         self.url = f"sqlite:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..cache import ResultCache, WorkGate
 from ..catalog import CatalogCache
-from ..config import PROJECT_ROOT, Settings, load_settings
+from ..clock import Clock
+from ..config import Settings, load_settings, shipped_dir
 from ..nearest import DriveEstimate
 from ..places import Gazetteer
 from ..storage import Storage, open_storage
@@ -27,8 +30,17 @@ class AppState:
     settings: Settings
     storage: Storage
     catalog: CatalogCache
-    page_cache: dict = field(default_factory=dict)
-    page_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Where the app reads "now" (open-now answers, progress, reports, writes).
+    clock: Clock
+    #: Computed results (reports, grids, plans, rendered maps) by data version and
+    #: parameters, each built once however many requests want it.
+    results: ResultCache = field(default_factory=lambda: ResultCache(RESULT_CACHE_SIZES))
+
+    @cached_property
+    def gate(self) -> WorkGate:
+        """How many heavy computations this worker runs at once, and queues."""
+        return WorkGate(self.settings.heavy_requests, self.settings.heavy_queue,
+                        self.settings.heavy_wait_seconds)
 
     @cached_property
     def estimate(self) -> DriveEstimate:
@@ -38,16 +50,21 @@ class AppState:
     def gazetteer(self) -> Gazetteer:
         """The place search of the current data version (built on first use, then kept)."""
         catalog = self.catalog.current()
-        key = ("places", catalog.data_version)
-        with self.page_lock:
-            found = self.page_cache.get(key)
-            if found is None:
-                units = self.storage.admin_units()
-                found = Gazetteer(units, catalog.facilities, catalog.data_version)
-                for stale in [k for k in self.page_cache if k[0] == "places" and k != key]:
-                    del self.page_cache[stale]
-                self.page_cache[key] = found
-        return found
+        return self.results.get("places", catalog.data_version, lambda: Gazetteer(
+            self.storage.admin_units(), catalog.facilities, catalog.data_version))
+
+
+#: How many results of each kind a worker keeps (others: 32).
+RESULT_CACHE_SIZES = {
+    "places": 1,
+    "embed-context": 2,
+    "facility-map": 4,  # the rendered overview map, per language
+    "coverage-map": 8,
+    "coverage-data": 2,
+    "coverage-layout": 8,  # grid layouts: about 1 s each over the province
+    "coverage-townships": 8,  # large bodies: township polygons, grid cells (up to MBs)
+    "coverage-grid-json": 8,
+}
 
 
 class CookielessSessionInterface(SecureCookieSessionInterface):
@@ -69,22 +86,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app.
 
     ``test_config`` may hold ``LOCATOR_SETTINGS`` (a :class:`Settings`) or keyword
-    overrides of settings in lower case (``database_url``, ``tiles``...), and Flask
+    overrides of settings in lower case (``database_url``, ``tiles``...), a clock as
+    ``LOCATOR_CLOCK`` (default: the settings' :meth:`~Settings.clock`), and Flask
     config keys in upper case.
     """
     test_config = dict(test_config or {})
+    clock = test_config.pop("LOCATOR_CLOCK", None)
     settings = test_config.pop("LOCATOR_SETTINGS", None)
     if settings is None:
         overrides = {k: test_config.pop(k) for k in list(test_config) if k.islower()}
         settings = load_settings(**overrides)
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+    app = Flask(__name__, template_folder=str(shipped_dir("templates")),
                 static_folder="static", static_url_path="/static")
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024),
         JSON_SORT_KEYS=False,
         BABEL_DEFAULT_LOCALE="zh",
-        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "locator" / "web" / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
     )
     app.json = OrjsonProvider(app)
     app.session_interface = CookielessSessionInterface()
@@ -95,13 +114,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # the views answer If-None-Match
         COMPRESS_ALGORITHM=["gzip", "br", "deflate"],
     )
+    from .urls import trusted_hosts
+
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(settings)
     app.config.update({k: v for k, v in test_config.items() if k.isupper()})
     Compress(app)
 
-    storage = open_storage(settings.database_url)
+    clock = clock or settings.clock()
+    storage = open_storage(settings.database_url, clock=clock)
     storage.check_schema()  # tables of an older or newer locator: say so now, not mid-request
     catalog = CatalogCache(storage, check_interval_s=settings.data_check_seconds)
-    app.extensions["locator"] = AppState(settings, storage, catalog)
+    app.extensions["locator"] = AppState(settings, storage, catalog, clock)
 
     from . import api, api_coverage, assets, embed, errors, i18n, pages, planner, security
 
@@ -120,4 +143,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .hotpath import HotPath
 
     app.wsgi_app = HotPath(app)
+    if settings.trusted_proxies > 0:
+        # Behind that many proxies, their X-Forwarded-* headers tell the client's scheme,
+        # host, address and path prefix (werkzeug's ProxyFix); never trusted otherwise.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n,
+                                x_prefix=n)
     return app

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from ..crs import from_wgs84
-from ..errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
+from ..errors import InvalidParameter
 from ..geojson import feature_collection, page_links
 from ..nearest import DriveEstimate, Hit
 from ..openapi import openapi_document
@@ -22,8 +22,10 @@ from ..params import (
 )
 from ..places import MAX_LIMIT as PLACES_MAX_LIMIT
 from . import AppState, state
+from .bodies import read_json_object
 from .caching import cache_control, etag_for, matching_etag, own_gzip
 from .jsonio import dumps_bytes
+from .urls import absolute, site_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -77,7 +79,7 @@ def facilities():
     offset = parse_int(request.args, "offset", 0, 0, 10_000_000)
     catalog = state().catalog.current()
     page = catalog.query(flt, limit=limit, offset=offset)
-    links = page_links(request.base_url, request.args, page)
+    links = page_links(absolute(request.path), request.args, page)
     body = feature_collection(page.items, number_matched=page.number_matched, links=links)
     return cached_json(body, version=catalog.data_version, mimetype=GEOJSON)
 
@@ -89,15 +91,14 @@ def facility(facility_id: str):
     catalog = state().catalog.current()
     feature = catalog.get(facility_id).to_feature()
     feature["links"] = [{"rel": "self", "type": GEOJSON,
-                         "href": url_for("api.facility", facility_id=facility_id,
-                                         _external=True)}]
+                         "href": absolute(url_for("api.facility", facility_id=facility_id))}]
     return cached_json(feature, version=catalog.data_version, mimetype=GEOJSON)
 
 
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of this API."""
-    return jsonify(openapi_document(server_url=request.host_url.rstrip("/")))
+    return jsonify(openapi_document(server_url=site_url()))
 
 
 PLACE_PARAMS = {"q", "limit"}
@@ -166,7 +167,7 @@ def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
     query = {"lon": parsed["lon"], "lat": parsed["lat"], "k": parsed["k"]}
 
     def body() -> dict:
-        hits = catalog.nearest_index(estimate).nearest(**parsed)
+        hits = catalog.nearest_index(estimate).nearest(**parsed, now=app_state.clock())
         return _hits_collection(hits, out_crs, estimate, {"query": query})
 
     # Results depend on the clock when open_now is asked without a fixed time.
@@ -182,25 +183,15 @@ def nearest():
                        max_age=answer.max_age, gzip_level=NEAREST_GZIP_LEVEL)
 
 
-def _route_body() -> dict:
-    if not request.is_json:
-        raise UnsupportedFormat("send the route as JSON (Content-Type: application/json)")
-    limit = int(state().settings.max_route_body_kb * 1024)
-    if (request.content_length or 0) > limit:
-        raise PayloadTooLarge(f"the route body is limited to {limit // 1024} KB")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidParameter("the body must be a JSON object with a route", field="route")
-    return body
-
-
 @bp.post("/along-route")
 def along_route():
     """Facilities within ``buffer_km`` of a route, in driving order."""
-    args = parse_route_request(_route_body())
+    limit = int(state().settings.max_route_body_kb * 1024)
+    args = parse_route_request(read_json_object(
+        limit, example='{"route": [[117.2, 31.8], [117.5, 31.9]], "buffer_km": 5}'))
     out_crs = args.pop("out_crs")
     app_state = state()
     catalog = app_state.catalog.current()
-    hits = catalog.nearest_index(app_state.estimate).along_route(**args)
+    hits = catalog.nearest_index(app_state.estimate).along_route(**args, now=app_state.clock())
     body = _hits_collection(hits, out_crs, app_state.estimate, {"buffer_km": args["buffer_km"]})
     return jsonify(body), 200, {"Content-Type": GEOJSON}

@@ -2,37 +2,30 @@
 
 Thin views over :mod:`locator.planning`. The expensive results (coverage reports,
 grids, plans, progress series) are cached per data version and parameters in the
-app's ``page_cache`` (the 32 most recent); grid layouts, which do not depend on the
+app's result cache, each built once however many requests want it, and only as many at
+once as the worker's gate lets in; grid layouts, which do not depend on the
 facilities, are kept per admin data, area, resolution and weight.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from .. import planning
+from ..clock import local_today
 from ..coverage import CoverageParams, CoverageReport
-from ..errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
 from ..grid import GridLayout, GridReport
-from ..hours import SHANGHAI
 from ..params import _single, parse_bool, parse_int
 from ..progress import FREQUENCIES, ProgressPoint
 from . import state
 from .api import GEOJSON, _reject_unknown, cached_json
+from .bodies import read_json_object
 
 bp = Blueprint("api_coverage", __name__, url_prefix="/api/v1")
 
-#: How many computed results (reports, grids, plans, progress) each worker keeps.
-CACHE_SIZE = 32
-#: How many grid layouts each worker keeps (about 1 s each to lay over the province).
-LAYOUT_CACHE_SIZE = 8
-#: How many large bodies (township polygons, grid cells: up to ~10 MB each) it keeps.
-BODY_CACHE_SIZE = 8
 #: The largest plan request body.
 PLAN_BODY_LIMIT = 2 * 1024 * 1024
 #: Time limit of the exact solver in a web request (seconds).
@@ -48,28 +41,12 @@ SIMPLIFY_TOLERANCE = 0.0005
 
 
 # ---- caches -------------------------------------------------------------------------------
-def _cached(namespace: str, key: Hashable, build: Callable[[], Any], size: int | None = None):
-    """The value cached under ``(namespace, key)``, built (outside the lock) when missing.
-
-    Least recently used entries of the namespace go first once it holds ``size``
-    (default :data:`CACHE_SIZE`).
-    """
-    size = size or CACHE_SIZE
+def _cached(namespace: str, key: Hashable, build: Callable[[], Any]):
+    """The value cached under ``(namespace, key)``: built once however many requests ask
+    for it at the same time, inside the worker's gate for heavy work (see
+    :class:`locator.cache.ResultCache` and :data:`locator.web.RESULT_CACHE_SIZES`)."""
     app_state = state()
-    full = (namespace, key)
-    cache = app_state.page_cache
-    with app_state.page_lock:
-        if full in cache:
-            value = cache.pop(full)
-            cache[full] = value
-            return value
-    value = build()
-    with app_state.page_lock:
-        cache[full] = value
-        mine = [k for k in cache if isinstance(k, tuple) and k and k[0] == namespace]
-        for stale in mine[:-size]:
-            del cache[stale]
-    return value
+    return app_state.results.get(namespace, key, build, gate=app_state.gate)
 
 
 def planning_data() -> planning.PlanningData:
@@ -77,8 +54,8 @@ def planning_data() -> planning.PlanningData:
     app_state = state()
     catalog = app_state.catalog.current()
     version = catalog.data_version
-    return _cached("coverage-data", version, lambda: planning.PlanningData.from_storage(
-        app_state.storage, catalog.facilities, version), size=2)
+    return app_state.results.get("coverage-data", version, lambda: (
+        planning.PlanningData.from_storage(app_state.storage, catalog.facilities, version)))
 
 
 def coverage_report(data: planning.PlanningData, params: CoverageParams, city: str | None,
@@ -93,8 +70,7 @@ def grid_layout(data: planning.PlanningData, city: str | None, county: str | Non
     area = data.area(city, county)
     key = (data.units_key, area.code if area else None, resolution, weight)
     return _cached("coverage-layout", key, lambda: planning.layout(
-        data, city=city, county=county, resolution=resolution, weight=weight),
-        size=LAYOUT_CACHE_SIZE)
+        data, city=city, county=county, resolution=resolution, weight=weight))
 
 
 def grid_report(data: planning.PlanningData, params: CoverageParams, city: str | None,
@@ -124,9 +100,12 @@ def plan_result(data: planning.PlanningData, params: CoverageParams, *, city: st
            demand, method, set_cover, resolution)
 
     def build() -> planning.PlanResult:
-        needs_grid = demand == "grid" or candidates == "grid"
-        cells = (grid_layout(data, city, county, resolution, params.weight)
-                 if needs_grid else None)
+        cells = None
+        if demand == "grid" or candidates == "grid":
+            planning.check_plan_size(data, params, city=city, county=county, demand=demand,
+                                     candidates=candidates, method=method,
+                                     resolution=resolution)
+            cells = grid_layout(data, city, county, resolution, params.weight)
         report = coverage_report(data, params, city, county)
         return planning.plan(data, params, sites=sites, candidates=candidates, demand=demand,
                              city=city, county=county, method=method, set_cover=set_cover,
@@ -138,7 +117,7 @@ def plan_result(data: planning.PlanningData, params: CoverageParams, *, city: st
 
 def progress_points(data: planning.PlanningData, params: CoverageParams, city: str | None,
                     freq: str, periods: int | None) -> list[ProgressPoint]:
-    today = dt.datetime.now(SHANGHAI).date()
+    today = local_today(state().clock)
     key = (data.data_version, planning.coverage_key(params), city, freq, periods, today)
     return _cached("coverage-progress", key, lambda: planning.progress(
         data, params, city=city, freq=freq, periods=periods, end=today))
@@ -170,8 +149,7 @@ def townships():
     report = coverage_report(data, params, city, county)
     key = (data.data_version, planning.coverage_key(params), city, county, simplify)
     body = _cached("coverage-townships", key, lambda: planning.township_features(
-        report, data.units, tolerance=SIMPLIFY_TOLERANCE if simplify else None),
-        size=BODY_CACHE_SIZE)
+        report, data.units, tolerance=SIMPLIFY_TOLERANCE if simplify else None))
     body = {**body, "params": planning.params_dict(params),
             "summary": planning.rollup_dict(report.total)}
     return cached_json(body, version=data.data_version, mimetype=GEOJSON)
@@ -193,12 +171,13 @@ def coverage_grid():
     data, params, city, county = _common()
     resolution = planning.parse_resolution(request.args)
     blind_only = parse_bool(request.args, "blind_only")
+    if not blind_only:
+        resolution = planning.listed_grid_resolution(data, city, county, resolution)
     report = grid_report(data, params, city, county, resolution)
     key = (data.data_version, planning.coverage_key(params), city, county,
            report.resolution, blind_only)
     body = _cached("coverage-grid-json", key, lambda: (
-        report.blind_spots_geojson() if blind_only else report.cells_geojson()),
-        size=BODY_CACHE_SIZE)
+        report.blind_spots_geojson() if blind_only else report.cells_geojson()))
     body = {**body, "summary": planning.grid_summary(report), "blind_only": blind_only}
     return cached_json(body, version=data.data_version, mimetype=GEOJSON)
 
@@ -218,29 +197,11 @@ def progress():
     return cached_json(body, version=data.data_version, max_age=300)
 
 
-def _plan_body() -> dict:
-    if (request.content_length or 0) > PLAN_BODY_LIMIT:
-        raise PayloadTooLarge(f"the plan body is limited to {PLAN_BODY_LIMIT // 1024} KB")
-    if not request.is_json:
-        raise UnsupportedFormat("send the plan request as JSON "
-                                "(Content-Type: application/json)")
-    raw = request.get_data(cache=True)
-    if len(raw) > PLAN_BODY_LIMIT:
-        raise PayloadTooLarge(f"the plan body is limited to {PLAN_BODY_LIMIT // 1024} KB")
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidParameter("the body is not valid JSON", field="body") from None
-    if not isinstance(body, dict):
-        raise InvalidParameter('the body must be a JSON object like {"sites": 5}',
-                               field="body")
-    return body
-
-
 @bp.post("/plan")
 def plan():
     """Suggested new sites with the demand each adds; ``what_if`` recomputes coverage."""
-    args = planning.parse_plan_request(_plan_body())
+    args = planning.parse_plan_request(read_json_object(PLAN_BODY_LIMIT,
+                                                        example='{"sites": 5}'))
     data = planning_data()
     params, city, county = args["params"], args["city"], args["county"]
     data.area(city, county)
@@ -253,7 +214,8 @@ def plan():
         body = result.to_dict()
     if args["what_if"] is not None:
         before = coverage_report(data, params, city, county)
-        body["what_if"] = planning.what_if(data, args["what_if"], params, city=city,
-                                           county=county, before=before).to_dict()
+        with state().gate.enter():
+            body["what_if"] = planning.what_if(data, args["what_if"], params, city=city,
+                                               county=county, before=before).to_dict()
     body["data_version"] = data.data_version
     return jsonify(body)

@@ -10,7 +10,6 @@ every other page keeps ``frame-ancestors 'self'`` (:mod:`locator.web.security`).
 from __future__ import annotations
 
 import hashlib
-import time
 
 from flask import (
     Blueprint,
@@ -58,7 +57,10 @@ from ..params import parse_filter
 from . import state
 from .api import cached_json
 from .assets import buffered
+from .errors import public_error
 from .jsonio import dumps_bytes
+from .security import permissions_policy
+from .urls import site_url
 
 bp = Blueprint("embed", __name__)
 
@@ -81,12 +83,6 @@ def no_cookie_language():
     """The language of every embed response comes from ``lang`` alone (never a cookie)."""
     asked = (request.args.get("lang") or "").strip().lower()[:2]
     g.lang = asked if asked in LANGUAGES else "zh"
-
-
-def site_url() -> str:
-    """The site's public root without a trailing slash (``public_url`` when set)."""
-    public = state().settings.public_url.strip()
-    return public.rstrip("/") if public else request.url_root.rstrip("/")
 
 
 def _tile_names() -> tuple[str, ...]:
@@ -115,18 +111,12 @@ def embed_context() -> EmbedContext:
     """What options are checked against, built once per data version."""
     app_state = state()
     catalog = app_state.catalog.current()
-    key = ("embed-context", catalog.data_version, _tile_names(), _default_tiles())
-    with app_state.page_lock:
-        context = app_state.page_cache.get(key)
-        if context is None:
-            context = EmbedContext.from_units(
-                app_state.storage.admin_units(), tiles=_tile_names(),
-                default_tiles=_default_tiles(), facility_ids=catalog.by_id)
-            for stale in [k for k in app_state.page_cache
-                          if k[0] == "embed-context" and k != key]:
-                del app_state.page_cache[stale]
-            app_state.page_cache[key] = context
-    return context
+    tiles, default_tiles = _tile_names(), _default_tiles()
+    return app_state.results.get(
+        "embed-context", (catalog.data_version, tiles, default_tiles),
+        lambda: EmbedContext.from_units(app_state.storage.admin_units(), tiles=tiles,
+                                        default_tiles=default_tiles,
+                                        facility_ids=catalog.by_id))
 
 
 def _texts() -> dict[str, str]:
@@ -227,6 +217,7 @@ def widget():
     tile_urls = [layer["url"] for layer in config["tiles"]["layers"]]
     response.headers["Content-Security-Policy"] = widget_csp(
         frame_ancestors(settings.embed_allowed_origins), tile_urls)
+    response.headers["Permissions-Policy"] = permissions_policy("geolocation")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -268,15 +259,16 @@ def details(facility_id: str):
     catalog = state().catalog.current()
     f = catalog.get(facility_id)
     # "Open now" follows the clock: with opening hours the ETag changes every minute.
-    clock = int(time.time() // 60) if f.hours else 0
-    seed = f"{catalog.data_version}|{clock}|{request.path}".encode()
+    now = state().clock()
+    minute = int(now.timestamp() // 60) if f.hours else 0
+    seed = f"{catalog.data_version}|{minute}|{request.path}".encode()
     etag = hashlib.sha256(seed).hexdigest()[:32]
     if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(b"", status=304)
     else:
         body = popup_details(f)
         if f.hours:
-            body["open"] = open_state(f.hours)
+            body["open"] = open_state(f.hours, now)
         response = current_app.response_class(dumps_bytes(body), mimetype="application/json")
     response.headers["ETag"] = f'"{etag}"'
     response.headers["Cache-Control"] = "public, max-age=60"
@@ -321,6 +313,8 @@ def builder():
 def _with_csp(html: str, csp: str) -> Response:
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = csp
+    # The preview's "near me" asks for the position inside this page's own iframe.
+    response.headers["Permissions-Policy"] = permissions_policy("geolocation")
     return response
 
 
@@ -356,7 +350,8 @@ def snippet():
 
 
 def _json_error(exc: LocatorError) -> Response:
-    return current_app.response_class(dumps_bytes(exc.to_dict()), status=exc.status,
+    body, headers = public_error(exc)
+    return current_app.response_class(dumps_bytes(body), status=exc.status, headers=headers,
                                       mimetype="application/json")
 
 
@@ -364,7 +359,8 @@ def _json_error(exc: LocatorError) -> Response:
 def embed_error(exc: LocatorError):
     """The JSON error shape from the data, snippet and oEmbed endpoints; a page otherwise."""
     if request.endpoint in ("embed.widget", "embed.builder"):
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+        message = public_error(exc)[0]["error"]["message"]
+        return render_template("error.html", status=exc.status, message=message), exc.status
     return _json_error(exc)
 
 

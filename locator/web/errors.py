@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
-from werkzeug.exceptions import HTTPException
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, SecurityError
 
-from ..errors import LocatorError
+from ..errors import Busy, LocatorError, StorageError
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                409: "conflict", 413: "payload_too_large", 415: "unsupported_format",
-               422: "validation_failed", 429: "rate_limited"}
+               422: "validation_failed", 429: "rate_limited", 503: "unavailable"}
 
 
 #: Page texts of common statuses, translated (the API keeps werkzeug's English text).
 _PAGE_MESSAGES = {404: "This page does not exist.",
                   405: "This address does not accept that kind of request.",
-                  413: "The upload is too large."}
+                  413: "The upload is too large.",
+                  503: "The service is busy or its database is unavailable; try again "
+                       "shortly."}
 
 
 def _wants_json() -> bool:
@@ -32,12 +35,50 @@ def _respond(status: int, body: dict, headers: list | None = None):
     return render_template("error.html", status=status, message=message), status, headers
 
 
+def public_error(exc: LocatorError) -> tuple[dict, list[tuple[str, str]]]:
+    """The body and headers a client gets for ``exc``: connection details of a storage
+    error (URLs, paths, server messages) go to the log only; a busy server says when to
+    come back."""
+    if isinstance(exc, StorageError):
+        current_app.logger.error("storage unavailable: %s", exc.message)
+        return ({"error": {"code": exc.code, "message": "the database is not available "
+                           "right now; try again shortly"}}, [("Retry-After", "5")])
+    if isinstance(exc, Busy):
+        return exc.to_dict(), [("Retry-After", str(exc.retry_after))]
+    return exc.to_dict(), []
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(LocatorError)
     def locator_error(exc: LocatorError):
-        return _respond(exc.status, exc.to_dict())
+        return _respond(exc.status, *public_error(exc))
+
+    @app.errorhandler(RecursionError)
+    def too_deep(exc: RecursionError):
+        return _respond(400, {"error": {"code": "invalid_parameter",
+                                        "message": "the request is nested too deeply",
+                                        "field": "body"}})
+
+    @app.errorhandler(MemoryError)
+    def too_big(exc: MemoryError):
+        app.logger.error("a request ran out of memory: %s %s", request.method, request.path)
+        return _respond(413, {"error": {"code": "payload_too_large",
+                                        "message": "the request needs more memory than "
+                                        "this server gives one request"}})
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc: SecurityError):
+        # No URL can be built for a host the site does not answer: a bare answer.
+        app.logger.warning("refused: %s", exc.description)
+        body = {"error": {"code": "bad_request", "field": "Host",
+                          "message": "this site does not answer to that host name"}}
+        if _wants_json():
+            return jsonify(body), 400
+        message = gettext("This site does not answer to that host name.")
+        return (f"<!doctype html><title>400</title><p>{escape(message)}</p>", 400,
+                {"Content-Type": "text/html; charset=utf-8"})
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

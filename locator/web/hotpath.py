@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import SecurityError
+from werkzeug.wsgi import get_host
 
 from . import AppState, security
 from .api import GEOJSON, NEAREST_GZIP_LEVEL, Answer, nearest_answer
@@ -51,13 +53,25 @@ class HotPath:
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         route = ROUTES.get(environ.get("PATH_INFO", ""))
-        if route is not None and environ.get("REQUEST_METHOD") == "GET":
+        if route is not None and environ.get("REQUEST_METHOD") == "GET" and self._trusted(
+                environ):
             answer = self._answer(environ, *route)
             if answer is not None:
                 status, headers, body = answer
                 start_response(status, headers)
                 return [body]
         return self.fallback(environ, start_response)
+
+    def _trusted(self, environ: dict) -> bool:
+        """Whether the request's host is one the site answers (else Flask refuses it)."""
+        hosts = self.config["TRUSTED_HOSTS"]
+        if hosts is None:
+            return True
+        try:
+            get_host(environ, hosts)
+        except SecurityError:
+            return False
+        return True
 
     def _answer(self, environ: dict, endpoint: Endpoint, mimetype: str, gzip_level: int
                 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
@@ -71,7 +85,8 @@ class HotPath:
         etag = etag_for(answer.version, environ.get("PATH_INFO", ""),
                         environ.get("QUERY_STRING", ""))
         common = [("Cache-Control", cache_control(answer.max_age)),
-                  ("Vary", "Accept-Encoding"), *security.HEADERS]
+                  ("Vary", "Accept-Encoding"),
+                  *security.headers_for(environ.get("wsgi.url_scheme", "http"))]
         held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
         if held is not None:
             return "304 NOT MODIFIED", [("ETag", f'"{held}"'), *common], b""

@@ -4,12 +4,17 @@ overview map at ``/map`` and the sources page."""
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ..config import tile_layers
+from ..embed import image_sources
 from ..hours import OPEN_STATE_LABELS, open_state
 from ..maps import ANHUI_BOUNDS, KIND_COLORS, OSM_ATTRIBUTION, build_facility_map, label, map_parts
 from ..model import AMENITIES, KINDS, STATUSES
@@ -18,6 +23,8 @@ from ..qr import qr_svg
 from . import state
 from .assets import map_assets
 from .i18n import current_lang
+from .security import permissions_policy
+from .urls import absolute, has_public_url
 
 bp = Blueprint("pages", __name__)
 
@@ -28,10 +35,50 @@ DRIVER_AMENITIES = ("truck_parking", "rest_room", "shower", "laundry", "canteen"
 #: How many facilities the driver page lists.
 DRIVER_RESULTS = 10
 
-#: Scripts only from this origin; no inline script runs (the config is a JSON block).
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src * data: blob:; connect-src 'self'; object-src 'none'; "
+#: Inline script tags (no ``src``) in the header and body folium renders; the map's own
+#: script is wrapped by the page's template.
+_INLINE_SCRIPT_TAG = re.compile(r"<script(?=[\s>])(?![^>]*\ssrc=)", re.IGNORECASE)
+
+
+def driver_csp(tiles: Mapping) -> str:
+    """The policy of the driver's page and the facility pages: scripts and styles of this
+    site only (no inline script, style element or style attribute; the config is a JSON
+    block), data from this site, images from it and the tile servers of ``tiles`` (as
+    :func:`locator.config.tile_layers` gives them)."""
+    img = image_sources(layer["url"] for layer in tiles["layers"])
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src {img}; connect-src 'self'; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+
+
+def nonce_csp(nonce: str) -> str:
+    """The policy of the pages with a folium map: scripts of this site, and inline
+    scripts that carry this response's ``nonce``. Folium styles its elements inline, so
+    styles are not limited here."""
+    return (f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'self'; "
+            "frame-ancestors 'self'")
+
+
+def nonced_map(parts: Mapping[str, Markup], nonce: str) -> dict[str, Markup]:
+    """A copy of a map's parts (:func:`locator.maps.map_parts`) with ``nonce`` on the
+    inline script tags of its header and body; the cached parts stay as they are."""
+    tag = f'<script nonce="{nonce}"'
+    return {**parts, **{key: Markup(_INLINE_SCRIPT_TAG.sub(tag, str(parts[key])))
+                        for key in ("header", "html")}}
+
+
+def nonced_page(template: str, map_parts: Mapping[str, Markup] | None = None,
+                **context) -> Response:
+    """``template`` rendered with a fresh nonce (``csp_nonce``, and on the script tags of
+    ``map_parts``, given to the template as ``map``) and the policy that lets only
+    scripts with that nonce run inline."""
+    nonce = secrets.token_urlsafe(16)
+    if map_parts is not None:
+        context["map"] = nonced_map(map_parts, nonce)
+    response = Response(render_template(template, csp_nonce=nonce, **context),
+                        mimetype="text/html")
+    response.headers["Content-Security-Policy"] = nonce_csp(nonce)
+    return response
 
 
 def _facility_map_parts(lang: str) -> dict:
@@ -39,30 +86,25 @@ def _facility_map_parts(lang: str) -> dict:
     app_state = state()
     catalog = app_state.catalog.current()
     tiles = app_state.settings.tile_provider()
-    key = ("map", catalog.data_version, lang)
-    with app_state.page_lock:
-        parts = app_state.page_cache.get(key)
-        if parts is None:
-            units = [u for u in app_state.storage.admin_units() if u.level in
-                     ("city", "county", "township")]
-            fmap = build_facility_map(
-                catalog.facilities, units, lang=lang, tiles=tiles, assets=map_assets(),
-                detail_url=lambda f: url_for("pages.facility", facility_id=f.id),
-                legend_title=_("Kinds"),
-                layer_names={"city": _("City boundaries"), "county": _("County boundaries"),
-                             "township": _("Township boundaries"),
-                             "facilities": _("Facilities")})
-            parts = map_parts(fmap)
-            for stale in [k for k in app_state.page_cache
-                          if k[0] == "map" and k[1] != catalog.data_version]:
-                del app_state.page_cache[stale]
-            app_state.page_cache[key] = parts
-    return parts
+    def build() -> dict:
+        units = [u for u in app_state.storage.admin_units() if u.level in
+                 ("city", "county", "township")]
+        fmap = build_facility_map(
+            catalog.facilities, units, lang=lang, tiles=tiles, assets=map_assets(),
+            detail_url=lambda f: url_for("pages.facility", facility_id=f.id),
+            legend_title=_("Kinds"),
+            layer_names={"city": _("City boundaries"), "county": _("County boundaries"),
+                         "township": _("Township boundaries"),
+                         "facilities": _("Facilities")})
+        return map_parts(fmap)
+
+    return app_state.results.get("facility-map", (catalog.data_version, lang), build,
+                                 gate=app_state.gate)
 
 
-def _with_csp(html: str) -> Response:
+def _with_csp(html: str, tiles: Mapping) -> Response:
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Content-Security-Policy"] = driver_csp(tiles)
     return response
 
 
@@ -121,8 +163,11 @@ def index():
     """The driver's page: nearest stations, place search, filters (mobile first)."""
     lang = current_lang()
     chips = [(key, label(AMENITIES, key, lang)) for key in DRIVER_AMENITIES]
-    return _with_csp(render_template("driver.html", config=_driver_config(lang), chips=chips,
-                                     lang=lang))
+    config = _driver_config(lang)
+    response = _with_csp(render_template("driver.html", config=config, chips=chips,
+                                         lang=lang), config["tiles"])
+    response.headers["Permissions-Policy"] = permissions_policy("geolocation")
+    return response
 
 
 @bp.get("/map")
@@ -130,18 +175,14 @@ def overview_map():
     """The map of all facilities, with admin boundaries (for planners)."""
     lang = current_lang()
     catalog = state().catalog.current()
-    return render_template("map.html", map=_facility_map_parts(lang),
-                           facility_count=len(catalog), lang=lang)
+    return nonced_page("map.html", _facility_map_parts(lang), facility_count=len(catalog),
+                       lang=lang)
 
 
 def facility_page_url(facility_id: str) -> str:
     """The absolute URL of a facility's page: under ``public_url`` when set (behind a proxy
-    or for printed posters), else under the URL this request came to."""
-    path = url_for("pages.facility", facility_id=facility_id)
-    public = state().settings.public_url.strip()
-    if public:
-        return public.rstrip("/") + path[len(request.script_root):]
-    return request.url_root.rstrip("/") + path[len(request.script_root):]
+    or for printed posters), else under the (trusted) address this request came to."""
+    return absolute(url_for("pages.facility", facility_id=facility_id))
 
 
 @bp.get("/f/<path:facility_id>")
@@ -152,13 +193,14 @@ def facility(facility_id: str):
     details = {
         "kind": label(KINDS, f.kind, lang),
         "status": label(STATUSES, f.status, lang),
-        "open_state": (now := open_state(f.hours)),
+        "open_state": (now := open_state(f.hours, state().clock())),
         "open_label": OPEN_STATE_LABELS[now][lang],
         "amenities": [label(AMENITIES, a, lang) for a in AMENITIES if a in f.amenities],
         "area": " ".join(filter(None, (f.city, f.county, f.township))),
         "phones": phone_links(f.phone),
         "links": [(link.app, link.label(lang), link.url) for link in navigation_links(f)],
         "url": facility_page_url(f.id),
+        "public_url": has_public_url(),
         "color": KIND_COLORS.get(f.kind, KIND_COLORS["other"]),
     }
     config = {"lat": f.lat, "lon": f.lon, "name": f.name, "color": details["color"],
@@ -167,18 +209,25 @@ def facility(facility_id: str):
               "text": {"copied": _("Link copied"), "copyFailed": _("Copy this link:"),
                        "tilesUnavailable": _("Map tiles unavailable: showing stations only")}}
     return _with_csp(render_template("facility.html", f=f, d=details, config=config,
-                                     lang=lang))
+                                     lang=lang), config["tiles"])
 
 
 @bp.get("/f/<path:facility_id>/qr.svg")
 def facility_qr(facility_id: str):
     """The QR code of a facility page's absolute URL, as SVG."""
     f = state().catalog.current().get(facility_id)
-    svg = qr_svg(facility_page_url(f.id), title=f.name)
+    url = facility_page_url(f.id)
+    public = has_public_url()
+    title = f.name if public else f"{f.name} ({_('no public address set')}: {url})"
+    svg = qr_svg(url, title=title)
     response = Response(svg, mimetype="image/svg+xml")
     response.set_etag(hashlib.sha256(svg.encode("utf-8")).hexdigest()[:32])
-    response.cache_control.public = True
-    response.cache_control.max_age = 86400
+    # A code for the address the request came to is kept by this client only, briefly.
+    response.cache_control.public = public
+    response.cache_control.private = not public
+    response.cache_control.max_age = 86400 if public else 300
+    if not public:
+        response.headers["X-Locator-Public-Url"] = "unset"
     return response.make_conditional(request)
 
 
@@ -187,4 +236,4 @@ def sources():
     """Where the shipped data comes from, and its licenses."""
     path = Path(state().settings.geodata_dir) / "SOURCES.md"
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    return render_template("sources.html", text=text)
+    return nonced_page("sources.html", text=text)

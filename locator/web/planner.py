@@ -7,7 +7,6 @@ parameters drive the page, the report and the downloads.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -16,10 +15,10 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import planning, reports
+from ..clock import local_now
 from ..coverage import DEFAULT_COUNTED_KINDS, CoverageParams, CoverageReport
 from ..coverage_maps import build_coverage_map
 from ..errors import InvalidParameter
-from ..hours import SHANGHAI
 from ..maps import label, map_parts
 from ..model import KINDS, AdminUnit
 from ..params import _single, parse_bool, parse_int
@@ -27,7 +26,6 @@ from ..progress import FREQUENCIES, ProgressPoint
 from . import state
 from .api import _reject_unknown
 from .api_coverage import (
-    BODY_CACHE_SIZE,
     _cached,
     blind_spots_display,
     coverage_report,
@@ -37,6 +35,7 @@ from .api_coverage import (
 )
 from .assets import map_assets
 from .i18n import current_lang
+from .pages import nonced_page
 
 bp = Blueprint("planner", __name__)
 
@@ -171,7 +170,7 @@ def _map(page: PageRequest, done: Computed) -> dict:
             weight_label=_weight_label(page.params, page.lang))
         return map_parts(fmap)
 
-    return _cached("coverage-map", key, build, size=BODY_CACHE_SIZE)
+    return _cached("coverage-map", key, build)
 
 
 def _progress_for_chart(points: list[ProgressPoint], city_code: str | None
@@ -245,7 +244,7 @@ def _context(page: PageRequest, done: Computed) -> dict:
         "status_labels": {k: v[lang] for k, v in reports.STATUS_LABELS.items()},
         "query": page.query_string(),
         "data_version": done.data.data_version,
-        "generated": dt.datetime.now(SHANGHAI).replace(microsecond=0),
+        "generated": local_now(state().clock).replace(microsecond=0),
     }
 
 
@@ -256,11 +255,10 @@ def coverage_page():
     page = parse_page_request(request.args)
     done = compute(page)
     context = _context(page, done)
-    context["map"] = _map(page, done)
     context["config"] = {"mode": page.view, "county_groups": {
         code: [c for c, _n, _s in counties]
         for code, _name, counties in context["options"]["county_groups"]}}
-    return render_template("coverage.html", **context)
+    return nonced_page("coverage.html", _map(page, done), **context)
 
 
 @bp.get("/coverage/report")
@@ -279,12 +277,18 @@ def coverage_print():
                          if page.view == "distance" else reports.covered_legend(page.lang))
     context["top_gaps"] = [row for row in context["townships"].rows
                            if row.get("gap_rank") is not None][:20]
-    return render_template("coverage_report.html", **context)
+    response = Response(render_template("coverage_report.html", **context), mimetype="text/html")
+    # Scripts from this site only; the report's swatches are inline styles.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'self'")
+    return response
 
 
 def _filename(area: AdminUnit | None, extension: str, suffix: str = "") -> tuple[str, str]:
     """An ASCII fallback name and the UTF-8 name of a download."""
-    stamp = dt.datetime.now(SHANGHAI).strftime("%Y%m%d")
+    stamp = local_now(state().clock).strftime("%Y%m%d")
     code = area.code if area is not None else "anhui"
     name = f"{area.name if area is not None else '安徽省'}_覆盖{suffix}_{stamp}{extension}"
     return f"coverage-{code}{'-' + suffix if suffix else ''}-{stamp}{extension}", name
@@ -327,6 +331,7 @@ def coverage_download(fmt: str):
     tables = reports.all_tables(done.report, done.plan, points, lang)
     if fmt == "xlsx":
         about = reports.report_about(done.report, done.plan, lang,
+                                     generated=local_now(state().clock),
                                      data_version=done.data.data_version)
         return _download(reports.workbook_bytes(tables, lang, about),
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

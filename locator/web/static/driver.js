@@ -102,8 +102,8 @@
     originMarker = L.circleMarker(toMap(state.origin.lon, state.origin.lat), {
       radius: 9, color: "#fff", weight: 3, fillColor: "#1565c0", fillOpacity: 1,
       className: "origin-marker"});
-    originMarker.bindTooltip(state.originLabel === T.myPosition ? T.youAreHere
-                                                                 : state.originLabel);
+    var label = state.originLabel === T.myPosition ? T.youAreHere : state.originLabel;
+    originMarker.bindTooltip(el("span", "origin-tooltip", label));
     originMarker.addTo(map);
   }
 

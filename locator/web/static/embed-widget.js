@@ -327,7 +327,8 @@
     if (originMarker) { map.removeLayer(originMarker); }
     originMarker = L.circleMarker(toMap(lon, lat), {radius: 8, color: "#fff", weight: 3,
       fillColor: "#1565c0", fillOpacity: 1, className: "embed-origin"});
-    originMarker.bindTooltip(label === T.myPosition ? T.youAreHere : label);
+    originMarker.bindTooltip(el("span", "embed-origin-tooltip",
+                                label === T.myPosition ? T.youAreHere : label));
     originMarker.addTo(map);
     state.shown = PAGE;
     renderList();

@@ -1,9 +1,19 @@
-/* A facility's page: the small map of the spot, sharing and printing. */
+/* A facility's page: the small map of the spot, sharing and printing.
+ *
+ * The facility's name goes into the page as text (textContent), never as HTML.
+ */
 (function () {
   "use strict";
 
   var config = JSON.parse(document.getElementById("config").textContent);
   var T = config.text;
+
+  function textNode(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    node.textContent = String(text);
+    return node;
+  }
 
   // ---- the map -------------------------------------------------------------------------
   var box = document.getElementById("facility-map");
@@ -17,15 +27,13 @@
       box.classList.add("tiles-unavailable");
       var control = L.control({position: "topright"});
       control.onAdd = function () {
-        var div = L.DomUtil.create("div", "tiles-note");
-        div.textContent = T.tilesUnavailable;
-        return div;
+        return textNode("div", "tiles-note", T.tilesUnavailable);
       };
       control.addTo(map);
     });
     L.circleMarker(at, {radius: 11, color: "#fff", weight: 3, fillColor: config.color,
                         fillOpacity: 1})
-      .bindTooltip(config.name, {permanent: false})
+      .bindTooltip(textNode("span", "facility-tooltip", config.name), {permanent: false})
       .addTo(map);
     window.locatorFacilityMap = map;  // for tests
   }
