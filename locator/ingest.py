@@ -13,6 +13,15 @@ By default an import is all-or-nothing: any bad row raises
 :class:`~locator.errors.ValidationFailed` whose ``details`` is the full report
 (:meth:`ImportReport.to_dict`) and nothing is written.
 
+Limits
+------
+Nothing is read past a limit. CSV files are streamed and XLSX sheets read row by
+row; both stop at the first row past ``max_rows``. Zip archives and XLSX workbooks
+(zip archives too) are checked member by member before anything is unpacked
+(:data:`MAX_ZIP_UNCOMPRESSED`, :data:`MAX_ZIP_RATIO`) and unpacked through streams
+that stop at the declared size; a zip inside a zip is refused. Every refusal comes
+before any write.
+
 Row numbers
 -----------
 CSV and XLSX: the spreadsheet row as Excel shows it. The header is normally row 1
@@ -37,8 +46,10 @@ row by row; the ``source`` option fills the rows without one.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -49,17 +60,19 @@ import tempfile
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .crs import normalize_crs, to_wgs84
 from .errors import (
     InvalidParameter,
+    LocatorError,
     NotFound,
     PayloadTooLarge,
     UnsupportedFormat,
@@ -82,6 +95,12 @@ __all__ = [
     "CHINA_BOUNDS",
     "DEFAULT_MAX_ROWS",
     "FIELDS",
+    "MAX_CELLS",
+    "MAX_COLUMNS",
+    "MAX_CSV_LINE",
+    "MAX_TEXT_BYTES",
+    "MAX_ZIP_RATIO",
+    "MAX_ZIP_UNCOMPRESSED",
     "SUPPORTED_EXTENSIONS",
     "ColumnMap",
     "ImportReport",
@@ -97,7 +116,7 @@ __all__ = [
     "rows_to_facilities",
 ]
 
-#: Most data rows one import accepts (the caller checks the byte size).
+#: Most data rows one import accepts.
 DEFAULT_MAX_ROWS = 200_000
 
 #: (west, south, east, north): coordinates outside this box are rejected.
@@ -112,8 +131,34 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 _SUPPORTED_TEXT = (".csv (UTF-8 or GBK), .xlsx, .geojson/.json, .gpkg, .shp, "
                    ".zip (a zipped Shapefile)")
 
-#: Largest total size of the files inside an uploaded zip archive.
+#: Largest total size of the files inside a zip archive or an XLSX workbook, unpacked.
 MAX_ZIP_UNCOMPRESSED = 1 << 30
+
+#: Largest unpacked/packed size ratio of one member of a zip archive or XLSX workbook.
+MAX_ZIP_RATIO = 100
+
+#: Members that unpack to less than this are exempt from :data:`MAX_ZIP_RATIO`.
+ZIP_RATIO_EXEMPT_SIZE = 1 << 20
+
+#: Largest CSV or GeoJSON file read (a CSV is streamed, a GeoJSON file parsed whole).
+MAX_TEXT_BYTES = 256 << 20
+
+#: Longest line of a CSV file, in characters.
+MAX_CSV_LINE = 1 << 20
+
+#: Most columns of one file, not counting empty header cells right of the last header.
+MAX_COLUMNS = 1000
+
+#: Most cells (data rows times columns) one import holds in memory (about 1 GB).
+MAX_CELLS = 10_000_000
+
+#: The last row an Excel sheet can have; rows numbered beyond it are refused.
+EXCEL_LAST_ROW = 1_048_576
+
+#: Header rows searched above the data (a title may sit above the header).
+_HEADER_SEARCH_ROWS = 10
+
+_CHUNK = 1 << 20
 
 #: Our fields that a column can fill, with the headers recognised for each, best first.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -436,13 +481,17 @@ def _known_header(text: Any, extra: set[str]) -> bool:
 
 
 def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
-                mapping: Mapping[str, Any] | None) -> RawTable:
-    """Find the header among the first ten rows and read the records below it."""
+                mapping: Mapping[str, Any] | None, last_row: int | None = None) -> RawTable:
+    """Find the header among the first ten rows and read the records below it.
+
+    Rows are counted as they are read: the first row past ``max_rows`` data rows (or
+    past :data:`MAX_CELLS`, or numbered beyond ``last_row``) stops the reading.
+    """
     extra = {str(v).strip() for v in (mapping or {}).values() if v is not None}
     head: list[list[Any]] = []
     for cells in rows:
         head.append(list(cells))
-        if len(head) >= 10:
+        if len(head) >= _HEADER_SEARCH_ROWS:
             break
     header_idx, best = None, 0
     for i, cells in enumerate(head):
@@ -456,7 +505,8 @@ def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
             header_idx, best = i, score
     if header_idx is None:
         return RawTable([], [], fmt)
-    headers = _unique_headers(head[header_idx])
+    headers = _unique_headers(_header_cells(head[header_idx], header_idx + 1))
+    most = min(max_rows, MAX_CELLS // max(len(headers), 1))
     records: list[RawRecord] = []
     overflow = False
 
@@ -464,9 +514,15 @@ def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
         nonlocal overflow
         if all(_empty(c) for c in cells):
             return
-        if len(records) >= max_rows:
-            raise PayloadTooLarge(f"the file has more than {max_rows} data rows; "
-                                  "split it into smaller files", field="file")
+        if len(records) >= most:
+            if most == max_rows:
+                raise PayloadTooLarge(
+                    f"the file has more than {max_rows} data rows: row {index + 1} is data "
+                    f"row {max_rows + 1}; split it into smaller files", field="file")
+            raise PayloadTooLarge(
+                f"the file has more than {MAX_CELLS} cells: {len(headers)} columns from row "
+                f"{index + 1} on; delete unused columns or split it into smaller files",
+                field="file")
         if len(cells) > len(headers) and any(not _empty(c) for c in cells[len(headers):]):
             overflow = True
         values = {h: (None if j >= len(cells) or _empty(cells[j]) else cells[j])
@@ -476,6 +532,9 @@ def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
     for index in range(header_idx + 1, len(head)):
         add(index, head[index])
     for index, cells in enumerate(rows, start=len(head)):
+        if last_row is not None and index >= last_row:
+            raise UnsupportedFormat(f"the sheet has rows numbered beyond {last_row}, the last "
+                                    "row of an Excel sheet", field="file")
         add(index, cells)
     # Placeholder headers of columns that hold nothing are noise.
     used = [h for h in headers
@@ -493,19 +552,76 @@ def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
     return table
 
 
-def _decode_text(data: bytes) -> tuple[str, str]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise UnsupportedFormat(
-            f"cannot decode the CSV file as UTF-8 or GBK/GB18030 ({exc.reason} at byte "
-            f"{exc.start}); save it as 'CSV UTF-8'", field="file") from None
+def _header_cells(cells: list[Any], row: int) -> list[Any]:
+    """The header row's cells; empty cells right of the last header are dropped when the
+    row is wider than :data:`MAX_COLUMNS` (a sheet formatted far to the right)."""
+    if len(cells) <= MAX_COLUMNS:
+        return cells
+    end = len(cells)
+    while end and _empty(cells[end - 1]):
+        end -= 1
+    if end > MAX_COLUMNS:
+        raise PayloadTooLarge(f"the header row (row {row}) has {end} columns, more than the "
+                              f"{MAX_COLUMNS} one import reads; delete the unused columns",
+                              field="file")
+    return cells[:end]
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+#: Text formats held to :data:`MAX_TEXT_BYTES`, with their names for messages.
+_TEXT_KINDS = {"csv": "CSV", "geojson": "GeoJSON"}
+
+
+def _megabytes(size: int) -> int:
+    """``size`` bytes in MB, rounded up."""
+    return -(-size // (1 << 20))
+
+
+def _check_text_size(size: int, kind: str) -> None:
+    """Refuse a text file larger than :data:`MAX_TEXT_BYTES` before reading it."""
+    if size > MAX_TEXT_BYTES:
+        raise PayloadTooLarge(f"the {kind} file is {_megabytes(size)} MB, more than the "
+                              f"{MAX_TEXT_BYTES >> 20} MB one import reads; split it into "
+                              "smaller files", field="file")
+
+
+def _decode_error(stream: BinaryIO, encoding: str) -> tuple[str, int] | None:
+    """(reason, byte offset) of the first error decoding the whole stream, or None.
+
+    The stream is decoded in chunks and nothing is kept.
+    """
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            return exc.reason, offset - pending + exc.start
+        if not chunk:
+            return None
+        offset += len(chunk)
+
+
+def _csv_encoding(stream: BinaryIO) -> str:
+    """UTF-16 (with a byte order mark), UTF-8 or GB18030: the one that decodes the whole
+    file."""
+    stream.seek(0)
+    if stream.read(2) in _UTF16_BOMS:
+        candidates = ("utf-16",)
+    else:
+        candidates = ("utf-8-sig", "gb18030")
+    for encoding in candidates:
+        error = _decode_error(stream, encoding)
+        if error is None:
+            return encoding
+    reason, offset = error
+    tried = "UTF-16" if candidates == ("utf-16",) else "UTF-8 or GBK/GB18030"
+    raise UnsupportedFormat(f"cannot decode the CSV file as {tried} ({reason} at byte "
+                            f"{offset}); save it as 'CSV UTF-8'", field="file")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -515,31 +631,154 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _read_csv(data: bytes, *, max_rows: int, mapping: Mapping[str, Any] | None) -> RawTable:
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _csv_lines(text: io.TextIOBase) -> Iterator[str]:
+    """The lines of a CSV text stream, one at a time; a line longer than
+    :data:`MAX_CSV_LINE` is refused."""
+    number = 0
+    while line := text.readline(MAX_CSV_LINE + 1):
+        number += 1
+        if len(line) > MAX_CSV_LINE:
+            raise PayloadTooLarge(f"line {number} of the CSV file is longer than "
+                                  f"{MAX_CSV_LINE} characters; is it a CSV file?", field="file")
+        yield line
+
+
+def _read_csv(stream: BinaryIO, *, max_rows: int,
+              mapping: Mapping[str, Any] | None) -> RawTable:
+    """Read a CSV file as a stream: one pass finds the encoding, one reads the rows."""
+    stream.seek(0)
+    head = stream.read(4096)
+    if b"\x00" in head and not head.startswith(_UTF16_BOMS):
         raise UnsupportedFormat("this is not a text CSV file (it contains NUL bytes)",
                                 field="file")
-    text, encoding = _decode_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    encoding = _csv_encoding(stream)
+    stream.seek(0)
+    sample = codecs.getincrementaldecoder(encoding)("replace").decode(stream.read(64 << 10))
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
-        table = _grid_table(iter(reader), "csv", max_rows=max_rows, mapping=mapping)
+        reader = csv.reader(_csv_lines(text), delimiter=_sniff_delimiter(sample))
+        table = _grid_table(reader, "csv", max_rows=max_rows, mapping=mapping)
     except csv.Error as exc:
         raise UnsupportedFormat(f"cannot parse the CSV file: {exc}", field="file") from None
-    if encoding != "utf-8":
-        table.notes.append((f"read as {encoding.upper()} text", f"按 {encoding.upper()} 编码读取"))
+    finally:
+        text.detach()
+    name = "utf-8" if encoding == "utf-8-sig" else encoding
+    if name != "utf-8":
+        table.notes.append((f"read as {name.upper()} text", f"按 {name.upper()} 编码读取"))
     return table
 
 
-def _read_xlsx(source: Any, *, sheet: str | None, max_rows: int,
-               mapping: Mapping[str, Any] | None) -> RawTable:
-    from openpyxl import load_workbook
+def _open_zip(source: Any, what: str) -> zipfile.ZipFile:
+    """``source`` (a path or a binary stream) opened as a zip archive."""
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnsupportedFormat(f"not a valid {what}: {exc}", field="file") from None
 
+
+def _check_zip(archive: zipfile.ZipFile, what: str) -> None:
+    """Refuse an archive whose members declare more than :data:`MAX_ZIP_UNCOMPRESSED` in
+    all, or one that is packed more than :data:`MAX_ZIP_RATIO` to 1; nothing is unpacked."""
+    total = 0
+    for member in archive.infolist():
+        total += member.file_size
+        if total > MAX_ZIP_UNCOMPRESSED:
+            raise PayloadTooLarge(
+                f"the {what} unpacks to more than {MAX_ZIP_UNCOMPRESSED >> 20} MB "
+                f"({member.filename!r} alone is {_megabytes(member.file_size)} MB); "
+                "split it into smaller files", field="file")
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size >= ZIP_RATIO_EXEMPT_SIZE and ratio > MAX_ZIP_RATIO:
+            raise PayloadTooLarge(
+                f"{member.filename!r} in the {what} unpacks to {ratio:.0f} times its packed "
+                f"size ({_megabytes(member.file_size)} MB), more than the {MAX_ZIP_RATIO} "
+                "times of a data file; it was not unpacked", field="file")
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
+    """Write one member to ``target`` through a stream that stops at its declared size
+    (checked by :func:`_check_zip`): a member that holds more is refused."""
+    written = 0
+    try:
+        with archive.open(member) as packed, target.open("wb") as out:
+            while chunk := packed.read(min(_CHUNK, member.file_size - written + 1)):
+                written += len(chunk)
+                if written > member.file_size:
+                    raise PayloadTooLarge(
+                        f"{member.filename!r} in the zip archive unpacks to more than the "
+                        f"{member.file_size} bytes it declares; the archive is damaged",
+                        field="file")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+            RuntimeError) as exc:  # a bad CRC, an unknown method, a password...
+        raise UnsupportedFormat(f"cannot unpack {member.filename!r} from the zip archive, "
+                                f"which is damaged or locked ({exc})", field="file") from None
+
+
+@functools.cache
+def _workbook_reader() -> type:
+    """openpyxl's read-only workbook reader whose sheets take their size from the
+    ``<dimension>`` tag alone (openpyxl parses the whole of a sheet that lacks one)."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    dimension_tag = f"{{{SHEET_MAIN_NS}}}dimension"
+    data_tag = f"{{{SHEET_MAIN_NS}}}sheetData"
+
+    class DeclaredSizeSheet(ReadOnlyWorksheet):
+        """A read-only sheet sized from the XML above its rows."""
+
+        def _get_size(self) -> None:
+            with self._get_source() as source:
+                for _event, element in iterparse(source, events=("start",)):
+                    if element.tag == dimension_tag:
+                        try:
+                            bounds = range_boundaries(element.get("ref") or "")
+                        except (TypeError, ValueError):
+                            return
+                        if None not in bounds:
+                            (self._min_column, self._min_row, self._max_column,
+                             self._max_row) = bounds
+                        return
+                    if element.tag == data_tag:
+                        return
+
+    class DeclaredSizeReader(ExcelReader):
+        """The read-only reader with :class:`DeclaredSizeSheet` sheets."""
+
+        def read_worksheets(self) -> None:
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                ws = DeclaredSizeSheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                ws.sheet_state = sheet.state
+                self.wb._sheets.append(ws)
+
+    return DeclaredSizeReader
+
+
+def _read_xlsx(stream: BinaryIO, *, sheet: str | None, max_rows: int,
+               mapping: Mapping[str, Any] | None) -> RawTable:
+    """Read one sheet row by row, after checking the workbook's parts as a zip archive."""
+    with _open_zip(stream, "Excel workbook") as archive:
+        _check_zip(archive, "Excel workbook")
+    stream.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            wb = load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+            reader = _workbook_reader()(stream, read_only=True, data_only=True)
+            reader.read()
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, ParseError...
         raise UnsupportedFormat(f"cannot read the Excel workbook: {exc}", field="file") from None
+    wb = reader.wb
     try:
         names = wb.sheetnames
         if sheet is not None:
@@ -547,13 +786,21 @@ def _read_xlsx(source: Any, *, sheet: str | None, max_rows: int,
                 raise InvalidParameter(f"no sheet {sheet!r} in the workbook; sheets: "
                                        f"{', '.join(names)}", field="sheet")
             ws = wb[str(sheet)]
-        else:
+        elif wb.worksheets:
             ws = wb.worksheets[0]
-        ws.reset_dimensions()  # some writers store wrong dimensions; read every row
+        else:
+            raise UnsupportedFormat("the Excel workbook has no worksheets", field="file")
+        # The declared size is no guide: sheets formatted far below their data declare a
+        # million rows, and some writers declare too few. Rows are counted as read.
+        ws.reset_dimensions()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table = _grid_table(ws.iter_rows(values_only=True), "xlsx", max_rows=max_rows,
-                                mapping=mapping)
+                                mapping=mapping, last_row=EXCEL_LAST_ROW)
+    except LocatorError:
+        raise
+    except Exception as exc:  # a damaged part found while reading the rows
+        raise UnsupportedFormat(f"cannot read the Excel workbook: {exc}", field="file") from None
     finally:
         wb.close()
     table.sheet = ws.title
@@ -582,6 +829,18 @@ def _point_from_geojson(geometry: Any) -> tuple[tuple[float, float] | None, str 
         return None, f"the Point has invalid coordinates {coords!r}"
 
 
+def _check_cells(columns: int, rows: int) -> None:
+    """Refuse a table wider than :data:`MAX_COLUMNS` or larger than :data:`MAX_CELLS`
+    before its records are built."""
+    if columns > MAX_COLUMNS:
+        raise PayloadTooLarge(f"the file has {columns} columns, more than the {MAX_COLUMNS} "
+                              "one import reads; delete the unused columns", field="file")
+    if columns * rows > MAX_CELLS:
+        raise PayloadTooLarge(f"the file has more than {MAX_CELLS} cells ({rows} rows of "
+                              f"{columns} columns); delete unused columns or split it into "
+                              "smaller files", field="file")
+
+
 def _read_json(data: bytes, *, max_rows: int) -> RawTable:
     try:
         obj = json.loads(data.decode("utf-8-sig"))
@@ -604,6 +863,7 @@ def _read_json(data: bytes, *, max_rows: int) -> RawTable:
             headers: dict[str, None] = {}
             for o in obj:
                 headers.update(dict.fromkeys(str(k) for k in o))
+            _check_cells(len(headers), len(obj))
             records = [RawRecord(i, {h: None if _empty(o.get(h)) else o.get(h)
                                      for h in headers})
                        for i, o in enumerate(obj, start=1)]
@@ -625,6 +885,7 @@ def _read_json(data: bytes, *, max_rows: int) -> RawTable:
         headers.update(dict.fromkeys(str(k) for k in props))
         point, error = _point_from_geojson(feature.get("geometry"))
         records.append(RawRecord(i, props, point, error))
+    _check_cells(len(headers), len(records))
     for r in records:
         r.values = {h: None if _empty(r.values.get(h)) else r.values.get(h) for h in headers}
     table = RawTable(list(headers), records, "geojson", has_geometry=True)
@@ -725,6 +986,7 @@ def _read_ogr(path: Path, fmt: str, *, layer: str | None, max_rows: int) -> RawT
         info = pyogrio.read_info(path, layer=chosen, **kwargs)
         if info.get("features", -1) > max_rows:
             raise PayloadTooLarge(f"the file has more than {max_rows} features", field="file")
+        _check_cells(len(info.get("fields", ())), max(info.get("features", 0), 0))
         frame = pyogrio.read_dataframe(path, layer=chosen, **kwargs)
     except PayloadTooLarge:
         raise
@@ -732,6 +994,7 @@ def _read_ogr(path: Path, fmt: str, *, layer: str | None, max_rows: int) -> RawT
         raise UnsupportedFormat(f"cannot read the {fmt} file: {exc}", field="file") from None
     if len(frame) > max_rows:
         raise PayloadTooLarge(f"the file has more than {max_rows} features", field="file")
+    _check_cells(len(frame.columns), len(frame))
     import geopandas as gpd
 
     geometry = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else None
@@ -770,17 +1033,19 @@ def _read_ogr(path: Path, fmt: str, *, layer: str | None, max_rows: int) -> RawT
 
 def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
               mapping: Mapping[str, Any] | None) -> RawTable:
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise UnsupportedFormat(f"not a valid zip archive: {exc}", field="file") from None
-    with archive:
+    """Read a zipped Shapefile, or the one other data file in a zip archive.
+
+    The archive is checked (:func:`_check_zip`) before anything is unpacked; members are
+    unpacked to a temporary folder through bounded streams; nested archives are refused.
+    """
+    with _open_zip(path, "zip archive") as archive:
+        _check_zip(archive, "zip archive")
         members = [m for m in archive.infolist() if not m.is_dir()
                    and not m.filename.startswith("__MACOSX/")
                    and not Path(m.filename).name.startswith("._")]
-        if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED:
-            raise PayloadTooLarge("the zip archive unpacks to more than "
-                                  f"{MAX_ZIP_UNCOMPRESSED >> 20} MB", field="file")
+        nested = [m for m in members if Path(m.filename).suffix.lower() == ".zip"]
+        if nested:
+            raise _nested_zip(nested[0].filename)
         shps = [m for m in members if m.filename.lower().endswith(".shp")]
         if shps:
             chosen = shps[0]
@@ -796,8 +1061,7 @@ def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
             with tempfile.TemporaryDirectory() as tmp:
                 base = Path(chosen.filename).stem or "layer"
                 for m in parts:
-                    suffix = Path(m.filename).suffix.lower()
-                    (Path(tmp) / f"{base}{suffix}").write_bytes(archive.read(m))
+                    _unpack(archive, m, Path(tmp) / f"{base}{Path(m.filename).suffix.lower()}")
                 table = _read_ogr(Path(tmp) / f"{base}.shp", "shp", layer=None,
                                   max_rows=max_rows)
             if len(shps) > 1 and sheet is None:
@@ -807,13 +1071,26 @@ def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
             return table
         inner = [m for m in members
                  if Path(m.filename).suffix.lower() in SUPPORTED_EXTENSIONS
-                 and Path(m.filename).suffix.lower() not in (".zip", ".shp")]
+                 and Path(m.filename).suffix.lower() != ".shp"]
         if len(inner) != 1:
             found = ", ".join(Path(m.filename).name for m in members[:10]) or "nothing"
             raise UnsupportedFormat(f"the zip archive holds no .shp file (found: {found})",
                                     field="file")
-        return read_table(archive.read(inner[0]), filename=Path(inner[0].filename).name,
-                          sheet=sheet, max_rows=max_rows, mapping=mapping)
+        member = inner[0]
+        name = Path(member.filename).name
+        suffix = Path(name).suffix.lower()
+        if SUPPORTED_EXTENSIONS[suffix] in _TEXT_KINDS:
+            _check_text_size(member.file_size, _TEXT_KINDS[SUPPORTED_EXTENSIONS[suffix]])
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / f"member{suffix}"
+            _unpack(archive, member, target)
+            return _read_source(target, filename=name, sheet=sheet, max_rows=max_rows,
+                                mapping=mapping, inside_zip=True)
+
+
+def _nested_zip(name: str) -> UnsupportedFormat:
+    return UnsupportedFormat(f"the zip archive holds another zip archive ({name!r}); unzip "
+                             "it and import the files inside", field="file")
 
 
 def _detect_format(filename: str | None, head: bytes) -> str:
@@ -888,8 +1165,22 @@ def read_table(source: Any, *, filename: str | None = None, sheet: str | None = 
     Raises
     ------
     UnsupportedFormat
-        For an unknown extension or a file that cannot be read as its format.
+        For an unknown extension, a file that cannot be read as its format, a damaged
+        zip archive or one nested in another.
+    PayloadTooLarge
+        For more than ``max_rows`` data rows (found while reading, or declared by an XLSX
+        sheet), a CSV or GeoJSON file over :data:`MAX_TEXT_BYTES`, a zip archive or
+        workbook over :data:`MAX_ZIP_UNCOMPRESSED` unpacked or :data:`MAX_ZIP_RATIO` packed,
+        or a table over :data:`MAX_COLUMNS` or :data:`MAX_CELLS`; nothing is unpacked or
+        read past the limit.
     """
+    return _read_source(source, filename=filename, sheet=sheet, max_rows=max_rows,
+                        mapping=mapping, inside_zip=False)
+
+
+def _read_source(source: Any, *, filename: str | None, sheet: str | None, max_rows: int,
+                 mapping: Mapping[str, Any] | None, inside_zip: bool) -> RawTable:
+    """:func:`read_table`; ``inside_zip`` for a file unpacked from a zip archive."""
     is_path = isinstance(source, str | os.PathLike)
     if is_path:
         path = Path(source)
@@ -898,6 +1189,7 @@ def read_table(source: Any, *, filename: str | None = None, sheet: str | None = 
         filename = filename or path.name
         with path.open("rb") as handle:
             head = handle.read(8)
+        size = path.stat().st_size
     else:
         if hasattr(source, "read"):
             source = source.read()
@@ -908,21 +1200,23 @@ def read_table(source: Any, *, filename: str | None = None, sheet: str | None = 
                                    field="file")
         source = bytes(source)
         head = source[:8]
+        size = len(source)
     fmt = _detect_format(filename, head)
     display = filename or "upload"
     if fmt == "zip-or-xlsx":
-        try:
-            with zipfile.ZipFile(source if is_path else io.BytesIO(source)) as archive:
-                fmt = "xlsx" if "xl/workbook.xml" in archive.namelist() else "zip"
-        except zipfile.BadZipFile as exc:
-            raise UnsupportedFormat(f"not a valid zip archive or workbook: {exc}",
-                                    field="file") from None
-    if fmt == "csv":
-        data = Path(source).read_bytes() if is_path else source
-        table = _read_csv(data, max_rows=max_rows, mapping=mapping)
-    elif fmt == "xlsx":
-        table = _read_xlsx(source if is_path else io.BytesIO(source), sheet=sheet,
-                           max_rows=max_rows, mapping=mapping)
+        with _open_zip(source if is_path else io.BytesIO(source),
+                       "zip archive or workbook") as archive:
+            fmt = "xlsx" if "xl/workbook.xml" in archive.namelist() else "zip"
+    if fmt == "zip" and inside_zip:
+        raise _nested_zip(display)
+    if fmt in _TEXT_KINDS:
+        _check_text_size(size, _TEXT_KINDS[fmt])
+    if fmt in ("csv", "xlsx"):
+        with (Path(source).open("rb") if is_path else io.BytesIO(source)) as stream:
+            if fmt == "csv":
+                table = _read_csv(stream, max_rows=max_rows, mapping=mapping)
+            else:
+                table = _read_xlsx(stream, sheet=sheet, max_rows=max_rows, mapping=mapping)
     elif fmt == "geojson":
         data = Path(source).read_bytes() if is_path else source
         table = _read_json(data, max_rows=max_rows)

@@ -323,17 +323,17 @@ def test_etag_and_304(client):
 def test_the_cache_stays_bounded(sqlite_app, sweep_client, monkeypatch):
     results = sqlite_app.extensions["locator"].results
     assert results.default_size == 32
-    monkeypatch.setitem(results.sizes, "coverage-report", 4)
+    monkeypatch.setitem(results.sizes, "planner-coverage", 4)
     radii = [f"{1 + tenth / 10:g}" for tenth in range(8)]
     for radius in radii:
         get_json(sweep_client, "/coverage/summary", county="肥东县", radius_km=radius)
-    kept = [k[1][0] for k in results.keys("coverage-report")]
+    kept = [key[0][0] for _version, key in results.keys("planner-coverage")]
     assert kept[-4:] == [float(r) for r in radii[-4:]] and len(kept) == 4  # the most recent
-    built = results.builds["coverage-report"]
+    built = results.builds["planner-coverage"]
     get_json(sweep_client, "/coverage/summary", county="肥东县", radius_km=radii[4])  # a hit
-    kept = [k[1][0] for k in results.keys("coverage-report")]
+    kept = [key[0][0] for _version, key in results.keys("planner-coverage")]
     assert kept[-1] == float(radii[4]) and len(kept) == 4
-    assert results.builds["coverage-report"] == built
+    assert results.builds["planner-coverage"] == built
 
 
 def test_a_new_station_changes_the_answer(tmp_path):

@@ -149,7 +149,7 @@ def test_eight_identical_uncached_requests_compute_once_and_nearest_stays_quick(
     try:
         with LiveServer(app) as live:
             assert _get(f"{live.url}/api/v1/nearest?lon=117.23&lat=31.82")[0] == 200
-            before = results.builds.get("coverage-report", 0)
+            before = results.builds.get("planner-coverage", 0)
             coverage = f"{live.url}/api/v1/coverage/summary?radius_km=7.3"
             with ThreadPoolExecutor(8) as pool:
                 answers = [pool.submit(_get, coverage) for _ in range(8)]
@@ -160,7 +160,7 @@ def test_eight_identical_uncached_requests_compute_once_and_nearest_stays_quick(
         assert {status for status, _, _ in bodies} == {200}
         assert all(body == bodies[0][1] for _, body, _ in bodies)
         assert bodies[0][1]["total"]["townships"] > 1000
-        assert results.builds["coverage-report"] == before + 1  # computed once
+        assert results.builds["planner-coverage"] == before + 1  # computed once
         assert nearest and all(status == 200 for status, _, _ in nearest)
         assert max(seconds for _, _, seconds in nearest) < 1.0
     finally:

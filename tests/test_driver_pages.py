@@ -281,11 +281,12 @@ def test_qr_code_encodes_the_page_url(client):
     response = client.get("/f/test:home/qr.svg")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
-    assert response.cache_control.public and response.cache_control.max_age == 86400
+    # No public URL is set: a code for this request's address, kept briefly by the client.
+    assert response.cache_control.private and response.cache_control.max_age == 300
     etag = response.headers["ETag"]
     svg = response.get_data(as_text=True)
     assert svg.startswith('<?xml version="1.0" encoding="utf-8"?>')
-    assert "<title>瑶海司机之家</title>" in svg
+    assert "<title>瑶海司机之家 (未设置公开网址: http://localhost/f/test:home)</title>" in svg
     assert decode_qr_svg(svg) == "http://localhost/f/test:home"
     # the quiet zone: four light modules on every side (segno draws dark modules only)
     assert re.search(r'd="M4 4\.5h7', svg)

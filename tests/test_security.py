@@ -69,13 +69,14 @@ def test_api_sets_no_cookies(client):
 
 
 # ---- Permissions-Policy --------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/", "/embed", "/embed?city=合肥市&list=on"])
+@pytest.mark.parametrize("path", ["/", "/embed", "/embed?city=合肥市&list=on",
+                                  "/embed/builder"])  # its preview's "near me"
 def test_pages_that_ask_for_the_position_allow_geolocation_to_this_site(client, path):
     assert client.get(path).headers["Permissions-Policy"] == GEOLOCATION_SELF
 
 
 @pytest.mark.parametrize("path", ["/map", "/f/test:hostile", "/sources", "/coverage",
-                                  "/embed/builder", "/embed/data.geojson",
+                                  "/embed/data.geojson",
                                   "/api/v1/facilities", "/no-such-page"])
 def test_every_other_response_denies_geolocation_and_devices(client, path):
     assert client.get(path).headers["Permissions-Policy"] == DENY_ALL
@@ -163,10 +164,13 @@ def test_folium_pages_run_only_the_inline_scripts_of_their_own_nonce(client, pat
     assert nonces[0] not in second.get_data(as_text=True)  # no nonce kept in a cache
 
 
-def test_coverage_report_keeps_its_default_policy(client):
+def test_the_printable_report_runs_only_this_sites_scripts(client):
     response = client.get("/coverage/report?city=合肥市")
     assert response.status_code == 200
-    assert policy(response) == {"frame-ancestors": "'self'"}
+    found = policy(response)
+    assert found["script-src"] == "'self'" and found["object-src"] == "'none'"
+    assert found["frame-ancestors"] == "'self'"
+    assert "<script>" not in response.get_data(as_text=True)  # no inline script to allow
 
 
 # ---- escaping in the folium maps ---------------------------------------------------------

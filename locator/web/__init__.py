@@ -19,6 +19,7 @@ from ..clock import Clock
 from ..config import Settings, load_settings, shipped_dir
 from ..nearest import DriveEstimate
 from ..places import Gazetteer
+from ..planner import RESULT_SIZES as PLANNER_RESULT_SIZES
 from ..storage import Storage, open_storage
 from .jsonio import OrjsonProvider
 
@@ -56,14 +57,12 @@ class AppState:
 
 #: How many results of each kind a worker keeps (others: 32).
 RESULT_CACHE_SIZES = {
+    **PLANNER_RESULT_SIZES,  # grid layouts, township polygons, grid cells (up to MBs)
     "places": 1,
     "embed-context": 2,
     "facility-map": 4,  # the rendered overview map, per language
     "coverage-map": 8,
-    "coverage-data": 2,
-    "coverage-layout": 8,  # grid layouts: about 1 s each over the province
-    "coverage-townships": 8,  # large bodies: township polygons, grid cells (up to MBs)
-    "coverage-grid-json": 8,
+    "planner": 2,  # a planner per data version
 }
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from collections.abc import Mapping
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
@@ -23,8 +22,7 @@ from ..params import (
 from ..places import MAX_LIMIT as PLACES_MAX_LIMIT
 from . import AppState, state
 from .bodies import read_json_object
-from .caching import cache_control, etag_for, matching_etag, own_gzip
-from .jsonio import dumps_bytes
+from .caching import Answer, render
 from .urls import absolute, site_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,32 +38,11 @@ def _reject_unknown(allowed: set[str]) -> None:
     reject_unknown(request.args, allowed)
 
 
-def cached_json(payload, *, version: int, mimetype: str = "application/json", max_age: int = 60,
-                gzip_level: int | None = None):
-    """A JSON response with an ETag of the data version and the request, and 304 when fresh.
-
-    ``payload`` may be a callable, so that a fresh 304 skips building the body. With
-    ``gzip_level`` the view gzips the body itself at that level (see
-    :func:`.caching.own_gzip`), else Flask-Compress does at the app's level.
-    """
-    environ = request.environ
-    etag = etag_for(version, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
-    held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
-    if held is not None:
-        response = current_app.response_class(b"", status=304)
-        etag = held
-    else:
-        body = dumps_bytes(payload() if callable(payload) else payload)
-        zipped = None if gzip_level is None else own_gzip(
-            current_app.config, environ.get("HTTP_ACCEPT_ENCODING"), body, gzip_level)
-        response = current_app.response_class(zipped or body, mimetype=mimetype)
-        if zipped:
-            response.headers["Content-Encoding"] = "gzip"
-            response.headers["Vary"] = "Accept-Encoding"
-            etag = f"{etag}:gzip"  # as Flask-Compress tags what it compresses
-    response.headers["ETag"] = f'"{etag}"'
-    response.headers["Cache-Control"] = cache_control(max_age)
-    return response
+def respond(answer: Answer):
+    """The Flask response of a read endpoint's answer (see :func:`.caching.render`)."""
+    rendered = render(answer, request.environ, current_app.config)
+    return current_app.response_class(rendered.body, status=rendered.status,
+                                      headers=rendered.headers)
 
 
 @bp.get("/facilities")
@@ -81,7 +58,7 @@ def facilities():
     page = catalog.query(flt, limit=limit, offset=offset)
     links = page_links(absolute(request.path), request.args, page)
     body = feature_collection(page.items, number_matched=page.number_matched, links=links)
-    return cached_json(body, version=catalog.data_version, mimetype=GEOJSON)
+    return respond(Answer(catalog.data_version, body, media_type=GEOJSON))
 
 
 @bp.get("/facilities/<path:facility_id>")
@@ -92,7 +69,7 @@ def facility(facility_id: str):
     feature = catalog.get(facility_id).to_feature()
     feature["links"] = [{"rel": "self", "type": GEOJSON,
                          "href": absolute(url_for("api.facility", facility_id=facility_id))}]
-    return cached_json(feature, version=catalog.data_version, mimetype=GEOJSON)
+    return respond(Answer(catalog.data_version, feature, media_type=GEOJSON))
 
 
 @bp.get("/openapi.json")
@@ -117,7 +94,7 @@ def places():
     found = gazetteer.search(q, limit)
     body = {"type": "FeatureCollection", "features": [place.to_feature() for place in found],
             "numberReturned": len(found), "query": q}
-    return cached_json(body, version=gazetteer.data_version, mimetype=GEOJSON)
+    return respond(Answer(gazetteer.data_version, body, media_type=GEOJSON))
 
 
 #: The gzip level of nearest answers: each is unique and a few KB, and they come
@@ -147,15 +124,6 @@ def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate,
     return body
 
 
-class Answer(NamedTuple):
-    """What a cached read endpoint answers: the data version it was read from, a body
-    builder (not called for a 304) and how long clients may keep it."""
-
-    version: int
-    body: Callable[[], dict]
-    max_age: int
-
-
 def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
     """``/api/v1/nearest`` for query parameters ``args``; shared by the Flask view and
     the hot path, so that both answer alike. Bad parameters raise InvalidParameter."""
@@ -172,15 +140,13 @@ def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
 
     # Results depend on the clock when open_now is asked without a fixed time.
     max_age = 30 if parsed["query"].open_now and parsed["query"].at is None else 60
-    return Answer(catalog.data_version, body, max_age)
+    return Answer(catalog.data_version, body, max_age, GEOJSON, NEAREST_GZIP_LEVEL)
 
 
 @bp.get("/nearest")
 def nearest():
     """The K nearest facilities (open ones by default) that have the wanted amenities."""
-    answer = nearest_answer(state(), request.args)
-    return cached_json(answer.body, version=answer.version, mimetype=GEOJSON,
-                       max_age=answer.max_age, gzip_level=NEAREST_GZIP_LEVEL)
+    return respond(nearest_answer(state(), request.args))
 
 
 @bp.post("/along-route")

@@ -10,8 +10,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from werkzeug.http import parse_etags
+
+from .jsonio import dumps_bytes
 
 #: Content codings the compression layer may append to a strong tag (``"abc:gzip"``).
 CODINGS = ("gzip", "br", "deflate", "zstd")
@@ -67,3 +71,47 @@ def own_gzip(config: Mapping, accept_encoding: str | None, body: bytes, level: i
             "COMPRESS_MIN_SIZE"] or plain_or_gzip(accept_encoding) != "gzip"):
         return None
     return gzip.compress(body, compresslevel=level)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a read endpoint answers: the data version it was read from, its body (or a
+    builder of it, not called for a 304), how long clients may keep it, its media type,
+    and the gzip level it is compressed at here (None: the compression layer decides)."""
+
+    version: int
+    body: Any
+    max_age: int = 60
+    media_type: str = "application/json"
+    gzip_level: int | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An answer as HTTP: status, headers and the bytes to send."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def render(answer: Answer, environ: Mapping, config: Mapping) -> Rendered:
+    """``answer`` for the request in ``environ`` (a WSGI environ): an ETag of the data
+    version and the request, 304 when the client holds it, the body gzipped at the
+    answer's own level where the client takes gzip, and ``Cache-Control``. The Flask
+    views and the hot path both send what this returns."""
+    etag = etag_for(answer.version, environ.get("PATH_INFO", ""),
+                    environ.get("QUERY_STRING", ""))
+    cache = ("Cache-Control", cache_control(answer.max_age))
+    held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
+    if held is not None:
+        return Rendered(304, [("ETag", f'"{held}"'), cache], b"")
+    body = dumps_bytes(answer.body() if callable(answer.body) else answer.body)
+    headers = [("Content-Type", answer.media_type)]
+    zipped = None if answer.gzip_level is None else own_gzip(
+        config, environ.get("HTTP_ACCEPT_ENCODING"), body, answer.gzip_level)
+    if zipped:
+        body = zipped
+        headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        etag = f"{etag}:gzip"  # as Flask-Compress tags what it compresses
+    return Rendered(200, [*headers, ("ETag", f'"{etag}"'), cache], body)

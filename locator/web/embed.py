@@ -55,8 +55,9 @@ from ..model import AMENITIES, KINDS, STATUSES
 from ..navigation import APP_LABELS
 from ..params import parse_filter
 from . import state
-from .api import cached_json
+from .api import respond
 from .assets import buffered
+from .caching import Answer
 from .errors import public_error
 from .jsonio import dumps_bytes
 from .security import permissions_policy
@@ -247,7 +248,7 @@ def data():
                 "numberReturned": len(page.items),
                 "features": [marker_feature(f) for f in page.items]}
 
-    return cached_json(body, version=catalog.data_version, mimetype=GEOJSON)
+    return respond(Answer(catalog.data_version, body, media_type=GEOJSON))
 
 
 @bp.get("/embed/facility/<path:facility_id>")

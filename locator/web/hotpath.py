@@ -22,17 +22,14 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_host
 
 from . import AppState, security
-from .api import GEOJSON, NEAREST_GZIP_LEVEL, Answer, nearest_answer
-from .caching import cache_control, etag_for, matching_etag, own_gzip, plain_or_gzip
-from .jsonio import dumps_bytes
+from .api import nearest_answer
+from .caching import Answer, plain_or_gzip, render
 
 Endpoint = Callable[[AppState, ImmutableMultiDict], Answer]
 
-#: Path -> (what it answers, its media type, its gzip level). Each entry must equal its
-#: Flask view.
-ROUTES: dict[str, tuple[Endpoint, str, int]] = {
-    "/api/v1/nearest": (nearest_answer, GEOJSON, NEAREST_GZIP_LEVEL),
-}
+#: Path -> what it answers. Each entry's Flask view sends the same answer.
+ROUTES: dict[str, Endpoint] = {"/api/v1/nearest": nearest_answer}
+STATUS_LINES = {200: "200 OK", 304: "304 NOT MODIFIED"}
 
 
 def query_args(environ: dict) -> ImmutableMultiDict:
@@ -55,7 +52,7 @@ class HotPath:
         route = ROUTES.get(environ.get("PATH_INFO", ""))
         if route is not None and environ.get("REQUEST_METHOD") == "GET" and self._trusted(
                 environ):
-            answer = self._answer(environ, *route)
+            answer = self._answer(environ, route)
             if answer is not None:
                 status, headers, body = answer
                 start_response(status, headers)
@@ -73,7 +70,7 @@ class HotPath:
             return False
         return True
 
-    def _answer(self, environ: dict, endpoint: Endpoint, mimetype: str, gzip_level: int
+    def _answer(self, environ: dict, endpoint: Endpoint
                 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         coding = plain_or_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         if coding is None or (coding and not self.gzip_first):
@@ -82,20 +79,11 @@ class HotPath:
             answer = endpoint(self.state, query_args(environ))
         except Exception:  # noqa: BLE001 - bad parameters (LocatorError) or a fault:
             return None  # Flask answers either, in the error shape, and logs a fault
-        etag = etag_for(answer.version, environ.get("PATH_INFO", ""),
-                        environ.get("QUERY_STRING", ""))
-        common = [("Cache-Control", cache_control(answer.max_age)),
-                  ("Vary", "Accept-Encoding"),
-                  *security.headers_for(environ.get("wsgi.url_scheme", "http"))]
-        held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
-        if held is not None:
-            return "304 NOT MODIFIED", [("ETag", f'"{held}"'), *common], b""
-        body = dumps_bytes(answer.body())
-        headers = [("Content-Type", mimetype)]
-        zipped = own_gzip(self.config, environ.get("HTTP_ACCEPT_ENCODING"), body, gzip_level)
-        if zipped:
-            body = zipped
-            headers.append(("Content-Encoding", "gzip"))
-            etag = f"{etag}:gzip"
-        headers += [("Content-Length", str(len(body))), ("ETag", f'"{etag}"'), *common]
-        return "200 OK", headers, body
+        rendered = render(answer, environ, self.config)
+        headers = rendered.headers
+        if rendered.status == 200:
+            headers = [*headers, ("Content-Length", str(len(rendered.body)))]
+        if not any(name == "Vary" for name, _ in headers):
+            headers.append(("Vary", "Accept-Encoding"))
+        headers += security.headers_for(environ.get("wsgi.url_scheme", "http"))
+        return STATUS_LINES[rendered.status], headers, rendered.body

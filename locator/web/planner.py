@@ -15,24 +15,18 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import planning, reports
-from ..clock import local_now
+from ..clock import local_now, local_today
 from ..coverage import DEFAULT_COUNTED_KINDS, CoverageParams, CoverageReport
 from ..coverage_maps import build_coverage_map
 from ..errors import InvalidParameter
 from ..maps import label, map_parts
 from ..model import KINDS, AdminUnit
 from ..params import _single, parse_bool, parse_int
+from ..planner import CoverageRequest, PlanRequest, ProgressRequest
 from ..progress import FREQUENCIES, ProgressPoint
 from . import state
 from .api import _reject_unknown
-from .api_coverage import (
-    _cached,
-    blind_spots_display,
-    coverage_report,
-    plan_result,
-    planning_data,
-    progress_points,
-)
+from .api_coverage import planner
 from .assets import map_assets
 from .i18n import current_lang
 from .pages import nonced_page
@@ -126,27 +120,29 @@ def _progress_city(data: planning.PlanningData, area: AdminUnit | None) -> str |
 
 
 def compute(page: PageRequest, *, need_blind: bool = True) -> Computed:
-    """Coverage, blind spots, the plan and progress for a page request (all cached)."""
-    data = planning_data()
-    area = data.area(page.city, page.county)
-    report = coverage_report(data, page.params, page.city, page.county)
+    """Coverage, blind spots, the plan and progress for a page request (all kept by the
+    data version's planner)."""
+    found = planner()
+    area_request = CoverageRequest(page.params, page.city, page.county)
+    area = found.data.area(page.city, page.county)
+    report = found.coverage(area_request)
     result, error = None, None
     if page.sites:
         try:
-            result = plan_result(data, page.params, city=page.city, county=page.county,
-                                 sites=page.sites, candidates=page.candidates,
-                                 demand=page.demand)
+            result = found.plan(PlanRequest(area_request, sites=page.sites,
+                                            candidates=page.candidates, demand=page.demand))
         except InvalidParameter as exc:  # e.g. no candidates of that kind in the area
             error = (_("There are no candidate sites of this kind in this area.")
                      if exc.field == "candidates" else exc.message)
     blind = None
     if page.blind and need_blind:
         try:
-            blind = blind_spots_display(data, page.params, page.city, page.county)
+            blind = found.blind_spots(area_request)
         except InvalidParameter:
             blind = None  # an area without polygon has no grid
-    points = progress_points(data, page.params, _progress_city(data, area), page.freq, None)
-    return Computed(data, report, result, error, points, blind, area)
+    points = found.progress(ProgressRequest(page.params, _progress_city(found.data, area),
+                                            page.freq), local_today(state().clock))
+    return Computed(found.data, report, result, error, points, blind, area)
 
 
 def _weight_label(params: CoverageParams, lang: str) -> str:
@@ -170,7 +166,7 @@ def _map(page: PageRequest, done: Computed) -> dict:
             weight_label=_weight_label(page.params, page.lang))
         return map_parts(fmap)
 
-    return _cached("coverage-map", key, build)
+    return app_state.results.get("coverage-map", key, build, gate=app_state.gate)
 
 
 def _progress_for_chart(points: list[ProgressPoint], city_code: str | None
