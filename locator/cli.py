@@ -194,20 +194,20 @@ def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck
     from .maps import label
     from .model import KINDS
     from .nearest import DriveEstimate
-    from .params import Args, parse_nearest
+    from .params import Args, NearestRequest
 
     settings = ctx.obj["settings"]
     args = Args({"lon": lon, "lat": lat, "k": k, "kind": list(kind), "amenity": list(amenity),
                  "status": list(status), "open_now": open_now or None, "max_km": max_km,
                  "min_truck_parking": min_truck_parking, "crs": crs})
     try:
-        request = parse_nearest(args)
+        wanted = NearestRequest.from_args(args)
         with _storage(ctx) as storage:
             catalog = Catalog.from_storage(storage)
     except LocatorError as exc:
         _fail(exc)
     estimate = DriveEstimate.from_settings(settings)
-    hits = catalog.nearest_index(estimate).nearest(**request, now=settings.clock()())
+    hits = wanted.search(catalog.nearest_index(estimate), settings.clock()())
     if as_json:
         body = feature_collection([])
         body["features"] = [hit.to_feature() for hit in hits]
@@ -251,17 +251,18 @@ def _coverage_options(function):
 
 
 def _planning_input(ctx, city, county, radius_km, kind, weight):
+    """The planner of the stored data and the area the options ask for."""
     from .params import Args
-    from .planning import PlanningData, parse_area, parse_coverage_params
+    from .planner import CoverageRequest, Planner
+    from .planning import PlanningData
 
-    args = Args({"city": city, "county": county, "radius_km": radius_km, "kind": list(kind),
-                 "weight": weight})
-    params = parse_coverage_params(args)
-    city, county = parse_area(args)
+    area = CoverageRequest.from_args(Args({"city": city, "county": county,
+                                           "radius_km": radius_km, "kind": list(kind),
+                                           "weight": weight}))
     with _storage(ctx) as storage:
-        data = PlanningData.from_storage(storage)
-    data.area(city, county)
-    return data, params, city, county
+        planner = Planner(PlanningData.from_storage(storage))
+    planner.check_area(area)
+    return planner, area
 
 
 _OUT_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".geojson": "geojson", ".json": "geojson"}
@@ -300,11 +301,10 @@ def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
 
     try:
         fmt = _out_format(out) if out else None
-        data, params, city, county = _planning_input(ctx, city, county, radius_km, kind,
-                                                     weight)
-        report = planning.coverage(data, params, city=city, county=county)
+        planner, area = _planning_input(ctx, city, county, radius_km, kind, weight)
+        report = planner.coverage(area)
         if out:
-            _write_coverage(Path(out), fmt, data, report, None, lang,
+            _write_coverage(Path(out), fmt, planner.data, report, None, lang,
                             ctx.obj["settings"].clock())
     except LocatorError as exc:
         _fail(exc)
@@ -408,6 +408,7 @@ def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, dem
     """Where N new sites would cover the most demand (existing facilities stay)."""
     from . import planning, reports
     from .errors import InvalidParameter
+    from .planner import PlanRequest
     from .planning import CANDIDATE_SOURCES
 
     bar = _StageBar(sys.stderr.isatty() if show_progress is None else show_progress)
@@ -415,8 +416,7 @@ def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, dem
         fmt = _out_format(out) if out else None
         if resolution is not None and resolution not in range(5, 11):
             raise InvalidParameter("resolution must be between 5 and 10", field="resolution")
-        data, params, city, county = _planning_input(ctx, city, county, radius_km, kind,
-                                                     weight)
+        planner, area = _planning_input(ctx, city, county, radius_km, kind, weight)
         if candidates in CANDIDATE_SOURCES:
             chosen: str | planning.CandidateSet = candidates
         elif Path(candidates).is_file():
@@ -425,12 +425,12 @@ def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, dem
             raise InvalidParameter(
                 f"--candidates must be one of {', '.join(CANDIDATE_SOURCES)} or a file; "
                 f"{candidates!r} is neither", field="candidates")
-        report = planning.coverage(data, params, city=city, county=county)
-        result = planning.plan(data, params, sites=sites, candidates=chosen, demand=demand,
-                               city=city, county=county, method=method, set_cover=set_cover,
-                               resolution=resolution, report=report, on_progress=bar)
+        result = planner.plan(PlanRequest(area, sites=sites, candidates=chosen, demand=demand,
+                                          method=method, set_cover=set_cover,
+                                          resolution=resolution), on_progress=bar)
+        report = planner.coverage(area)
         if out:
-            _write_coverage(Path(out), fmt, data, report, result, lang,
+            _write_coverage(Path(out), fmt, planner.data, report, result, lang,
                             ctx.obj["settings"].clock())
     except LocatorError as exc:
         _fail(exc)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,7 +17,15 @@ from .catalog import FacilityFilter
 from .crs import normalize_crs, to_wgs84
 from .errors import InvalidParameter
 from .model import STATUSES, check_lon_lat, parse_amenity, parse_kind, parse_status
-from .nearest import DEFAULT_QUERY, MAX_BUFFER_KM, MAX_K, FacilityQuery, check_route
+from .nearest import (
+    DEFAULT_QUERY,
+    MAX_BUFFER_KM,
+    MAX_K,
+    FacilityQuery,
+    Hit,
+    NearestIndex,
+    check_route,
+)
 
 
 def _values(args: Mapping, name: str) -> list[str]:
@@ -29,12 +38,12 @@ def _values(args: Mapping, name: str) -> list[str]:
     return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
 
 
-def reject_unknown(args: Mapping, allowed: set[str]) -> None:
-    """InvalidParameter naming the first parameter not in ``allowed`` (typos must not
-    pass silently)."""
+def reject_unknown(args: Mapping, allowed: Set[str], what: str = "parameter") -> None:
+    """InvalidParameter naming the first parameter (or body ``field``) not in ``allowed``
+    (typos must not pass silently)."""
     unknown = sorted(set(args) - allowed)
     if unknown:
-        raise InvalidParameter(f"unknown parameter {unknown[0]!r}; known: "
+        raise InvalidParameter(f"unknown {what} {unknown[0]!r}; known: "
                                f"{', '.join(sorted(allowed))}", field=unknown[0])
 
 
@@ -181,12 +190,36 @@ def parse_facility_query(args: Mapping) -> FacilityQuery:
     )
 
 
-def parse_nearest(args: Mapping) -> dict:
-    """Arguments of :meth:`NearestIndex.nearest` from ``lon, lat, k, max_km, crs`` and filters."""
-    lon, lat = parse_point(args)
-    return {"lon": lon, "lat": lat, "k": parse_int(args, "k", 5, 1, MAX_K),
-            "max_km": parse_float(args, "max_km", None, 0.001, 20_000.0),
-            "query": parse_facility_query(args)}
+#: The query parameters of a nearest search.
+NEAREST_PARAMS = frozenset({"lon", "lat", "k", "kind", "status", "amenity", "open_now", "at",
+                            "max_km", "min_truck_parking", "crs", "out_crs"})
+
+
+@dataclass(frozen=True)
+class NearestRequest:
+    """A driver's nearest search: a point (WGS-84), how many, how far, what kind of place,
+    and the datum of the answer's coordinates."""
+
+    lon: float
+    lat: float
+    k: int = 5
+    max_km: float | None = None
+    query: FacilityQuery = DEFAULT_QUERY
+    out_crs: str = "wgs84"
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> NearestRequest:
+        """From query parameters (``lon, lat`` in ``crs``, ``k``, ``max_km``, the filters,
+        ``out_crs``); unknown parameters are refused."""
+        reject_unknown(args, NEAREST_PARAMS)
+        lon, lat = parse_point(args)
+        return cls(lon, lat, parse_int(args, "k", 5, 1, MAX_K),
+                   parse_float(args, "max_km", None, 0.001, 20_000.0),
+                   parse_facility_query(args), parse_crs(args, "out_crs"))
+
+    def search(self, index: NearestIndex, now: dt.datetime | None = None) -> list[Hit]:
+        """The hits of this request in ``index``, open states read at ``now``."""
+        return index.nearest(self.lon, self.lat, self.k, self.query, self.max_km, now=now)
 
 
 ROUTE_FIELDS = {"route", "buffer_km", "kind", "status", "amenity", "open_now", "at",
@@ -217,34 +250,46 @@ def _body_as_args(body: Mapping) -> Args:
     return Args({name: body.get(name) for name in ROUTE_FIELDS - {"route", "position"}})
 
 
-def parse_route_request(body: Mapping) -> dict:
-    """Arguments of :meth:`NearestIndex.along_route` from a JSON body, plus ``out_crs``.
+@dataclass(frozen=True)
+class RouteRequest:
+    """Places near a route (WGS-84 vertices), in driving order: the corridor, what kind
+    of place, where the driver is now, how many, and the datum of the answer."""
 
-    ``route`` is a GeoJSON LineString or a list of ``[lon, lat]``; ``crs`` names the
-    datum of ``route`` and ``position``; they are converted to WGS-84 here.
-    """
-    unknown = sorted(set(body) - ROUTE_FIELDS)
-    if unknown:
-        raise InvalidParameter(f"unknown field {unknown[0]!r}; known: "
-                               f"{', '.join(sorted(ROUTE_FIELDS))}", field=unknown[0])
-    args = _body_as_args(body)
-    crs = parse_crs(args, "crs")
-    route = check_route(body.get("route"))
-    if crs != "wgs84":
-        lons, lats = to_wgs84(route[:, 0], route[:, 1], crs)
-        route = np.column_stack([lons, lats])
-    position = body.get("position")
-    if position is not None:
-        if not isinstance(position, list | tuple) or len(position) != 2:
-            raise InvalidParameter("position must be [lon, lat]", field="position")
-        try:
-            position = check_lon_lat(*position)
-        except InvalidParameter as exc:
-            raise InvalidParameter(f"position: {exc.message}", field="position") from None
+    route: tuple[tuple[float, float], ...]
+    buffer_km: float = 5.0
+    query: FacilityQuery = DEFAULT_QUERY
+    position: tuple[float, float] | None = None
+    limit: int = 200
+    out_crs: str = "wgs84"
+
+    @classmethod
+    def from_body(cls, body: Mapping) -> RouteRequest:
+        """From a JSON object: ``route`` is a GeoJSON LineString or a list of
+        ``[lon, lat]``; ``crs`` names the datum of ``route`` and ``position`` (converted
+        to WGS-84 here); unknown fields are refused."""
+        reject_unknown(body, ROUTE_FIELDS, what="field")
+        args = _body_as_args(body)
+        crs = parse_crs(args, "crs")
+        route = check_route(body.get("route"))
         if crs != "wgs84":
-            position = to_wgs84(*position, crs)
-    return {"route": route.tolist(),
-            "buffer_km": parse_float(args, "buffer_km", 5.0, 0.001, MAX_BUFFER_KM),
-            "query": parse_facility_query(args), "position": position,
-            "limit": parse_int(args, "limit", 200, 1, 1000),
-            "out_crs": parse_crs(args, "out_crs")}
+            lons, lats = to_wgs84(route[:, 0], route[:, 1], crs)
+            route = np.column_stack([lons, lats])
+        position = body.get("position")
+        if position is not None:
+            if not isinstance(position, list | tuple) or len(position) != 2:
+                raise InvalidParameter("position must be [lon, lat]", field="position")
+            try:
+                position = check_lon_lat(*position)
+            except InvalidParameter as exc:
+                raise InvalidParameter(f"position: {exc.message}", field="position") from None
+            if crs != "wgs84":
+                position = to_wgs84(*position, crs)
+        return cls(tuple(map(tuple, route.tolist())),
+                   parse_float(args, "buffer_km", 5.0, 0.001, MAX_BUFFER_KM),
+                   parse_facility_query(args), position,
+                   parse_int(args, "limit", 200, 1, 1000), parse_crs(args, "out_crs"))
+
+    def search(self, index: NearestIndex, now: dt.datetime | None = None) -> list[Hit]:
+        """The hits of this request in ``index``, open states read at ``now``."""
+        return index.along_route(self.route, self.buffer_km, self.query, self.position,
+                                 self.limit, now=now)

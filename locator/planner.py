@@ -220,8 +220,10 @@ class Planner:
                           lambda: planning.blind_spots_for_display(report))
 
     # ---- siting ------------------------------------------------------------------------
-    def plan(self, request: PlanRequest) -> planning.PlanResult:
-        """Where ``request.sites`` new stations would add the most covered demand."""
+    def plan(self, request: PlanRequest, *,
+             on_progress: planning.ProgressCallback | None = None) -> planning.PlanResult:
+        """Where ``request.sites`` new stations would add the most covered demand
+        (``on_progress`` hears of the stages of a plan that is computed, not kept)."""
         if request.sites is None:
             raise InvalidParameter("sites is required: how many new sites to suggest",
                                    field="sites")
@@ -240,7 +242,7 @@ class Planner:
                 demand=request.demand, city=area.city, county=area.county,
                 method=request.method, set_cover=request.set_cover,
                 resolution=request.resolution, report=self.coverage(area), cells=cells,
-                time_limit_s=self.time_limit_s)
+                time_limit_s=self.time_limit_s, on_progress=on_progress)
 
         return self._kept("plan", request.key(), build)
 

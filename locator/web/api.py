@@ -11,14 +11,7 @@ from ..errors import InvalidParameter
 from ..geojson import feature_collection, page_links
 from ..nearest import DriveEstimate, Hit
 from ..openapi import openapi_document
-from ..params import (
-    parse_crs,
-    parse_filter,
-    parse_int,
-    parse_nearest,
-    parse_route_request,
-    reject_unknown,
-)
+from ..params import NearestRequest, RouteRequest, parse_filter, parse_int, reject_unknown
 from ..places import MAX_LIMIT as PLACES_MAX_LIMIT
 from . import AppState, state
 from .bodies import read_json_object
@@ -102,10 +95,6 @@ def places():
 #: 925, for about 70% of the CPU time.
 NEAREST_GZIP_LEVEL = 1
 
-NEAREST_PARAMS = {"lon", "lat", "k", "kind", "status", "amenity", "open_now", "at", "max_km",
-                  "min_truck_parking", "crs", "out_crs"}
-
-
 def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate,
                      extra: dict) -> dict:
     """Hits as a FeatureCollection; geometry in ``out_crs`` (WGS-84 unless asked)."""
@@ -127,19 +116,17 @@ def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate,
 def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
     """``/api/v1/nearest`` for query parameters ``args``; shared by the Flask view and
     the hot path, so that both answer alike. Bad parameters raise InvalidParameter."""
-    reject_unknown(args, NEAREST_PARAMS)
-    parsed = parse_nearest(args)
-    out_crs = parse_crs(args, "out_crs")
+    wanted = NearestRequest.from_args(args)
     catalog = app_state.catalog.current()
     estimate = app_state.estimate
-    query = {"lon": parsed["lon"], "lat": parsed["lat"], "k": parsed["k"]}
+    query = {"lon": wanted.lon, "lat": wanted.lat, "k": wanted.k}
 
     def body() -> dict:
-        hits = catalog.nearest_index(estimate).nearest(**parsed, now=app_state.clock())
-        return _hits_collection(hits, out_crs, estimate, {"query": query})
+        hits = wanted.search(catalog.nearest_index(estimate), app_state.clock())
+        return _hits_collection(hits, wanted.out_crs, estimate, {"query": query})
 
     # Results depend on the clock when open_now is asked without a fixed time.
-    max_age = 30 if parsed["query"].open_now and parsed["query"].at is None else 60
+    max_age = 30 if wanted.query.open_now and wanted.query.at is None else 60
     return Answer(catalog.data_version, body, max_age, GEOJSON, NEAREST_GZIP_LEVEL)
 
 
@@ -152,12 +139,11 @@ def nearest():
 @bp.post("/along-route")
 def along_route():
     """Facilities within ``buffer_km`` of a route, in driving order."""
-    limit = int(state().settings.max_route_body_kb * 1024)
-    args = parse_route_request(read_json_object(
-        limit, example='{"route": [[117.2, 31.8], [117.5, 31.9]], "buffer_km": 5}'))
-    out_crs = args.pop("out_crs")
     app_state = state()
-    catalog = app_state.catalog.current()
-    hits = catalog.nearest_index(app_state.estimate).along_route(**args, now=app_state.clock())
-    body = _hits_collection(hits, out_crs, app_state.estimate, {"buffer_km": args["buffer_km"]})
+    wanted = RouteRequest.from_body(read_json_object(
+        int(app_state.settings.max_route_body_kb * 1024),
+        example='{"route": [[117.2, 31.8], [117.5, 31.9]], "buffer_km": 5}'))
+    index = app_state.catalog.current().nearest_index(app_state.estimate)
+    body = _hits_collection(wanted.search(index, app_state.clock()), wanted.out_crs,
+                            app_state.estimate, {"buffer_km": wanted.buffer_km})
     return jsonify(body), 200, {"Content-Type": GEOJSON}

@@ -48,7 +48,7 @@ from ..embed import (
     script_snippet,
     widget_csp,
 )
-from ..errors import InvalidParameter, LocatorError
+from ..errors import InvalidParameter
 from ..hours import OPEN_STATE_LABELS, open_state
 from ..maps import ANHUI_BOUNDS, KIND_COLORS, OSM_ATTRIBUTION, label
 from ..model import AMENITIES, KINDS, STATUSES
@@ -58,7 +58,7 @@ from . import state
 from .api import respond
 from .assets import buffered
 from .caching import Answer
-from .errors import public_error
+from .errors import answers_json
 from .jsonio import dumps_bytes
 from .security import permissions_policy
 from .urls import site_url
@@ -234,6 +234,7 @@ def loader():
 
 
 @bp.get("/embed/data.geojson")
+@answers_json
 def data():
     """The widget's facilities: position, name, kind and status; ETag by data version."""
     unknown = sorted(set(request.args) - DATA_PARAMS)
@@ -252,6 +253,7 @@ def data():
 
 
 @bp.get("/embed/facility/<path:facility_id>")
+@answers_json
 def details(facility_id: str):
     """A popup's details: the fields of ``/f/<id>``, open now, and navigation links."""
     if request.args:
@@ -333,6 +335,7 @@ def _width() -> int | None:
 
 
 @bp.get("/embed/snippet.json")
+@answers_json
 def snippet():
     """The snippets of a set of options (for the builder): script, iframe, widget URL."""
     width = _width()
@@ -350,39 +353,21 @@ def snippet():
     return current_app.response_class(dumps_bytes(body), mimetype="application/json")
 
 
-def _json_error(exc: LocatorError) -> Response:
-    body, headers = public_error(exc)
-    return current_app.response_class(dumps_bytes(body), status=exc.status, headers=headers,
-                                      mimetype="application/json")
-
-
-@bp.errorhandler(LocatorError)
-def embed_error(exc: LocatorError):
-    """The JSON error shape from the data, snippet and oEmbed endpoints; a page otherwise."""
-    if request.endpoint in ("embed.widget", "embed.builder"):
-        message = public_error(exc)[0]["error"]["message"]
-        return render_template("error.html", status=exc.status, message=message), exc.status
-    return _json_error(exc)
-
-
 @bp.get("/oembed")
+@answers_json
 def oembed():
     """oEmbed (JSON, ``rich``) for this site's ``/embed``, ``/`` and ``/f/<id>`` URLs."""
-    try:
-        url, maxwidth, maxheight = parse_oembed_request(request.args)
-        root = site_url()
-        roots = [root] + ([request.url_root.rstrip("/")]
-                          if request.url_root.rstrip("/") != root else [])
-        target = resolve_oembed_url(url, roots)
-        context = embed_context()
-        options, _warnings = parse_embed_options(MultiDict(target.args), context)
-        facility_name = None
-        if target.kind == "facility":
-            f = state().catalog.current().get(target.facility_id)
-            options = facility_options(f, options)
-            facility_name = f.name
-    except LocatorError as exc:
-        return _json_error(exc)
+    url, maxwidth, maxheight = parse_oembed_request(request.args)
+    root = site_url()
+    roots = [root] + ([request.url_root.rstrip("/")]
+                      if request.url_root.rstrip("/") != root else [])
+    target = resolve_oembed_url(url, roots)
+    options, _warnings = parse_embed_options(MultiDict(target.args), embed_context())
+    facility_name = None
+    if target.kind == "facility":
+        f = state().catalog.current().get(target.facility_id)
+        options = facility_options(f, options)
+        facility_name = f.name
     g.lang = options.lang
     doc = oembed_document(root, options, title=_title(options, facility_name),
                           provider_name=_("Driver service stations"),

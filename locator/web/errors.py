@@ -1,4 +1,10 @@
-"""One error handler: the JSON error shape under /api, a short page elsewhere."""
+"""One error handler: the JSON error shape from the endpoints that answer JSON, a short
+page from the others.
+
+An endpoint answers JSON when its blueprint is one of :data:`JSON_BLUEPRINTS` or its
+view is marked with :func:`answers_json`; a request that matched no endpoint gets JSON
+when it asked for it, or when its path lies under the API.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +28,24 @@ _PAGE_MESSAGES = {404: "This page does not exist.",
                        "shortly."}
 
 
+#: Blueprints whose every view answers JSON.
+JSON_BLUEPRINTS = frozenset({"api", "api_coverage"})
+
+
+def answers_json(view):
+    """Mark a view (outside :data:`JSON_BLUEPRINTS`) whose errors are JSON too."""
+    view.answers_json = True
+    return view
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    if request.url_rule is not None:
+        if request.blueprint in JSON_BLUEPRINTS:
+            return True
+        view = current_app.view_functions.get(request.endpoint)
+        return bool(getattr(view, "answers_json", False))
+    return (request.path.startswith("/api/")
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _respond(status: int, body: dict, headers: list | None = None):
