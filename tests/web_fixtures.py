@@ -6,9 +6,13 @@ only, never through ``locator``, so the tests compare the app against a second o
 
 from __future__ import annotations
 
+import atexit
 import csv
 import functools
 import json
+import shutil
+import sqlite3
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,22 +34,40 @@ HEFEI_CODE = "340100"
 
 
 # ---- databases and apps --------------------------------------------------------------------
+@functools.cache
+def _shipped_sqlite_template() -> Path:
+    """One SQLite file with the shipped data per test run; modules get copies of it."""
+    folder = Path(tempfile.mkdtemp(prefix="locator-shipped-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "locator.db"
+    load_into(f"sqlite:///{path}")
+    conn = sqlite3.connect(path)
+    try:  # everything in the main file, nothing in the WAL
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return path
+
+
 def loaded_database(backend: str, directory: Path) -> tuple[str, Callable[[], None]]:
     """A database of ``backend`` holding the shipped data: its URL and a cleanup function."""
     if backend == "sqlite":
-        url = f"sqlite:///{directory / 'locator.db'}"
+        path = directory / "locator.db"
+        shutil.copyfile(_shipped_sqlite_template(), path)
 
         def cleanup() -> None:
             pass
-    else:
-        from tests.conftest import _drop_schema, _postgis_schema_url
 
-        schema, url = _postgis_schema_url()
+        return f"sqlite:///{path}", cleanup
+    from tests.conftest import _drop_schema, _postgis_schema_url
 
-        def cleanup() -> None:
-            _drop_schema(schema)
+    schema, url = _postgis_schema_url()
+
+    def drop() -> None:
+        _drop_schema(schema)
+
     load_into(url)
-    return url, cleanup
+    return url, drop
 
 
 def load_into(url: str) -> None:
@@ -54,17 +76,9 @@ def load_into(url: str) -> None:
         load_default_data(storage, GEODATA)
 
 
-#: Every app the web tests build stays referenced for the session: locator/web/pages.py
-#: caches rendered maps by ``id(AppState)``, and a dead app's id, reused by a new app on
-#: other data, would serve the old app's map (see test_pages.py::test_map_cache_...).
-_APPS: list[Flask] = []
-
-
 def make_app(url: str, **overrides: Any) -> Flask:
     """The app on ``url``, without map tiles (tests never go online)."""
-    app = create_app({"database_url": url, "tiles": "none", **overrides})
-    _APPS.append(app)
-    return app
+    return create_app({"database_url": url, "tiles": "none", **overrides})
 
 
 def close_app(app: Flask) -> None:

@@ -1,9 +1,9 @@
 """One error handler: the JSON error shape from the endpoints that answer JSON, a short
 page from the others.
 
-An endpoint answers JSON when its blueprint is one of :data:`JSON_BLUEPRINTS` or its
-view is marked with :func:`answers_json`; a request that matched no endpoint gets JSON
-when it asked for it, or when its path lies under the API.
+A request that asks for JSON (``Accept``) gets JSON; so does one to an endpoint whose
+blueprint is one of :data:`JSON_BLUEPRINTS` or whose view is marked with
+:func:`answers_json`, and one that matched no endpoint under the API's path.
 """
 
 from __future__ import annotations
@@ -39,13 +39,12 @@ def answers_json(view):
 
 
 def _wants_json() -> bool:
-    if request.url_rule is not None:
-        if request.blueprint in JSON_BLUEPRINTS:
-            return True
-        view = current_app.view_functions.get(request.endpoint)
-        return bool(getattr(view, "answers_json", False))
-    return (request.path.startswith("/api/")
-            or request.accept_mimetypes.best == "application/json")
+    if request.accept_mimetypes.best == "application/json":
+        return True
+    if request.url_rule is None:  # no endpoint: the API's addresses answer JSON
+        return request.path.startswith("/api/")
+    view = current_app.view_functions.get(request.endpoint)
+    return request.blueprint in JSON_BLUEPRINTS or getattr(view, "answers_json", False)
 
 
 def _respond(status: int, body: dict, headers: list | None = None):
