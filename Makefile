@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test system-test-deps lint translations screenshot bench clean
+.PHONY: run test install install-test system-test-deps lint format translations screenshot bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,10 +35,16 @@ system-test-deps:
 
 test: install-test system-test-deps
 	$(BIN)/ruff check locator tests bench
+	$(BIN)/ruff format --check locator tests bench
 	$(BIN)/python -m pytest
 
 lint: install-test
 	$(BIN)/ruff check locator tests bench
+	$(BIN)/ruff format --check locator tests bench
+
+format: install-test
+	$(BIN)/ruff format locator tests bench
+	$(BIN)/ruff check --fix locator tests bench
 
 translations: install
 	$(BIN)/python -m locator.web.translations.compile

@@ -58,8 +58,10 @@ POSTS = [
     ("/api/v1/plan", {"sites": 3, "county": "肥东县", "candidates": "grid", "resolution": 7}),
     ("/api/v1/plan", {"sites": 3, "city": HEFEI, "what_if": [[117.3, 31.9]]}),
     ("/api/v1/plan", {"sites": 0}),
-    ("/api/v1/along-route", {"route": [[116.5, 31.5], [117.5, 32.0], [118.3, 31.3]],
-                             "buffer_km": 5}),
+    (
+        "/api/v1/along-route",
+        {"route": [[116.5, 31.5], [117.5, 32.0], [118.3, 31.3]], "buffer_km": 5},
+    ),
     ("/api/v1/along-route", {"route": [[116.5, 31.5]]}),
 ]
 
@@ -87,10 +89,12 @@ def _record(response) -> dict:
     data = response.get_data()
     if response.headers.get("Content-Encoding") == "gzip":  # its header holds a time
         data = gzip.decompress(data)
-    return {"status": response.status_code,
-            "headers": sorted([k, v] for k, v in response.headers.items() if k != "Date"),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "body": base64.b64encode(data[:4000]).decode()}
+    return {
+        "status": response.status_code,
+        "headers": sorted([k, v] for k, v in response.headers.items() if k != "Date"),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "body": base64.b64encode(data[:4000]).decode(),
+    }
 
 
 def main() -> int:

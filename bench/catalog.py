@@ -47,16 +47,30 @@ def bench_init(url: str) -> tuple[float, float]:
 def synthetic(n: int) -> list[Facility]:
     rng = random.Random(1)
     kinds, amenities = list(KINDS), list(AMENITIES)
-    return [Facility(f"f{i}", f"站点{i}", rng.choice(kinds), rng.uniform(73.5, 135),
-                     rng.uniform(18, 53.5), amenities=frozenset(rng.sample(amenities, 3)),
-                     city=rng.choice(["合肥市", "芜湖市", "蚌埠市"]))
-            for i in range(n)]
+    return [
+        Facility(
+            f"f{i}",
+            f"站点{i}",
+            rng.choice(kinds),
+            rng.uniform(73.5, 135),
+            rng.uniform(18, 53.5),
+            amenities=frozenset(rng.sample(amenities, 3)),
+            city=rng.choice(["合肥市", "芜湖市", "蚌埠市"]),
+        )
+        for i in range(n)
+    ]
 
 
 def scan(facilities, flt: FacilityFilter) -> list[Facility]:
     w, s, e, n = flt.bbox
-    return [f for f in facilities if w <= f.lon <= e and s <= f.lat <= n
-            and f.kind in flt.kinds and flt.amenities <= f.amenities][:100]
+    return [
+        f
+        for f in facilities
+        if w <= f.lon <= e
+        and s <= f.lat <= n
+        and f.kind in flt.kinds
+        and flt.amenities <= f.amenities
+    ][:100]
 
 
 def main() -> None:
@@ -78,7 +92,8 @@ def main() -> None:
         sep = "&" if "?" in args.postgis else "?"
         try:
             first, second = bench_init(
-                f"{args.postgis}{sep}options=-csearch_path%3D{schema},public")
+                f"{args.postgis}{sep}options=-csearch_path%3D{schema},public"
+            )
         finally:
             with psycopg.connect(args.postgis, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -86,15 +101,20 @@ def main() -> None:
 
     facilities = synthetic(args.n)
     catalog = Catalog(facilities)
-    flt = FacilityFilter(bbox=(114.8, 29.4, 119.7, 34.7), kinds=frozenset({"driver_home",
-                                                                          "service_area"}),
-                         amenities=frozenset({"shower"}))
+    flt = FacilityFilter(
+        bbox=(114.8, 29.4, 119.7, 34.7),
+        kinds=frozenset({"driver_home", "service_area"}),
+        amenities=frozenset({"shower"}),
+    )
     assert [f.id for f in catalog.query(flt).items] == sorted(
-        f.id for f in scan(catalog.facilities, flt))
+        f.id for f in scan(catalog.facilities, flt)
+    )
     fast = timed(lambda: catalog.query(flt))
     slow = timed(lambda: scan(catalog.facilities, flt))
-    print(f"filter over {args.n:,} facilities: catalog {fast * 1e3:.2f} ms, "
-          f"Python scan {slow * 1e3:.2f} ms, ratio {slow / fast:.1f}x")
+    print(
+        f"filter over {args.n:,} facilities: catalog {fast * 1e3:.2f} ms, "
+        f"Python scan {slow * 1e3:.2f} ms, ratio {slow / fast:.1f}x"
+    )
 
 
 if __name__ == "__main__":

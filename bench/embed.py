@@ -44,9 +44,15 @@ from locator.web import create_app  # noqa: E402
 from tests.web_fixtures import LiveServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 TARGET_BYTES = 150_000
 TARGET_MS = 1000.0
 ANHUI = (114.9, 29.4, 119.6, 34.6)
@@ -84,10 +90,20 @@ def synthetic(n: int, seed: int = 3) -> list[Facility]:
     w, s, e, north = ANHUI
     lon, lat = rng.uniform(w, e, n), rng.uniform(s, north, n)
     kinds = rng.choice(["service_station", "service_point", "driver_home"], n)
-    return [Facility(f"bench:{i}", f"职工服务站{i}号", str(kinds[i]), float(lon[i]),
-                     float(lat[i]), address=f"安徽省某县某路{i}号", phone="0551-12345678",
-                     hours="Mo-Su 08:00-20:00", amenities=frozenset({"rest_room", "hot_water"}))
-            for i in range(n)]
+    return [
+        Facility(
+            f"bench:{i}",
+            f"职工服务站{i}号",
+            str(kinds[i]),
+            float(lon[i]),
+            float(lat[i]),
+            address=f"安徽省某县某路{i}号",
+            phone="0551-12345678",
+            hours="Mo-Su 08:00-20:00",
+            amenities=frozenset({"rest_room", "hot_water"}),
+        )
+        for i in range(n)
+    ]
 
 
 def load_once(browser, url: str) -> dict:
@@ -96,8 +112,7 @@ def load_once(browser, url: str) -> dict:
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    page.wait_for_selector(".leaflet-marker-icon, .marker-cluster", state="visible",
-                           timeout=30_000)
+    page.wait_for_selector(".leaflet-marker-icon, .marker-cluster", state="visible", timeout=30_000)
     seen_ms = (time.perf_counter() - start) * 1000
     page.wait_for_function("() => performance.getEntriesByName('locator:markers').length")
     page.wait_for_load_state("load")
@@ -114,7 +129,9 @@ def run_scenario(browser, base: str, name: str, path: str, loads: int) -> dict:
     weights = runs[-1]["weights"]
     total = sum(v["encoded"] for v in weights.values())
     result = {
-        "scenario": name, "path": path, "facilities": runs[-1]["facilities"],
+        "scenario": name,
+        "path": path,
+        "facilities": runs[-1]["facilities"],
         "bytes_by_type": {k: v["encoded"] for k, v in sorted(weights.items())},
         "uncompressed_by_type": {k: v["decoded"] for k, v in sorted(weights.items())},
         "requests": sum(v["count"] for v in weights.values()),
@@ -133,29 +150,40 @@ def report(result: dict) -> None:
         print(f"  {kind:<11} {size / 1000:8.1f} KB compressed  ({raw / 1000:7.1f} KB raw)")
     ok_bytes = result["total_bytes"] <= TARGET_BYTES
     ok_ms = result["markers_ms_median"] <= TARGET_MS
-    print(f"  {'total':<11} {result['total_bytes'] / 1000:8.1f} KB in {result['requests']} "
-          f"requests (target <= {TARGET_BYTES / 1000:.0f} KB: "
-          f"{'met' if ok_bytes else 'MISSED'})")
-    print(f"  first markers: median {result['markers_ms_median']:.0f} ms of "
-          f"{result['markers_ms']} (target <= {TARGET_MS:.0f} ms: "
-          f"{'met' if ok_ms else 'MISSED'}); a marker seen by Playwright after "
-          f"{result['seen_ms_median']:.0f} ms")
+    print(
+        f"  {'total':<11} {result['total_bytes'] / 1000:8.1f} KB in {result['requests']} "
+        f"requests (target <= {TARGET_BYTES / 1000:.0f} KB: "
+        f"{'met' if ok_bytes else 'MISSED'})"
+    )
+    print(
+        f"  first markers: median {result['markers_ms_median']:.0f} ms of "
+        f"{result['markers_ms']} (target <= {TARGET_MS:.0f} ms: "
+        f"{'met' if ok_ms else 'MISSED'}); a marker seen by Playwright after "
+        f"{result['seen_ms_median']:.0f} ms"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--loads", type=int, default=5, help="loads per scenario (median)")
-    parser.add_argument("--synthetic", type=int, default=2000,
-                        help="extra facilities of a further scenario (0: skip)")
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=2000,
+        help="extra facilities of a further scenario (0: skip)",
+    )
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"needs Debian's chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.loads} loads per scenario, "
-          "each in a new browser context")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; {args.loads} loads per scenario, "
+        "each in a new browser context"
+    )
     results = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -168,8 +196,11 @@ def main() -> None:
                 if extra:
                     storage.upsert_facilities(synthetic(extra))
             app = create_app({"database_url": url, "tiles": "none"})
-            scenarios = SCENARIOS if label == "shipped" else [
-                (f"shipped + {extra} synthetic facilities, map only", "/embed")]
+            scenarios = (
+                SCENARIOS
+                if label == "shipped"
+                else [(f"shipped + {extra} synthetic facilities, map only", "/embed")]
+            )
             with LiveServer(app) as server:
                 for name, path in scenarios:
                     result = run_scenario(browser, server.url, name, path, args.loads)
@@ -180,8 +211,12 @@ def main() -> None:
         browser.close()
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2))
-    missed = [r for r in results if r["database"] == "shipped" and (
-        r["total_bytes"] > TARGET_BYTES or r["markers_ms_median"] > TARGET_MS)]
+    missed = [
+        r
+        for r in results
+        if r["database"] == "shipped"
+        and (r["total_bytes"] > TARGET_BYTES or r["markers_ms_median"] > TARGET_MS)
+    ]
     sys.exit(1 if missed else 0)
 
 

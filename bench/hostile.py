@@ -40,19 +40,37 @@ def zigzag(n: int = 5000) -> list[list[float]]:
 
 
 HOSTILE = [
-    ("along-route zigzag 5,000 vertices, buffer 50 km", "POST", "/api/v1/along-route",
-     {"route": zigzag(), "buffer_km": 50}),
-    ("along-route 61 bytes across China, buffer 1 m", "POST", "/api/v1/along-route",
-     {"route": [[73.5, 18.5], [134.5, 53]], "buffer_km": 0.001}),
-    ("plan 500 sites grid/grid exact res 8", "POST", "/api/v1/plan",
-     {"sites": 500, "demand": "grid", "candidates": "grid", "method": "exact",
-      "resolution": 8}),
-    ("plan 500 sites grid/grid exact res 6", "POST", "/api/v1/plan",
-     {"sites": 500, "demand": "grid", "candidates": "grid", "method": "exact",
-      "resolution": 6}),
+    (
+        "along-route zigzag 5,000 vertices, buffer 50 km",
+        "POST",
+        "/api/v1/along-route",
+        {"route": zigzag(), "buffer_km": 50},
+    ),
+    (
+        "along-route 61 bytes across China, buffer 1 m",
+        "POST",
+        "/api/v1/along-route",
+        {"route": [[73.5, 18.5], [134.5, 53]], "buffer_km": 0.001},
+    ),
+    (
+        "plan 500 sites grid/grid exact res 8",
+        "POST",
+        "/api/v1/plan",
+        {"sites": 500, "demand": "grid", "candidates": "grid", "method": "exact", "resolution": 8},
+    ),
+    (
+        "plan 500 sites grid/grid exact res 6",
+        "POST",
+        "/api/v1/plan",
+        {"sites": 500, "demand": "grid", "candidates": "grid", "method": "exact", "resolution": 6},
+    ),
     ("GET /api/v1/coverage/grid (bare)", "GET", "/api/v1/coverage/grid", None),
-    ("plan body nested 2,000 deep", "POST", "/api/v1/plan",
-     b'{"sites": 5, "what_if": ' + b"[" * 2000 + b"]" * 2000 + b"}"),
+    (
+        "plan body nested 2,000 deep",
+        "POST",
+        "/api/v1/plan",
+        b'{"sites": 5, "what_if": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+    ),
 ]
 
 
@@ -64,8 +82,9 @@ def free_port() -> int:
 
 def request(url: str, method: str = "GET", body=None, timeout: float = 600.0):
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+    )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
@@ -98,8 +117,7 @@ def nearest_rate(base: str, seconds: float, threads: int = 4) -> float:
         n = 0
         while time.monotonic() < stop:
             lon, lat = 116.0 + (n % 37) * 0.07, 30.5 + (n % 23) * 0.12
-            status, _, _ = request(f"{base}/api/v1/nearest?lon={lon:.3f}&lat={lat:.3f}",
-                                   timeout=60)
+            status, _, _ = request(f"{base}/api/v1/nearest?lon={lon:.3f}&lat={lat:.3f}", timeout=60)
             n += status == 200
         counts[i] = n
 
@@ -122,12 +140,26 @@ def main() -> int:
         load_default_data(storage, ROOT / "geodata")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LOCATOR_DATABASE_URL": url, "LOCATOR_TILES": "none",
-           "LOCATOR_SECRET_KEY": "bench-only"}
+    env = {
+        **os.environ,
+        "LOCATOR_DATABASE_URL": url,
+        "LOCATOR_TILES": "none",
+        "LOCATOR_SECRET_KEY": "bench-only",
+    }
     master = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:locator.web.gunicorn_conf",
-         "locator.web.wsgi:app", "-b", f"127.0.0.1:{port}"],
-        env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            "python:locator.web.gunicorn_conf",
+            "locator.web.wsgi:app",
+            "-b",
+            f"127.0.0.1:{port}",
+        ],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     figures: dict = {"hostile": [], "throughput": {}}
     try:
         for _ in range(300):
@@ -145,29 +177,45 @@ def main() -> int:
             before = peak_mb(pids)
             status, size, seconds = request(base + path, method, body)
             after = peak_mb(pids)
-            row = {"request": name, "status": status, "bytes": size,
-                   "seconds": round(seconds, 3), "peak_mb_before": round(before),
-                   "peak_mb_after": round(after)}
+            row = {
+                "request": name,
+                "status": status,
+                "bytes": size,
+                "seconds": round(seconds, 3),
+                "peak_mb_before": round(before),
+                "peak_mb_after": round(after),
+            }
             figures["hostile"].append(row)
-            print(f"  {status} {seconds:7.3f} s {size:>10,} B  peak {before:.0f} -> "
-                  f"{after:.0f} MB  {name}")
+            print(
+                f"  {status} {seconds:7.3f} s {size:>10,} B  peak {before:.0f} -> "
+                f"{after:.0f} MB  {name}"
+            )
 
         print("\n(b) nearest throughput from 4 client threads")
         alone = nearest_rate(base, args.seconds)
         rounds = {"alone": alone}
         for label, make in (
-                ("8 uncached plans", lambda i: ("POST", "/api/v1/plan",
-                                                {"sites": 5, "radius_km": 4 + i / 10})),
-                ("8 identical uncached province coverages",
-                 lambda i: ("GET", "/api/v1/coverage/summary?radius_km=9.7", None))):
+            (
+                "8 uncached plans",
+                lambda i: ("POST", "/api/v1/plan", {"sites": 5, "radius_km": 4 + i / 10}),
+            ),
+            (
+                "8 identical uncached province coverages",
+                lambda i: ("GET", "/api/v1/coverage/summary?radius_km=9.7", None),
+            ),
+        ):
             with ThreadPoolExecutor(8) as pool:
-                heavy = [pool.submit(request, base + make(i)[1], make(i)[0], make(i)[2])
-                         for i in range(8)]
+                heavy = [
+                    pool.submit(request, base + make(i)[1], make(i)[0], make(i)[2])
+                    for i in range(8)
+                ]
                 rate = nearest_rate(base, args.seconds)
                 statuses = sorted(f.result()[0] for f in heavy)
             rounds[label] = rate
-            print(f"  {label}: {rate:.0f} req/s ({rate / alone:.0%} of alone); heavy "
-                  f"statuses {statuses}")
+            print(
+                f"  {label}: {rate:.0f} req/s ({rate / alone:.0%} of alone); heavy "
+                f"statuses {statuses}"
+            )
         print(f"  alone: {alone:.0f} req/s")
         figures["throughput"] = {k: round(v, 1) for k, v in rounds.items()}
         figures["peak_mb_final"] = round(peak_mb(pids))

@@ -51,8 +51,10 @@ class WorkGate:
         if not self._slots.acquire(blocking=False):
             with self._queue:
                 if self._queued >= self.waiting:
-                    raise Busy("the server is busy with other reports; try again shortly",
-                               retry_after=int(self.wait_s))
+                    raise Busy(
+                        "the server is busy with other reports; try again shortly",
+                        retry_after=int(self.wait_s),
+                    )
                 self._queued += 1
             try:
                 got = self._slots.acquire(timeout=self.wait_s)
@@ -60,8 +62,10 @@ class WorkGate:
                 with self._queue:
                     self._queued -= 1
             if not got:
-                raise Busy("the server is busy with other reports; try again shortly",
-                           retry_after=int(self.wait_s))
+                raise Busy(
+                    "the server is busy with other reports; try again shortly",
+                    retry_after=int(self.wait_s),
+                )
         self._inside.depth = 1
         try:
             yield
@@ -88,8 +92,9 @@ class ResultCache:
         #: How many values were built (not served from the cache), per namespace.
         self.builds: dict[str, int] = {}
 
-    def get(self, namespace: str, key: Hashable, build: Callable[[], T],
-            gate: WorkGate | None = None) -> T:
+    def get(
+        self, namespace: str, key: Hashable, build: Callable[[], T], gate: WorkGate | None = None
+    ) -> T:
         """The value under ``(namespace, key)``, built by ``build`` (inside ``gate``,
         when given) if missing."""
         full = (namespace, key)

@@ -59,18 +59,24 @@ class Catalog:
         self.kind = np.array([f.kind for f in self.facilities], dtype=object)
         self.status = np.array([f.status for f in self.facilities], dtype=object)
         self.amenity_bits = np.array(
-            [_amenity_bits(f.amenities) for f in self.facilities], dtype=np.int64)
+            [_amenity_bits(f.amenities) for f in self.facilities], dtype=np.int64
+        )
         self._admin = {
-            level: (np.array([getattr(f, level) for f in self.facilities], dtype=object),
-                    np.array([getattr(f, f"{level}_code") for f in self.facilities],
-                             dtype=object))
+            level: (
+                np.array([getattr(f, level) for f in self.facilities], dtype=object),
+                np.array([getattr(f, f"{level}_code") for f in self.facilities], dtype=object),
+            )
             for level in ("city", "county", "township")
         }
         self._nearest: NearestIndex | None = None
         self._lock = threading.Lock()
         self._text = np.array(
-            [" ".join(filter(None, (f.name, f.address, f.township, f.county, f.city))).lower()
-             for f in self.facilities], dtype=object)
+            [
+                " ".join(filter(None, (f.name, f.address, f.township, f.county, f.city))).lower()
+                for f in self.facilities
+            ],
+            dtype=object,
+        )
 
     def nearest_index(self, estimate: DriveEstimate | None = None) -> NearestIndex:
         """The K-nearest index of this data version (built on first use, then kept)."""
@@ -104,8 +110,11 @@ class Catalog:
         keep = np.ones(len(self.facilities), dtype=bool)
         if flt.bbox is not None:
             west, south, east, north = flt.bbox
-            inside_lon = ((self.lon >= west) & (self.lon <= east) if west <= east
-                          else (self.lon >= west) | (self.lon <= east))  # across 180°
+            inside_lon = (
+                (self.lon >= west) & (self.lon <= east)
+                if west <= east
+                else (self.lon >= west) | (self.lon <= east)
+            )  # across 180°
             keep &= inside_lon & (self.lat >= south) & (self.lat <= north)
         if flt.kinds:
             keep &= np.isin(self.kind, list(flt.kinds))
@@ -121,14 +130,15 @@ class Catalog:
                 keep &= (names == value) | (codes == value)
         if flt.q:
             needle = flt.q.lower()
-            keep &= np.fromiter((needle in text for text in self._text), dtype=bool,
-                                count=len(self._text))
+            keep &= np.fromiter(
+                (needle in text for text in self._text), dtype=bool, count=len(self._text)
+            )
         return keep
 
     def query(self, flt: FacilityFilter, *, limit: int = 100, offset: int = 0) -> Page:
         """A page of the facilities that pass ``flt``, ordered by id."""
         matched = np.flatnonzero(self.mask(flt))
-        chosen = matched[offset:offset + limit]
+        chosen = matched[offset : offset + limit]
         return Page([self.facilities[i] for i in chosen], int(len(matched)), limit, offset)
 
 
@@ -145,8 +155,12 @@ def _amenity_bits(amenities: Iterable[str]) -> int:
 class CatalogCache:
     """The current :class:`Catalog` of a storage, rebuilt when its data version moves."""
 
-    def __init__(self, storage: Storage, build: Callable[[Storage], Catalog] | None = None,
-                 check_interval_s: float = 0.0):
+    def __init__(
+        self,
+        storage: Storage,
+        build: Callable[[Storage], Catalog] | None = None,
+        check_interval_s: float = 0.0,
+    ):
         self.storage = storage
         self._build = build or Catalog.from_storage
         self._catalog: Catalog | None = None
@@ -163,8 +177,11 @@ class CatalogCache:
         """
         catalog = self._catalog
         now, writes = time.monotonic(), local_writes()
-        if (catalog is not None and writes == self._checked[1]
-                and now - self._checked[0] < self.check_interval_s):
+        if (
+            catalog is not None
+            and writes == self._checked[1]
+            and now - self._checked[0] < self.check_interval_s
+        ):
             return catalog
         version = self.storage.data_version()
         self._checked = (now, writes)

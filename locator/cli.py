@@ -33,8 +33,13 @@ def _fail(exc: LocatorError) -> None:
 
 
 @click.group()
-@click.option("--database", "database_url", envvar="LOCATOR_DATABASE_URL", default=None,
-              help="sqlite:///path.db (default instance/locator.db) or postgresql://...")
+@click.option(
+    "--database",
+    "database_url",
+    envvar="LOCATOR_DATABASE_URL",
+    default=None,
+    help="sqlite:///path.db (default instance/locator.db) or postgresql://...",
+)
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Service-station locator for drivers, and coverage planning for unions."""
@@ -43,8 +48,12 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 
 
 @main.command()
-@click.option("--geodata", type=click.Path(exists=True, file_okay=False), default=None,
-              help="folder of the default data (default: the shipped geodata/)")
+@click.option(
+    "--geodata",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="folder of the default data (default: the shipped geodata/)",
+)
 @click.pass_context
 def init(ctx: click.Context, geodata: str | None) -> None:
     """Build the database from the shipped Anhui data (safe to run again)."""
@@ -57,21 +66,28 @@ def init(ctx: click.Context, geodata: str | None) -> None:
     except LocatorError as exc:
         _fail(exc)
     click.echo(f"database: {settings.database_url}")
-    click.echo(f"admin units: {summary.admin_units} (townships with polygon: "
-               f"{summary.townships_with_polygon}, with seat point: "
-               f"{summary.townships_with_seat})")
-    click.echo(f"facilities: {summary.facilities} ({summary.inserted} new, "
-               f"{summary.updated} updated); candidate junctions: {summary.candidates}")
+    click.echo(
+        f"admin units: {summary.admin_units} (townships with polygon: "
+        f"{summary.townships_with_polygon}, with seat point: "
+        f"{summary.townships_with_seat})"
+    )
+    click.echo(
+        f"facilities: {summary.facilities} ({summary.inserted} new, "
+        f"{summary.updated} updated); candidate junctions: {summary.candidates}"
+    )
     click.echo(f"data version: {summary.data_version}")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True,
-              help="development only, with --host 127.0.0.1: reload on code changes and "
-                   "show werkzeug's interactive debugger, which runs any Python code typed "
-                   "into an error page")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="development only, with --host 127.0.0.1: reload on code changes and "
+    "show werkzeug's interactive debugger, which runs any Python code typed "
+    "into an error page",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     """Serve the web app (for production run it under gunicorn: locator.web.wsgi:app)."""
@@ -88,21 +104,35 @@ def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", default=None, help="kind of rows that have no kind column")
-@click.option("--crs", default="wgs84", show_default=True,
-              help="datum of the coordinates: wgs84, gcj02 (Amap/Tencent) or bd09 (Baidu)")
+@click.option(
+    "--crs",
+    default="wgs84",
+    show_default=True,
+    help="datum of the coordinates: wgs84, gcj02 (Amap/Tencent) or bd09 (Baidu)",
+)
 @click.option("--source", default=None, help="provenance name (default: the file name)")
-@click.option("--map", "mapping", multiple=True, metavar="FIELD=HEADER",
-              help="explicit column mapping, e.g. --map name=站点名称 (repeatable)")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=HEADER",
+    help="explicit column mapping, e.g. --map name=站点名称 (repeatable)",
+)
 @click.option("--sheet", default=None, help="worksheet of an Excel file")
 @click.option("--dry-run", is_flag=True, help="validate and report, write nothing")
 @click.option("--skip-invalid", is_flag=True, help="load the valid rows, reject the others")
-@click.option("--rejects", type=click.Path(dir_okay=False), default=None,
-              help="with --skip-invalid: write rejected rows with reasons (.csv or .xlsx)")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="with --skip-invalid: write rejected rows with reasons (.csv or .xlsx)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.pass_context
-def import_(ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid, rejects,
-            as_json, lang):
+def import_(
+    ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid, rejects, as_json, lang
+):
     """Import facilities from CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile.
 
     All or nothing by default: any invalid row rejects the whole file, with a
@@ -120,11 +150,19 @@ def import_(ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid,
         explicit[field.strip()] = header.strip()
     with _storage(ctx) as storage:
         try:
-            report = import_file(storage, Path(file), kind=kind, crs=crs, source=source,
-                                 mapping=explicit or None, dry_run=dry_run,
-                                 skip_invalid=skip_invalid,
-                                 rejects=Path(rejects) if rejects else None, sheet=sheet,
-                                 lang=lang)
+            report = import_file(
+                storage,
+                Path(file),
+                kind=kind,
+                crs=crs,
+                source=source,
+                mapping=explicit or None,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                rejects=Path(rejects) if rejects else None,
+                sheet=sheet,
+                lang=lang,
+            )
         except ValidationFailed as exc:
             if as_json:
                 click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
@@ -140,8 +178,13 @@ def import_(ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid,
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "xlsx", "gpkg"]),
-              default=None, help="default: from the file extension")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "csv", "xlsx", "gpkg"]),
+    default=None,
+    help="default: from the file extension",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--crs", default="wgs84", show_default=True, help="datum of the coordinates")
 @click.option("--kind", multiple=True, help="only these kinds (repeatable)")
@@ -157,14 +200,14 @@ def export(ctx, fmt, out, crs, kind, status, city, county, township):
     from .params import Args, parse_filter
 
     args = {"kind": list(kind), "status": list(status)}
-    args.update({k: v for k, v in (("city", city), ("county", county),
-                                   ("township", township)) if v})
+    args.update(
+        {k: v for k, v in (("city", city), ("county", county), ("township", township)) if v}
+    )
     try:
         flt = parse_filter(Args(args))
         with _storage(ctx) as storage:
             catalog = Catalog.from_storage(storage)
-        chosen = [f for f, keep in zip(catalog.facilities, catalog.mask(flt), strict=True)
-                  if keep]
+        chosen = [f for f, keep in zip(catalog.facilities, catalog.mask(flt), strict=True) if keep]
         export_facilities(chosen, Path(out), fmt, crs=crs)
     except LocatorError as exc:
         _fail(exc)
@@ -185,8 +228,9 @@ def export(ctx, fmt, out, crs, kind, status, city, county, township):
 @click.option("--json", "as_json", is_flag=True, help="print GeoJSON")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.pass_context
-def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck_parking, crs,
-            as_json, lang):
+def nearest(
+    ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck_parking, crs, as_json, lang
+):
     """The nearest facilities to a point, as a table or GeoJSON."""
     from .catalog import Catalog
     from .geojson import feature_collection
@@ -197,9 +241,20 @@ def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck
     from .params import Args, NearestRequest
 
     settings = ctx.obj["settings"]
-    args = Args({"lon": lon, "lat": lat, "k": k, "kind": list(kind), "amenity": list(amenity),
-                 "status": list(status), "open_now": open_now or None, "max_km": max_km,
-                 "min_truck_parking": min_truck_parking, "crs": crs})
+    args = Args(
+        {
+            "lon": lon,
+            "lat": lat,
+            "k": k,
+            "kind": list(kind),
+            "amenity": list(amenity),
+            "status": list(status),
+            "open_now": open_now or None,
+            "max_km": max_km,
+            "min_truck_parking": min_truck_parking,
+            "crs": crs,
+        }
+    )
     try:
         wanted = NearestRequest.from_args(args)
         with _storage(ctx) as storage:
@@ -218,34 +273,60 @@ def nearest(ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck
     if not hits:
         click.echo("没有找到符合条件的站点" if lang == "zh" else "no facility matches")
         return
-    head = (("距离", "方位", "约需(分钟)", "状态", "类型", "名称", "所在地") if lang == "zh" else
-            ("distance", "bearing", "~minutes", "open", "kind", "name", "area"))
+    head = (
+        ("距离", "方位", "约需(分钟)", "状态", "类型", "名称", "所在地")
+        if lang == "zh"
+        else ("distance", "bearing", "~minutes", "open", "kind", "name", "area")
+    )
     click.echo("\t".join(head))
     for hit in hits:
         f = hit.facility
         area = " ".join(filter(None, (f.city, f.county, f.township)))
-        click.echo("\t".join([
-            f"{hit.distance_m / 1000:.2f} km", f"{hit.bearing_deg:.0f}°",
-            f"{hit.drive_minutes:.0f}", label(OPEN_STATE_LABELS, hit.open_state, lang),
-            label(KINDS, f.kind, lang), f.name, area]))
-    click.echo(("约需时间按直线距离 × {:.1f}、时速 {:.0f} km 估算" if lang == "zh" else
-                "minutes are an estimate: straight line x {:.1f} at {:.0f} km/h").format(
-        estimate.detour_factor, estimate.speed_kmh))
+        click.echo(
+            "\t".join(
+                [
+                    f"{hit.distance_m / 1000:.2f} km",
+                    f"{hit.bearing_deg:.0f}°",
+                    f"{hit.drive_minutes:.0f}",
+                    label(OPEN_STATE_LABELS, hit.open_state, lang),
+                    label(KINDS, f.kind, lang),
+                    f.name,
+                    area,
+                ]
+            )
+        )
+    click.echo(
+        (
+            "约需时间按直线距离 × {:.1f}、时速 {:.0f} km 估算"
+            if lang == "zh"
+            else "minutes are an estimate: straight line x {:.1f} at {:.0f} km/h"
+        ).format(estimate.detour_factor, estimate.speed_kmh)
+    )
 
 
 # ---- coverage planning ----------------------------------------------------------------------
 def _coverage_options(function):
     """--city, --county, --radius-km, --kind, --weight (shared by coverage and plan)."""
-    for option in reversed([
-        click.option("--city", default=None, help="city name (合肥市) or code (340100)"),
-        click.option("--county", default=None, help="county name or code"),
-        click.option("--radius-km", default="5", show_default=True,
-                     help="service radius in km (0-100]"),
-        click.option("--kind", multiple=True,
-                     help="kinds that count (repeatable; default: the driver-serving kinds)"),
-        click.option("--weight", default="population", show_default=True,
-                     help="demand weight: population or transport_workers"),
-    ]):
+    for option in reversed(
+        [
+            click.option("--city", default=None, help="city name (合肥市) or code (340100)"),
+            click.option("--county", default=None, help="county name or code"),
+            click.option(
+                "--radius-km", default="5", show_default=True, help="service radius in km (0-100]"
+            ),
+            click.option(
+                "--kind",
+                multiple=True,
+                help="kinds that count (repeatable; default: the driver-serving kinds)",
+            ),
+            click.option(
+                "--weight",
+                default="population",
+                show_default=True,
+                help="demand weight: population or transport_workers",
+            ),
+        ]
+    ):
         function = option(function)
     return function
 
@@ -256,9 +337,17 @@ def _planning_input(ctx, city, county, radius_km, kind, weight):
     from .planner import CoverageRequest, Planner
     from .planning import PlanningData
 
-    area = CoverageRequest.from_args(Args({"city": city, "county": county,
-                                           "radius_km": radius_km, "kind": list(kind),
-                                           "weight": weight}))
+    area = CoverageRequest.from_args(
+        Args(
+            {
+                "city": city,
+                "county": county,
+                "radius_km": radius_km,
+                "kind": list(kind),
+                "weight": weight,
+            }
+        )
+    )
     with _storage(ctx) as storage:
         planner = Planner(PlanningData.from_storage(storage))
     planner.check_area(area)
@@ -273,8 +362,9 @@ def _out_format(out: str) -> str:
 
     suffix = Path(out).suffix.lower()
     if suffix not in _OUT_FORMATS:
-        raise InvalidParameter(f"--out must end in .xlsx, .csv or .geojson, not "
-                               f"{suffix or '(none)'!r}", field="out")
+        raise InvalidParameter(
+            f"--out must end in .xlsx, .csv or .geojson, not {suffix or '(none)'!r}", field="out"
+        )
     return _OUT_FORMATS[suffix]
 
 
@@ -290,8 +380,12 @@ def _share(value) -> str:
 
 @main.command()
 @_coverage_options
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="also write the tables: .xlsx (every table), .csv (townships) or .geojson")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also write the tables: .xlsx (every table), .csv (townships) or .geojson",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the rollups as JSON")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.pass_context
@@ -304,8 +398,9 @@ def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
         planner, area = _planning_input(ctx, city, county, radius_km, kind, weight)
         report = planner.coverage(area)
         if out:
-            _write_coverage(Path(out), fmt, planner.data, report, None, lang,
-                            ctx.obj["settings"].clock())
+            _write_coverage(
+                Path(out), fmt, planner.data, report, None, lang, ctx.obj["settings"].clock()
+            )
     except LocatorError as exc:
         _fail(exc)
     if as_json:
@@ -313,27 +408,47 @@ def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
     else:
         level = "city" if report.area is None else "county"
         table = reports.rollup_table(report, level, lang)
-        keys = ("name", "townships", "located", "unlocated", "covered", "uncovered",
-                "covered_share", "demand_share", "facilities")
+        keys = (
+            "name",
+            "townships",
+            "located",
+            "unlocated",
+            "covered",
+            "uncovered",
+            "covered_share",
+            "demand_share",
+            "facilities",
+        )
         columns = [c for c in table.columns if c.key in keys]
-        _echo_table([c.header(lang) for c in columns], [
-            [_share(row[c.key]) if c.key.endswith("share") else
-             ("" if row[c.key] is None else str(row[c.key])) for c in columns]
-            for row in table.rows])
+        _echo_table(
+            [c.header(lang) for c in columns],
+            [
+                [
+                    _share(row[c.key])
+                    if c.key.endswith("share")
+                    else ("" if row[c.key] is None else str(row[c.key]))
+                    for c in columns
+                ]
+                for row in table.rows
+            ],
+        )
         gaps = report.gaps[:10]
         if gaps:
             click.echo("")
             click.echo("缺口最大的乡镇：" if lang == "zh" else "Largest gaps:")
             for row in gaps:
-                nearest = ("—" if row.nearest_m is None else f"{row.nearest_m / 1000:.1f} km")
-                click.echo(f"  {row.gap_rank}. {row.county or ''} {row.name}\t{nearest}\t"
-                           f"{row.demand - row.demand_covered:,.0f}")
+                nearest = "—" if row.nearest_m is None else f"{row.nearest_m / 1000:.1f} km"
+                click.echo(
+                    f"  {row.gap_rank}. {row.county or ''} {row.name}\t{nearest}\t"
+                    f"{row.demand - row.demand_covered:,.0f}"
+                )
         unlocated = len(report.unlocated)
         if unlocated:
-            click.echo(f"未定位乡镇 {unlocated} 个（无边界和驻地坐标），已列入下载表格"
-                       if lang == "zh" else
-                       f"{unlocated} townships not located (no polygon or seat): listed in "
-                       "the tables")
+            click.echo(
+                f"未定位乡镇 {unlocated} 个（无边界和驻地坐标），已列入下载表格"
+                if lang == "zh"
+                else f"{unlocated} townships not located (no polygon or seat): listed in the tables"
+            )
     if out:
         click.echo(f"wrote {out}", err=True)
 
@@ -342,12 +457,18 @@ def _write_coverage(path, fmt, data, report, result, lang, clock) -> None:
     from . import planning, reports
 
     if fmt == "geojson":
-        body = (reports.sites_geojson(result) if result is not None
-                else reports.townships_geojson(report, data.units))
+        body = (
+            reports.sites_geojson(result)
+            if result is not None
+            else reports.townships_geojson(report, data.units)
+        )
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     elif fmt == "csv":
-        table = (reports.site_table(result, lang) if result is not None
-                 else reports.township_table(report, lang))
+        table = (
+            reports.site_table(result, lang)
+            if result is not None
+            else reports.township_table(report, lang)
+        )
         path.write_bytes(reports.table_csv(table, lang).encode("utf-8"))
     else:
         city = None
@@ -356,11 +477,13 @@ def _write_coverage(path, fmt, data, report, result, lang, clock) -> None:
             while unit is not None and unit.level != "city":
                 unit = data.by_code.get(unit.parent_code) if unit.parent_code else None
             city = unit.code if unit is not None else None
-        points = planning.progress_totals(planning.progress(
-            data, report.params, city=city, end=local_today(clock)), city)
+        points = planning.progress_totals(
+            planning.progress(data, report.params, city=city, end=local_today(clock)), city
+        )
         tables = reports.all_tables(report, result, points, lang)
-        about = reports.report_about(report, result, lang, generated=local_now(clock),
-                                     data_version=data.data_version)
+        about = reports.report_about(
+            report, result, lang, generated=local_now(clock), data_version=data.data_version
+        )
         reports.write_workbook(tables, path, lang, about)
 
 
@@ -375,8 +498,11 @@ class _StageBar:
             return
         done = int(share * 30)
         end = "\n" if share >= 1 else ""
-        click.echo(f"\r[{'#' * done}{' ' * (30 - done)}] {share * 100:3.0f}% {stage:<10}",
-                   err=True, nl=False)
+        click.echo(
+            f"\r[{'#' * done}{' ' * (30 - done)}] {share * 100:3.0f}% {stage:<10}",
+            err=True,
+            nl=False,
+        )
         if end:
             click.echo("", err=True)
 
@@ -384,27 +510,65 @@ class _StageBar:
 @main.command()
 @click.option("--sites", required=True, type=int, help="how many new sites to suggest")
 @_coverage_options
-@click.option("--candidates", default="seats", show_default=True,
-              help="seats, logistics, service_areas, junctions, grid, or a file "
-                   "(CSV/XLSX/GeoJSON with lon/lat and an optional name)")
-@click.option("--crs", default="wgs84", show_default=True,
-              help="datum of a candidates file: wgs84, gcj02 or bd09")
-@click.option("--demand", type=click.Choice(["townships", "grid"]), default="townships",
-              show_default=True)
+@click.option(
+    "--candidates",
+    default="seats",
+    show_default=True,
+    help="seats, logistics, service_areas, junctions, grid, or a file "
+    "(CSV/XLSX/GeoJSON with lon/lat and an optional name)",
+)
+@click.option(
+    "--crs",
+    default="wgs84",
+    show_default=True,
+    help="datum of a candidates file: wgs84, gcj02 or bd09",
+)
+@click.option(
+    "--demand", type=click.Choice(["townships", "grid"]), default="townships", show_default=True
+)
 @click.option("--resolution", type=int, default=None, help="H3 resolution of the grid (5-10)")
-@click.option("--method", type=click.Choice(["auto", "greedy", "exact"]), default="auto",
-              show_default=True)
-@click.option("--set-cover", is_flag=True,
-              help="also the fewest sites that reach every reachable demand point")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="write the sites: .xlsx (with the coverage tables), .csv or .geojson")
+@click.option(
+    "--method", type=click.Choice(["auto", "greedy", "exact"]), default="auto", show_default=True
+)
+@click.option(
+    "--set-cover",
+    is_flag=True,
+    help="also the fewest sites that reach every reachable demand point",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write the sites: .xlsx (with the coverage tables), .csv or .geojson",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
-@click.option("--progress/--no-progress", "show_progress", default=None,
-              help="progress bar on stderr (default: when stderr is a terminal)")
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="progress bar on stderr (default: when stderr is a terminal)",
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.pass_context
-def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, demand,
-         resolution, method, set_cover, out, as_json, show_progress, lang):
+def plan(
+    ctx,
+    sites,
+    city,
+    county,
+    radius_km,
+    kind,
+    weight,
+    candidates,
+    crs,
+    demand,
+    resolution,
+    method,
+    set_cover,
+    out,
+    as_json,
+    show_progress,
+    lang,
+):
     """Where N new sites would cover the most demand (existing facilities stay)."""
     from . import planning, reports
     from .errors import InvalidParameter
@@ -424,57 +588,94 @@ def plan(ctx, sites, city, county, radius_km, kind, weight, candidates, crs, dem
         else:
             raise InvalidParameter(
                 f"--candidates must be one of {', '.join(CANDIDATE_SOURCES)} or a file; "
-                f"{candidates!r} is neither", field="candidates")
-        result = planner.plan(PlanRequest(area, sites=sites, candidates=chosen, demand=demand,
-                                          method=method, set_cover=set_cover,
-                                          resolution=resolution), on_progress=bar)
+                f"{candidates!r} is neither",
+                field="candidates",
+            )
+        result = planner.plan(
+            PlanRequest(
+                area,
+                sites=sites,
+                candidates=chosen,
+                demand=demand,
+                method=method,
+                set_cover=set_cover,
+                resolution=resolution,
+            ),
+            on_progress=bar,
+        )
         report = planner.coverage(area)
         if out:
-            _write_coverage(Path(out), fmt, planner.data, report, result, lang,
-                            ctx.obj["settings"].clock())
+            _write_coverage(
+                Path(out), fmt, planner.data, report, result, lang, ctx.obj["settings"].clock()
+            )
     except LocatorError as exc:
         _fail(exc)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         table = reports.site_table(result, lang)
-        keys = ("rank", "name", "county", "township", "lon", "lat", "added", "cumulative",
-                "share_after")
+        keys = (
+            "rank",
+            "name",
+            "county",
+            "township",
+            "lon",
+            "lat",
+            "added",
+            "cumulative",
+            "share_after",
+        )
         columns = [c for c in table.columns if c.key in keys]
         if not result.sites:
-            click.echo("没有能增加覆盖的候选点" if lang == "zh" else
-                       "no candidate adds uncovered demand")
+            click.echo(
+                "没有能增加覆盖的候选点" if lang == "zh" else "no candidate adds uncovered demand"
+            )
         else:
-            _echo_table([c.header(lang) for c in columns], [
-                [_share(row[c.key]) if c.key == "share_after" else
-                 f"{row[c.key]:.6f}" if c.key in ("lon", "lat") else
-                 f"{row[c.key]:,.0f}" if c.key in ("added", "cumulative") else
-                 ("" if row[c.key] is None else str(row[c.key])) for c in columns]
-                for row in table.rows])
-        summary = (f"需求覆盖率 {_share(result.share_before)} → {_share(result.share_after)}；"
-                   f"方法 {result.method}{'（最优）' if result.optimal else ''}；"
-                   f"需求点 {result.demand_points}，候选点 {result.candidates}"
-                   if lang == "zh" else
-                   f"demand covered {_share(result.share_before)} → "
-                   f"{_share(result.share_after)}; method {result.method}"
-                   f"{' (optimal)' if result.optimal else ''}; {result.demand_points} demand "
-                   f"points, {result.candidates} candidates")
+            _echo_table(
+                [c.header(lang) for c in columns],
+                [
+                    [
+                        _share(row[c.key])
+                        if c.key == "share_after"
+                        else f"{row[c.key]:.6f}"
+                        if c.key in ("lon", "lat")
+                        else f"{row[c.key]:,.0f}"
+                        if c.key in ("added", "cumulative")
+                        else ("" if row[c.key] is None else str(row[c.key]))
+                        for c in columns
+                    ]
+                    for row in table.rows
+                ],
+            )
+        summary = (
+            f"需求覆盖率 {_share(result.share_before)} → {_share(result.share_after)}；"
+            f"方法 {result.method}{'（最优）' if result.optimal else ''}；"
+            f"需求点 {result.demand_points}，候选点 {result.candidates}"
+            if lang == "zh"
+            else f"demand covered {_share(result.share_before)} → "
+            f"{_share(result.share_after)}; method {result.method}"
+            f"{' (optimal)' if result.optimal else ''}; {result.demand_points} demand "
+            f"points, {result.candidates} candidates"
+        )
         click.echo(summary)
         check = result.check_dict()
         if check is not None:
-            click.echo(f"按覆盖率规则（乡镇面积在服务半径内的比例）核算：需求覆盖率 "
-                       f"{_share(check['share_before'])} → {_share(check['share_after'])}，"
-                       f"新增覆盖乡镇 {check['added_covered_townships']} 个"
-                       if lang == "zh" else
-                       f"by the coverage rules (share of township area within reach): demand "
-                       f"covered {_share(check['share_before'])} → "
-                       f"{_share(check['share_after'])}, "
-                       f"{check['added_covered_townships']} more townships covered")
+            click.echo(
+                f"按覆盖率规则（乡镇面积在服务半径内的比例）核算：需求覆盖率 "
+                f"{_share(check['share_before'])} → {_share(check['share_after'])}，"
+                f"新增覆盖乡镇 {check['added_covered_townships']} 个"
+                if lang == "zh"
+                else f"by the coverage rules (share of township area within reach): demand "
+                f"covered {_share(check['share_before'])} → "
+                f"{_share(check['share_after'])}, "
+                f"{check['added_covered_townships']} more townships covered"
+            )
         if result.set_cover is not None:
-            click.echo(f"覆盖全部可达需求至少需要 {len(result.set_cover.sites)} 处新站点"
-                        if lang == "zh" else
-                        f"{len(result.set_cover.sites)} new sites reach every reachable "
-                        "demand point")
+            click.echo(
+                f"覆盖全部可达需求至少需要 {len(result.set_cover.sites)} 处新站点"
+                if lang == "zh"
+                else f"{len(result.set_cover.sites)} new sites reach every reachable demand point"
+            )
     if out:
         click.echo(f"wrote {out}", err=True)
 

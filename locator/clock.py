@@ -58,8 +58,10 @@ def clock_from_text(text: str | None) -> Clock:
     try:
         at = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidParameter(f"LOCATOR_NOW must be an ISO 8601 time such as "
-                               f"2026-12-01T08:00+08:00, got {text!r}", field="now") from None
+        raise InvalidParameter(
+            f"LOCATOR_NOW must be an ISO 8601 time such as 2026-12-01T08:00+08:00, got {text!r}",
+            field="now",
+        ) from None
     return FixedClock(at)
 
 

@@ -55,9 +55,15 @@ TILE_PROVIDERS = {
 
 def tile_layers(provider: Mapping) -> dict:
     """A provider as the map scripts take it: its datum and its layers (base, then labels)."""
-    layers = [{"url": provider[part], "subdomains": provider.get("subdomains") or "abc",
-               "attribution": provider.get("attribution") or ""}
-              for part in ("url", "labels") if provider.get(part)]
+    layers = [
+        {
+            "url": provider[part],
+            "subdomains": provider.get("subdomains") or "abc",
+            "attribution": provider.get("attribution") or "",
+        }
+        for part in ("url", "labels")
+        if provider.get(part)
+    ]
     return {"datum": provider.get("datum") or "wgs84", "layers": layers}
 
 
@@ -117,8 +123,11 @@ class Settings:
     def tile_provider(self) -> dict[str, str | None]:
         """The configured tile layer: a named provider, or a custom ``tile_url``."""
         if self.tile_url:
-            return {"url": self.tile_url, "attribution": self.tile_attribution or
-                    TILE_PROVIDERS["osm"]["attribution"], "datum": "wgs84"}
+            return {
+                "url": self.tile_url,
+                "attribution": self.tile_attribution or TILE_PROVIDERS["osm"]["attribution"],
+                "datum": "wgs84",
+            }
         return self.named_tile_provider(self.tiles)
 
     def named_tile_provider(self, name: str) -> dict[str, str | None]:

@@ -31,8 +31,9 @@ from .model import KINDS, STATUSES, AdminUnit, Facility
 from .nearest import chord_to_m, m_to_chord, unit_vectors
 
 #: Kinds that count as serving drivers unless the planner says otherwise.
-DEFAULT_COUNTED_KINDS = frozenset({"driver_home", "service_station", "service_point",
-                                   "legal_aid", "service_area"})
+DEFAULT_COUNTED_KINDS = frozenset(
+    {"driver_home", "service_station", "service_point", "legal_aid", "service_area"}
+)
 DEMAND_WEIGHTS = ("population", "transport_workers")
 MAX_RADIUS_KM = 100.0
 
@@ -48,11 +49,13 @@ class CoverageParams:
 
     def __post_init__(self):
         if not 0 < self.radius_km <= MAX_RADIUS_KM:
-            raise InvalidParameter(f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g}",
-                                   field="radius_km")
+            raise InvalidParameter(
+                f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g}", field="radius_km"
+            )
         if self.weight not in DEMAND_WEIGHTS:
-            raise InvalidParameter(f"weight must be one of {', '.join(DEMAND_WEIGHTS)}",
-                                   field="weight")
+            raise InvalidParameter(
+                f"weight must be one of {', '.join(DEMAND_WEIGHTS)}", field="weight"
+            )
         if not self.kinds <= set(KINDS) or not self.kinds:
             raise InvalidParameter("kinds must be known facility kinds", field="kind")
         if not self.statuses <= set(STATUSES) or not self.statuses:
@@ -128,14 +131,16 @@ class Rollup:
 
     @property
     def facilities_per_10k_transport_workers(self) -> float | None:
-        return (self.facilities / self.transport_workers * 1e4
-                if self.transport_workers else None)
+        return self.facilities / self.transport_workers * 1e4 if self.transport_workers else None
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data.update(covered_share=self.covered_share, demand_share=self.demand_share,
-                    facilities_per_100k_people=self.facilities_per_100k_people,
-                    facilities_per_10k_transport_workers=self.facilities_per_10k_transport_workers)
+        data.update(
+            covered_share=self.covered_share,
+            demand_share=self.demand_share,
+            facilities_per_100k_people=self.facilities_per_100k_people,
+            facilities_per_10k_transport_workers=self.facilities_per_10k_transport_workers,
+        )
         return data
 
 
@@ -157,12 +162,14 @@ class CoverageReport:
     @property
     def gaps(self) -> list[TownshipCoverage]:
         """Townships with uncovered demand, worst first."""
-        return sorted((t for t in self.townships if t.gap_rank is not None),
-                      key=lambda t: t.gap_rank)
+        return sorted(
+            (t for t in self.townships if t.gap_rank is not None), key=lambda t: t.gap_rank
+        )
 
 
-def select_area(units: Sequence[AdminUnit], city: str | None = None,
-                county: str | None = None) -> AdminUnit | None:
+def select_area(
+    units: Sequence[AdminUnit], city: str | None = None, county: str | None = None
+) -> AdminUnit | None:
     """The city or county named (by name or code); None for everything."""
     for level, wanted in (("county", county), ("city", city)):
         if wanted:
@@ -184,8 +191,9 @@ def _in_area(unit: AdminUnit, area: AdminUnit | None, by_code: dict[str, AdminUn
     return False
 
 
-def _parent_of_level(unit: AdminUnit, level: str, by_code: dict[str, AdminUnit]
-                     ) -> AdminUnit | None:
+def _parent_of_level(
+    unit: AdminUnit, level: str, by_code: dict[str, AdminUnit]
+) -> AdminUnit | None:
     while unit is not None and unit.level != level:
         unit = by_code.get(unit.parent_code) if unit.parent_code else None
     return unit
@@ -211,16 +219,22 @@ def local_projection(lon: float, lat: float) -> pyproj.Transformer:
         if len(cache) >= _MAX_CACHED_PROJECTIONS:
             cache.clear()
         transformer = cache[key] = pyproj.Transformer.from_crs(
-            "EPSG:4326", f"+proj=aeqd {key} +datum=WGS84 +units=m", always_xy=True)
+            "EPSG:4326", f"+proj=aeqd {key} +datum=WGS84 +units=m", always_xy=True
+        )
     return transformer
 
 
 _MAX_CACHED_PROJECTIONS = 1024
 
 
-def township_coverage(units: Sequence[AdminUnit], facilities: Sequence[Facility],
-                      params: CoverageParams | None = None, *, city: str | None = None,
-                      county: str | None = None) -> CoverageReport:
+def township_coverage(
+    units: Sequence[AdminUnit],
+    facilities: Sequence[Facility],
+    params: CoverageParams | None = None,
+    *,
+    city: str | None = None,
+    county: str | None = None,
+) -> CoverageReport:
     """Coverage of every township of a city, a county or all the units given.
 
     Parameters
@@ -265,8 +279,9 @@ def township_coverage(units: Sequence[AdminUnit], facilities: Sequence[Facility]
     nearest_m = np.full(len(townships), np.nan)
     nearest_at = np.full(len(townships), -1)
     if tree is not None and located_idx:
-        ref_xyz = unit_vectors([refs[i][0] for i in located_idx],
-                               [refs[i][1] for i in located_idx]).reshape(-1, 3)
+        ref_xyz = unit_vectors(
+            [refs[i][0] for i in located_idx], [refs[i][1] for i in located_idx]
+        ).reshape(-1, 3)
         chords, found = tree.query(ref_xyz, k=1)
         nearest_m[located_idx] = chord_to_m(chords)
         nearest_at[located_idx] = found
@@ -294,17 +309,28 @@ def township_coverage(units: Sequence[AdminUnit], facilities: Sequence[Facility]
                 share = 1.0 if covered else 0.0
         j = int(nearest_at[i])
         near = counted[j] if j >= 0 else None
-        rows.append(TownshipCoverage(
-            code=t.code, name=t.name, county=cty.name if cty else None,
-            county_code=cty.code if cty else None, city=cit.name if cit else None,
-            city_code=cit.code if cit else None, located=located,
-            ref_lon=ref[0] if ref else None, ref_lat=ref[1] if ref else None,
-            area_km2=areas[i] / 1e6 if areas[i] is not None else None,
-            facilities_inside=inside[i], nearest_id=near.id if near else None,
-            nearest_name=near.name if near else None,
-            nearest_m=None if near is None else round(float(nearest_m[i]), 1),
-            covered=covered, covered_share=share, demand=demand[i],
-            demand_covered=demand[i] * (share or 0.0)))
+        rows.append(
+            TownshipCoverage(
+                code=t.code,
+                name=t.name,
+                county=cty.name if cty else None,
+                county_code=cty.code if cty else None,
+                city=cit.name if cit else None,
+                city_code=cit.code if cit else None,
+                located=located,
+                ref_lon=ref[0] if ref else None,
+                ref_lat=ref[1] if ref else None,
+                area_km2=areas[i] / 1e6 if areas[i] is not None else None,
+                facilities_inside=inside[i],
+                nearest_id=near.id if near else None,
+                nearest_name=near.name if near else None,
+                nearest_m=None if near is None else round(float(nearest_m[i]), 1),
+                covered=covered,
+                covered_share=share,
+                demand=demand[i],
+                demand_covered=demand[i] * (share or 0.0),
+            )
+        )
     _rank_gaps(rows)
     report = CoverageReport(params, area, rows)
     _roll_up(report, units, counted, by_code)
@@ -348,21 +374,22 @@ def _area_shares(townships, refs, counted, tree, f_lon, f_lat, params, by_code):
         group = city.code if city is not None else (t.parent_code or t.code)
         groups[group].append(i)
         if group not in anchors:
-            anchors[group] = (city.geometry if city is not None and city.geometry is not None
-                              else t.geometry).centroid
+            anchors[group] = (
+                city.geometry if city is not None and city.geometry is not None else t.geometry
+            ).centroid
     for group, members in groups.items():
         members = np.array(members)
         project = local_projection(anchors[group].x, anchors[group].y)
         polygons = shapely.transform(
             np.array([townships[i].geometry for i in members], dtype=object),
-            lambda xy, p=project: np.column_stack(p.transform(xy[:, 0], xy[:, 1])))
+            lambda xy, p=project: np.column_stack(p.transform(xy[:, 0], xy[:, 1])),
+        )
         ref = np.array([refs[i] for i in members], dtype=float).reshape(-1, 2)
         ref_x, ref_y = project.transform(ref[:, 0], ref[:, 1])
         # Facilities that can reach a polygon: within radius + the polygon's extent.
         extent = shapely.hausdorff_distance(polygons, shapely.points(ref_x, ref_y))
         reach = np.array([m_to_chord(radius + e * 1.01 + 10.0) for e in extent.tolist()])
-        near = tree.query_ball_point(unit_vectors(ref[:, 0], ref[:, 1]).reshape(-1, 3),
-                                     r=reach)
+        near = tree.query_ball_point(unit_vectors(ref[:, 0], ref[:, 1]).reshape(-1, 3), r=reach)
         counts = np.array([len(x) for x in near], dtype=int)
         if not counts.sum():
             continue
@@ -451,8 +478,11 @@ def _polygons(geometry) -> list:
 
 def _rank_gaps(rows: Sequence[TownshipCoverage]) -> None:
     """Rank located townships by uncovered demand (then by distance), worst first."""
-    scored = [(r.demand - r.demand_covered, r.nearest_m or float("inf"), r.code, r)
-              for r in rows if r.located != "unlocated" and not r.covered_share == 1.0]
+    scored = [
+        (r.demand - r.demand_covered, r.nearest_m or float("inf"), r.code, r)
+        for r in rows
+        if r.located != "unlocated" and not r.covered_share == 1.0
+    ]
     scored = [s for s in scored if s[0] > 0 or not s[3].covered]
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
     for rank, (*_, row) in enumerate(scored, start=1):
@@ -463,16 +493,22 @@ def _roll_up(report: CoverageReport, units, counted, by_code) -> None:
     counties: dict[str, Rollup] = {}
     cities: dict[str, Rollup] = {}
     for row in report.townships:
-        for code, registry, level in ((row.county_code, counties, "county"),
-                                      (row.city_code, cities, "city")):
+        for code, registry, level in (
+            (row.county_code, counties, "county"),
+            (row.city_code, cities, "city"),
+        ):
             if code is None:
                 continue
             rollup = registry.get(code)
             if rollup is None:
                 unit = by_code[code]
                 rollup = registry[code] = Rollup(
-                    code, unit.name, level, population=unit.demand.get("population"),
-                    transport_workers=unit.demand.get("transport_workers"))
+                    code,
+                    unit.name,
+                    level,
+                    population=unit.demand.get("population"),
+                    transport_workers=unit.demand.get("transport_workers"),
+                )
             _add(rollup, row)
     for f in counted:
         if f.county_code in counties:
@@ -482,18 +518,22 @@ def _roll_up(report: CoverageReport, units, counted, by_code) -> None:
     report.counties = sorted(counties.values(), key=lambda r: r.code)
     report.cities = sorted(cities.values(), key=lambda r: r.code)
     area = report.area
-    total = Rollup(area.code if area else "all", area.name if area else "全部",
-                   area.level if area else "all",
-                   population=sum(c.population or 0 for c in report.cities) or None,
-                   transport_workers=sum(c.transport_workers or 0 for c in report.cities)
-                   or None)
+    total = Rollup(
+        area.code if area else "all",
+        area.name if area else "全部",
+        area.level if area else "all",
+        population=sum(c.population or 0 for c in report.cities) or None,
+        transport_workers=sum(c.transport_workers or 0 for c in report.cities) or None,
+    )
     if area is not None and area.level == "county":
         total.population = area.demand.get("population")
         total.transport_workers = area.demand.get("transport_workers")
     for row in report.townships:
         _add(total, row)
-    total.facilities = sum(c.facilities for c in (
-        report.counties if area is not None and area.level == "county" else report.cities))
+    total.facilities = sum(
+        c.facilities
+        for c in (report.counties if area is not None and area.level == "county" else report.cities)
+    )
     if area is not None and area.level == "county":
         total.facilities = counties[area.code].facilities if area.code in counties else 0
     report.total = total

@@ -129,9 +129,14 @@ class EmbedContext:
     facility_ids: Container[str] = field(default_factory=frozenset)
 
     @classmethod
-    def from_units(cls, units: Iterable[AdminUnit], *, tiles: Sequence[str],
-                   default_tiles: str, facility_ids: Container[str] = frozenset()
-                   ) -> EmbedContext:
+    def from_units(
+        cls,
+        units: Iterable[AdminUnit],
+        *,
+        tiles: Sequence[str],
+        default_tiles: str,
+        facility_ids: Container[str] = frozenset(),
+    ) -> EmbedContext:
         """A context from the stored admin units (cities and counties only)."""
         cities, counties = [], []
         for unit in units:
@@ -139,9 +144,13 @@ class EmbedContext:
                 cities.append(Place(unit.code, unit.name, "city", unit.parent_code))
             elif unit.level == "county":
                 counties.append(Place(unit.code, unit.name, "county", unit.parent_code))
-        return cls(tuple(sorted(cities, key=lambda p: p.code)),
-                   tuple(sorted(counties, key=lambda p: p.code)), tuple(tiles),
-                   default_tiles, facility_ids)
+        return cls(
+            tuple(sorted(cities, key=lambda p: p.code)),
+            tuple(sorted(counties, key=lambda p: p.code)),
+            tuple(tiles),
+            default_tiles,
+            facility_ids,
+        )
 
     def find(self, text: str, places: Iterable[Place]) -> list[Place]:
         """Places whose code, name or short name (without 市/县/区) is ``text``."""
@@ -202,8 +211,12 @@ class EmbedOptions:
         if self.amenities:
             pairs.append(("amenity", ",".join(self.amenities)))
         if self.statuses != DEFAULT_STATUSES:
-            pairs.append(("status", "any" if set(self.statuses) == set(STATUSES)
-                          else ",".join(self.statuses)))
+            pairs.append(
+                (
+                    "status",
+                    "any" if set(self.statuses) == set(STATUSES) else ",".join(self.statuses),
+                )
+            )
         if self.center:
             pairs.append(("center", f"{self.center[0]:.6f},{self.center[1]:.6f}"))
         if self.zoom is not None:
@@ -242,11 +255,14 @@ class EmbedOptions:
     def facility_filter(self) -> FacilityFilter:
         """The catalog filter of the facilities this widget shows."""
         return FacilityFilter(
-            kinds=frozenset(self.kinds), amenities=frozenset(self.amenities),
-            statuses=frozenset(self.statuses) if set(self.statuses) != set(STATUSES)
+            kinds=frozenset(self.kinds),
+            amenities=frozenset(self.amenities),
+            statuses=frozenset(self.statuses)
+            if set(self.statuses) != set(STATUSES)
             else frozenset(),
             city=self.city.code if self.city else None,
-            county=self.county.code if self.county else None)
+            county=self.county.code if self.county else None,
+        )
 
     def frame_height(self) -> int:
         """The height of a plain iframe (no resizing) that shows this widget whole."""
@@ -275,12 +291,12 @@ class _Parser:
         if not values:
             return None
         if len(values) > 1 and len(set(values)) > 1:
-            self.warn(name, ",".join(values), f"{name} is given {len(values)} times; "
-                      "the first is used")
+            self.warn(
+                name, ",".join(values), f"{name} is given {len(values)} times; the first is used"
+            )
         value = values[0].strip()
         if len(value) > MAX_VALUE_LENGTH:
-            self.warn(name, value, f"{name} is longer than {MAX_VALUE_LENGTH} characters; "
-                      "ignored")
+            self.warn(name, value, f"{name} is longer than {MAX_VALUE_LENGTH} characters; ignored")
             return None
         return value or None
 
@@ -288,11 +304,13 @@ class _Parser:
         items = []
         for value in _values(self.args, name):
             if len(value) > MAX_VALUE_LENGTH:
-                self.warn(name, value, f"{name} is longer than {MAX_VALUE_LENGTH} "
-                          "characters; ignored")
+                self.warn(
+                    name, value, f"{name} is longer than {MAX_VALUE_LENGTH} characters; ignored"
+                )
                 continue
-            items.extend(part.strip() for part in value.replace("，", ",").split(",")
-                         if part.strip())
+            items.extend(
+                part.strip() for part in value.replace("，", ",").split(",") if part.strip()
+            )
         return items
 
     def keys(self, name: str, parse, order: Iterable[str]) -> tuple[str, ...]:
@@ -319,22 +337,27 @@ class _Parser:
             return None
         return value
 
-    def choice(self, name: str, choices: Sequence[str], default: str,
-               aliases: Mapping[str, str] | None = None) -> str:
+    def choice(
+        self,
+        name: str,
+        choices: Sequence[str],
+        default: str,
+        aliases: Mapping[str, str] | None = None,
+    ) -> str:
         text = self.single(name)
         if text is None:
             return default
         key = text.lower()
         key = (aliases or {}).get(key, key)
         if key not in choices:
-            self.warn(name, text, f"{name} must be one of {', '.join(choices)}; "
-                      f"using {default}")
+            self.warn(name, text, f"{name} must be one of {', '.join(choices)}; using {default}")
             return default
         return key
 
 
-def parse_embed_options(args: Mapping, context: EmbedContext
-                        ) -> tuple[EmbedOptions, list[EmbedWarning]]:
+def parse_embed_options(
+    args: Mapping, context: EmbedContext
+) -> tuple[EmbedOptions, list[EmbedWarning]]:
     """Valid options from the query of ``/embed``, and a warning for each bad parameter.
 
     A bad value never raises: it falls back to the default (or, in a list such as
@@ -347,8 +370,11 @@ def parse_embed_options(args: Mapping, context: EmbedContext
     """
     p = _Parser(args)
     for name in sorted(set(args) - set(PARAMETERS)):
-        p.warn(name, ",".join(_values(args, name)), f"unknown parameter {name!r}; known: "
-               f"{', '.join(PARAMETERS)}")
+        p.warn(
+            name,
+            ",".join(_values(args, name)),
+            f"unknown parameter {name!r}; known: {', '.join(PARAMETERS)}",
+        )
 
     city = None
     city_text = p.single("city")
@@ -366,8 +392,9 @@ def parse_embed_options(args: Mapping, context: EmbedContext
         if len(found) == 1:
             county = found[0]
         elif len(found) > 1:
-            p.warn("county", county_text, f"{county_text!r} names {len(found)} counties; "
-                   "add the city")
+            p.warn(
+                "county", county_text, f"{county_text!r} names {len(found)} counties; add the city"
+            )
         elif city is not None and context.find(county_text, context.counties):
             p.warn("county", county_text, f"{county_text!r} is not in {city.name}")
         else:
@@ -392,12 +419,17 @@ def parse_embed_options(args: Mapping, context: EmbedContext
                 raise InvalidParameter("center must be lon,lat")
             center = check_lon_lat(parts[0], parts[1])
         except InvalidParameter as exc:
-            p.warn("center", center_text, f"center must be lon,lat in degrees (WGS-84): "
-                   f"{exc.message}")
+            p.warn(
+                "center", center_text, f"center must be lon,lat in degrees (WGS-84): {exc.message}"
+            )
 
     zoom = p.integer("zoom", MIN_ZOOM, MAX_ZOOM)
-    lang = p.choice("lang", LANGUAGES, "zh", {"zh-cn": "zh", "zh_cn": "zh", "zh-hans": "zh",
-                                             "en-us": "en", "en-gb": "en"})
+    lang = p.choice(
+        "lang",
+        LANGUAGES,
+        "zh",
+        {"zh-cn": "zh", "zh_cn": "zh", "zh-hans": "zh", "en-us": "en", "en-gb": "en"},
+    )
     theme = p.choice("theme", THEMES, "light")
 
     show_list = False
@@ -414,11 +446,18 @@ def parse_embed_options(args: Mapping, context: EmbedContext
         if tiles_text.lower() in context.tiles:
             tiles = tiles_text.lower()
         elif tiles_text.lower() == "tianditu":
-            p.warn("tiles", tiles_text, "tianditu needs a key on the server "
-                   f"(LOCATOR_TIANDITU_KEY); using {context.default_tiles}")
+            p.warn(
+                "tiles",
+                tiles_text,
+                "tianditu needs a key on the server "
+                f"(LOCATOR_TIANDITU_KEY); using {context.default_tiles}",
+            )
         else:
-            p.warn("tiles", tiles_text, f"tiles must be one of {', '.join(context.tiles)}; "
-                   f"using {context.default_tiles}")
+            p.warn(
+                "tiles",
+                tiles_text,
+                f"tiles must be one of {', '.join(context.tiles)}; using {context.default_tiles}",
+            )
 
     height = p.integer("height", MIN_HEIGHT, MAX_HEIGHT) or DEFAULT_HEIGHT
 
@@ -432,17 +471,34 @@ def parse_embed_options(args: Mapping, context: EmbedContext
         p.warn("id", frame_id, "id must be 1-64 letters, digits, - or _")
         frame_id = None
 
-    options = EmbedOptions(city=city, county=county, kinds=kinds, amenities=amenities,
-                           statuses=statuses, center=center, zoom=zoom, lang=lang,
-                           theme=theme, list=show_list, tiles=tiles, height=height,
-                           focus=focus, id=frame_id)
+    options = EmbedOptions(
+        city=city,
+        county=county,
+        kinds=kinds,
+        amenities=amenities,
+        statuses=statuses,
+        center=center,
+        zoom=zoom,
+        lang=lang,
+        theme=theme,
+        list=show_list,
+        tiles=tiles,
+        height=height,
+        focus=focus,
+        id=frame_id,
+    )
     return options, p.warnings
 
 
 def facility_options(facility: Facility, base: EmbedOptions | None = None) -> EmbedOptions:
     """A widget centred on ``facility`` with its popup open (for ``/f/<id>`` in oEmbed)."""
-    return replace(base or EmbedOptions(), center=(facility.lon, facility.lat), zoom=15,
-                   focus=facility.id, statuses=tuple(STATUSES))
+    return replace(
+        base or EmbedOptions(),
+        center=(facility.lon, facility.lat),
+        zoom=15,
+        focus=facility.id,
+        statuses=tuple(STATUSES),
+    )
 
 
 # ---- the widget's data -----------------------------------------------------------------
@@ -450,9 +506,12 @@ def marker_feature(f: Facility) -> dict:
     """The compact GeoJSON Feature of one facility in the widget's data: what its marker
     and list item show (name, kind, status). The popup's details come on demand
     (:func:`popup_details`), so the data stays small for thousands of facilities."""
-    return {"type": "Feature", "id": f.id,
-            "geometry": {"type": "Point", "coordinates": [round(f.lon, 6), round(f.lat, 6)]},
-            "properties": {"name": f.name, "kind": f.kind, "status": f.status}}
+    return {
+        "type": "Feature",
+        "id": f.id,
+        "geometry": {"type": "Point", "coordinates": [round(f.lon, 6), round(f.lat, 6)]},
+        "properties": {"name": f.name, "kind": f.kind, "status": f.status},
+    }
 
 
 def popup_details(f: Facility) -> dict:
@@ -462,8 +521,12 @@ def popup_details(f: Facility) -> dict:
     Labels are not included: the widget has them in its language."""
     props: dict = {"id": f.id, "name": f.name, "kind": f.kind, "status": f.status}
     area = " ".join(filter(None, (f.city, f.county, f.township)))
-    for key, value in (("address", f.address), ("area", area), ("hours", f.hours),
-                       ("operator", f.operator)):
+    for key, value in (
+        ("address", f.address),
+        ("area", area),
+        ("hours", f.hours),
+        ("operator", f.operator),
+    ):
         if value:
             props[key] = value
     if f.phone:
@@ -478,8 +541,7 @@ def popup_details(f: Facility) -> dict:
 
 # ---- snippets --------------------------------------------------------------------------
 def _attrs(pairs: Iterable[tuple[str, str | int | None]]) -> str:
-    return " ".join(f'{name}="{escape(str(value))}"' for name, value in pairs
-                    if value is not None)
+    return " ".join(f'{name}="{escape(str(value))}"' for name, value in pairs if value is not None)
 
 
 def embed_url(site_url: str, options: EmbedOptions) -> str:
@@ -508,8 +570,14 @@ def script_snippet(site_url: str, options: EmbedOptions, *, width: int | None = 
     return f"<script {_attrs(pairs)} async></script>"
 
 
-def iframe_snippet(site_url: str, options: EmbedOptions, *, width: int | None = None,
-                   height: int | None = None, title: str = "") -> str:
+def iframe_snippet(
+    site_url: str,
+    options: EmbedOptions,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    title: str = "",
+) -> str:
     """A plain ``<iframe>`` of the widget, for sites that do not allow scripts.
 
     Without the loader nothing resizes it: it is tall enough for the map and the list.
@@ -517,10 +585,16 @@ def iframe_snippet(site_url: str, options: EmbedOptions, *, width: int | None = 
     height = height or options.frame_height()
     style = "border:0;display:block;width:100%" + (f";max-width:{width}px" if width else "")
     pairs: list[tuple[str, str | int | None]] = [
-        ("src", embed_url(site_url, options)), ("title", title or None),
-        ("width", width or "100%"), ("height", height), ("style", style),
-        ("loading", "lazy"), ("allow", "geolocation"),
-        ("referrerpolicy", "strict-origin-when-cross-origin"), ("sandbox", SANDBOX)]
+        ("src", embed_url(site_url, options)),
+        ("title", title or None),
+        ("width", width or "100%"),
+        ("height", height),
+        ("style", style),
+        ("loading", "lazy"),
+        ("allow", "geolocation"),
+        ("referrerpolicy", "strict-origin-when-cross-origin"),
+        ("sandbox", SANDBOX),
+    ]
     return f"<iframe {_attrs(pairs)}></iframe>"
 
 
@@ -549,8 +623,7 @@ def resolve_oembed_url(url: str, site_urls: Sequence[str]) -> OEmbedTarget:
     """
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise NotFound("url must be an address of this site's /embed, / or /f/<id>",
-                       field="url")
+        raise NotFound("url must be an address of this site's /embed, / or /f/<id>", field="url")
     for site in site_urls:
         site_parts = urlsplit(site)
         if _origin(site) != (parts.scheme.lower(), parts.netloc.lower()):
@@ -558,17 +631,17 @@ def resolve_oembed_url(url: str, site_urls: Sequence[str]) -> OEmbedTarget:
         prefix = site_parts.path.rstrip("/")
         if not parts.path.startswith(prefix + "/"):
             continue
-        path = parts.path[len(prefix):]
+        path = parts.path[len(prefix) :]
         args = tuple(parse_qsl(parts.query, keep_blank_values=True))
         if path == "/embed":
             return OEmbedTarget("embed", args)
         if path == "/":
             return OEmbedTarget("embed", tuple((k, v) for k, v in args if k == "lang"))
         if path.startswith("/f/") and len(path) > 3 and not path.endswith("/qr.svg"):
-            return OEmbedTarget("facility", tuple((k, v) for k, v in args if k == "lang"),
-                                unquote(path[3:]))
-    raise NotFound("url must be an address of this site's /embed, / or /f/<id>",
-                   field="url")
+            return OEmbedTarget(
+                "facility", tuple((k, v) for k, v in args if k == "lang"), unquote(path[3:])
+            )
+    raise NotFound("url must be an address of this site's /embed, / or /f/<id>", field="url")
 
 
 def parse_oembed_request(args: Mapping) -> tuple[str, int | None, int | None]:
@@ -579,8 +652,9 @@ def parse_oembed_request(args: Mapping) -> tuple[str, int | None, int | None]:
     """
     fmt = (args.get("format") or "json").strip().lower()
     if fmt != "json":
-        raise OEmbedFormatNotImplemented(f"format {fmt!r} is not available; use json",
-                                         field="format")
+        raise OEmbedFormatNotImplemented(
+            f"format {fmt!r} is not available; use json", field="format"
+        )
     url = (args.get("url") or "").strip()
     if not url:
         raise InvalidParameter("url is required", field="url")
@@ -593,17 +667,22 @@ def parse_oembed_request(args: Mapping) -> tuple[str, int | None, int | None]:
         try:
             value = int(text)
         except ValueError:
-            raise InvalidParameter(f"{name} must be a whole number of pixels",
-                                   field=name) from None
+            raise InvalidParameter(f"{name} must be a whole number of pixels", field=name) from None
         if value < 1:
             raise InvalidParameter(f"{name} must be positive", field=name)
         sizes.append(value)
     return url, sizes[0], sizes[1]
 
 
-def oembed_document(site_url: str, options: EmbedOptions, *, title: str,
-                    provider_name: str, maxwidth: int | None = None,
-                    maxheight: int | None = None) -> dict:
+def oembed_document(
+    site_url: str,
+    options: EmbedOptions,
+    *,
+    title: str,
+    provider_name: str,
+    maxwidth: int | None = None,
+    maxheight: int | None = None,
+) -> dict:
     """The oEmbed 1.0 ``rich`` response: an iframe no larger than ``maxwidth`` x
     ``maxheight``; the map's height is set so that the widget fits the iframe."""
     width = min(OEMBED_WIDTH, maxwidth) if maxwidth else OEMBED_WIDTH
@@ -612,15 +691,24 @@ def oembed_document(site_url: str, options: EmbedOptions, *, title: str,
     map_height = min(MAX_HEIGHT, max(MIN_HEIGHT, height - extra))
     options = replace(options, height=map_height, id=None)
     html = iframe_snippet(site_url, options, width=width, height=height, title=title)
-    return {"version": "1.0", "type": "rich", "provider_name": provider_name,
-            "provider_url": f"{site_url}/", "title": title, "html": html,
-            "width": width, "height": height, "cache_age": 3600}
+    return {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": provider_name,
+        "provider_url": f"{site_url}/",
+        "title": title,
+        "html": html,
+        "width": width,
+        "height": height,
+        "cache_age": 3600,
+    }
 
 
 # ---- Content-Security-Policy -----------------------------------------------------------
 _HOST_SOURCE = re.compile(
     r"(?P<scheme>https?)://(?P<host>(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?"
-    r"(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:(?P<port>\d{1,5}|\*))?/?")
+    r"(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:(?P<port>\d{1,5}|\*))?/?"
+)
 
 
 def parse_allowed_origins(text: str) -> tuple[list[str], list[str]]:
@@ -702,6 +790,8 @@ def widget_csp(ancestors: str, tile_urls: Iterable[str | None]) -> str:
     """The widget page's policy: its own scripts and styles only (no inline code), data
     from this site, images from this site and the tile servers, framed per the allow-list.
     """
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
-            f"img-src {image_sources(tile_urls)}; connect-src 'self'; base-uri 'none'; "
-            f"form-action 'none'; {ancestors}")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        f"img-src {image_sources(tile_urls)}; connect-src 'self'; base-uri 'none'; "
+        f"form-action 'none'; {ancestors}"
+    )

@@ -56,31 +56,92 @@ MEDIA_TYPES: dict[str, str] = {
     "gpkg": "application/geopackage+sqlite3",
 }
 
-_EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".xlsx": "xlsx",
-               ".gpkg": "gpkg"}
+_EXTENSIONS = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".gpkg": "gpkg",
+}
 
 #: Columns of the tabular exports, in order.
 COLUMNS: tuple[str, ...] = (
-    "id", "name", "kind", "status", "lon", "lat", "address", "phone", "operator", "website",
-    "hours", "amenities", "truck_parking_spaces", "opened_on", "city", "city_code", "county",
-    "county_code", "township", "township_code", "source", "source_id", "updated_at", "version",
+    "id",
+    "name",
+    "kind",
+    "status",
+    "lon",
+    "lat",
+    "address",
+    "phone",
+    "operator",
+    "website",
+    "hours",
+    "amenities",
+    "truck_parking_spaces",
+    "opened_on",
+    "city",
+    "city_code",
+    "county",
+    "county_code",
+    "township",
+    "township_code",
+    "source",
+    "source_id",
+    "updated_at",
+    "version",
 )
 
 #: Chinese headers (``headers="zh"``); :mod:`locator.ingest` recognises every one of them.
 HEADERS_ZH: dict[str, str] = {
-    "id": "编号", "name": "名称", "kind": "类型", "status": "状态", "lon": "经度",
-    "lat": "纬度", "address": "地址", "phone": "联系电话", "operator": "运营单位",
-    "website": "网址", "hours": "营业时间", "amenities": "服务设施",
-    "truck_parking_spaces": "货车停车位", "opened_on": "建成时间", "city": "城市",
-    "city_code": "城市代码", "county": "区县", "county_code": "区县代码",
-    "township": "乡镇街道", "township_code": "乡镇街道代码", "source": "来源",
-    "source_id": "原编号", "updated_at": "更新时间", "version": "版本",
+    "id": "编号",
+    "name": "名称",
+    "kind": "类型",
+    "status": "状态",
+    "lon": "经度",
+    "lat": "纬度",
+    "address": "地址",
+    "phone": "联系电话",
+    "operator": "运营单位",
+    "website": "网址",
+    "hours": "营业时间",
+    "amenities": "服务设施",
+    "truck_parking_spaces": "货车停车位",
+    "opened_on": "建成时间",
+    "city": "城市",
+    "city_code": "城市代码",
+    "county": "区县",
+    "county_code": "区县代码",
+    "township": "乡镇街道",
+    "township_code": "乡镇街道代码",
+    "source": "来源",
+    "source_id": "原编号",
+    "updated_at": "更新时间",
+    "version": "版本",
 }
 
-_TEXT_FIELDS = frozenset({"id", "name", "address", "phone", "operator", "website", "hours",
-                          "city", "city_code", "county", "county_code", "township",
-                          "township_code", "source", "source_id", "kind", "status",
-                          "amenities"})
+_TEXT_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "address",
+        "phone",
+        "operator",
+        "website",
+        "hours",
+        "city",
+        "city_code",
+        "county",
+        "county_code",
+        "township",
+        "township_code",
+        "source",
+        "source_id",
+        "kind",
+        "status",
+        "amenities",
+    }
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -111,17 +172,21 @@ def export_format(target: Any, fmt: str | None = None) -> str:
         if key not in EXPORT_FORMATS:
             raise InvalidParameter(
                 f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}",
-                field="format")
+                field="format",
+            )
         return key
     name = target if isinstance(target, str | os.PathLike) else getattr(target, "name", None)
     if not isinstance(name, str | os.PathLike):
-        raise InvalidParameter("give the export format: "
-                               f"one of {', '.join(EXPORT_FORMATS)}", field="format")
+        raise InvalidParameter(
+            f"give the export format: one of {', '.join(EXPORT_FORMATS)}", field="format"
+        )
     suffix = Path(name).suffix.lower()
     if suffix not in _EXTENSIONS:
         raise InvalidParameter(
             f"cannot tell the export format from the extension {suffix or '(none)'!r}; "
-            f"use {', '.join(sorted(_EXTENSIONS))} or give the format", field="format")
+            f"use {', '.join(sorted(_EXTENSIONS))} or give the format",
+            field="format",
+        )
     return _EXTENSIONS[suffix]
 
 
@@ -146,8 +211,9 @@ def _label(vocabulary: dict[str, dict[str, str]], key: str, lang: str) -> str:
     return vocabulary.get(key, {}).get("zh", key) if lang == "zh" else key
 
 
-def facility_table(facilities: Iterable[Facility], *, crs: str = "wgs84",
-                   headers: str = "en") -> tuple[list[str], list[list[Any]]]:
+def facility_table(
+    facilities: Iterable[Facility], *, crs: str = "wgs84", headers: str = "en"
+) -> tuple[list[str], list[list[Any]]]:
     """The tabular form of facilities: header names and one row of Python values each.
 
     Parameters
@@ -173,15 +239,28 @@ def facility_table(facilities: Iterable[Facility], *, crs: str = "wgs84",
     rows = []
     for f, lon, lat in zip(items, lons, lats, strict=True):
         values = {
-            "id": f.id, "name": f.name, "kind": _label(KINDS, f.kind, lang),
-            "status": _label(STATUSES, f.status, lang), "lon": lon, "lat": lat,
-            "address": f.address, "phone": f.phone, "operator": f.operator,
-            "website": f.website, "hours": f.hours,
+            "id": f.id,
+            "name": f.name,
+            "kind": _label(KINDS, f.kind, lang),
+            "status": _label(STATUSES, f.status, lang),
+            "lon": lon,
+            "lat": lat,
+            "address": f.address,
+            "phone": f.phone,
+            "operator": f.operator,
+            "website": f.website,
+            "hours": f.hours,
             "amenities": ";".join(_label(AMENITIES, a, lang) for a in sorted(f.amenities)),
-            "truck_parking_spaces": f.truck_parking_spaces, "opened_on": f.opened_on,
-            "city": f.city, "city_code": f.city_code, "county": f.county,
-            "county_code": f.county_code, "township": f.township,
-            "township_code": f.township_code, "source": f.source, "source_id": f.source_id,
+            "truck_parking_spaces": f.truck_parking_spaces,
+            "opened_on": f.opened_on,
+            "city": f.city,
+            "city_code": f.city_code,
+            "county": f.county,
+            "county_code": f.county_code,
+            "township": f.township,
+            "township_code": f.township_code,
+            "source": f.source,
+            "source_id": f.source_id,
             "updated_at": f.updated_at.isoformat() if f.updated_at else None,
             "version": f.version,
         }
@@ -272,8 +351,9 @@ def _write_xlsx(names: list[str], rows: list[list[Any]], target: Any, lang: str)
     wb.save(target)
 
 
-def _write_gpkg(facilities: list[Facility], names: list[str], rows: list[list[Any]],
-                path: Path, crs: str) -> None:
+def _write_gpkg(
+    facilities: list[Facility], names: list[str], rows: list[list[Any]], path: Path, crs: str
+) -> None:
     import geopandas as gpd
     import pandas as pd
     import shapely
@@ -287,8 +367,9 @@ def _write_gpkg(facilities: list[Facility], names: list[str], rows: list[list[An
         if column in ("truck_parking_spaces", "version"):
             data[name] = pd.array(values, dtype="Int64")
         else:
-            data[name] = pd.array([None if v is None else _csv_text(v) for v in values],
-                                  dtype=object)
+            data[name] = pd.array(
+                [None if v is None else _csv_text(v) for v in values], dtype=object
+            )
     geometry = shapely.points(lons, lats) if facilities else []
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"))
     frame.to_file(path, driver="GPKG", layer="facilities", engine="pyogrio")
@@ -298,9 +379,14 @@ def _csv_text(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def export_facilities(facilities: Iterable[Facility], path_or_buffer: Any,
-                      fmt: str | None = None, *, crs: str = "wgs84",
-                      headers: str = "en") -> int:
+def export_facilities(
+    facilities: Iterable[Facility],
+    path_or_buffer: Any,
+    fmt: str | None = None,
+    *,
+    crs: str = "wgs84",
+    headers: str = "en",
+) -> int:
     """Write facilities to a file or a buffer in one of the export formats.
 
     Parameters

@@ -78,12 +78,17 @@ def read_admin_units(geodata_dir: Path) -> list[AdminUnit]:
             demand = {
                 "population": float(population[code]["population_total"]),
                 "transport_workers": float(
-                    population[code]["employed_transport_storage_postal_longform"]),
+                    population[code]["employed_transport_storage_postal_longform"]
+                ),
             }
-        units[code] = AdminUnit(code=code, name=props["name"], level=level,
-                                parent_code=_parent_of(code, level),
-                                geometry=shapely.make_valid(shape(feature["geometry"])),
-                                demand=demand)
+        units[code] = AdminUnit(
+            code=code,
+            name=props["name"],
+            level=level,
+            parent_code=_parent_of(code, level),
+            geometry=shapely.make_valid(shape(feature["geometry"])),
+            demand=demand,
+        )
 
     register = _read_csv(geodata_dir / TOWNSHIP_REGISTER)
     by_code12 = {row["code12"]: row for row in register}
@@ -91,12 +96,16 @@ def read_admin_units(geodata_dir: Path) -> list[AdminUnit]:
     townships: dict[str, AdminUnit] = {}
     for row in register:
         townships[row["code9"]] = AdminUnit(
-            code=row["code9"], name=row["name"], level="township",
+            code=row["code9"],
+            name=row["name"],
+            level="township",
             parent_code=row["county_code"],
             seat_lon=_float_or_none(row["seat_lon_wgs84"]),
             seat_lat=_float_or_none(row["seat_lat_wgs84"]),
-            extra={k: row[k] for k in ("code12", "short_name", "pinyin", "seat_source")
-                   if row.get(k)})
+            extra={
+                k: row[k] for k in ("code12", "short_name", "pinyin", "seat_source") if row.get(k)
+            },
+        )
 
     for feature in _read_json(geodata_dir / TOWNSHIP_POLYGONS)["features"]:
         props = feature["properties"]
@@ -104,8 +113,9 @@ def read_admin_units(geodata_dir: Path) -> list[AdminUnit]:
         name = props["name"]
         # Codes of the two sources drift apart (renumbered streets): trust the name
         # within the county first, the code only when the names agree.
-        row = (by_name.get((props["county_code"], name))
-               or by_name.get((props["county_code"], name.removesuffix("办事处"))))
+        row = by_name.get((props["county_code"], name)) or by_name.get(
+            (props["county_code"], name.removesuffix("办事处"))
+        )
         if row is None and by_code12.get(props["code12"], {}).get("name") == name:
             row = by_code12[props["code12"]]
         if row is not None and townships[row["code9"]].geometry is None:
@@ -117,10 +127,14 @@ def read_admin_units(geodata_dir: Path) -> list[AdminUnit]:
             # so their area is not lost to coverage. Their 12-digit code tells them apart
             # from the register's 9-digit township codes.
             code = props["code12"]
-            townships[code] = AdminUnit(code=code, name=name, level="township",
-                                        parent_code=props["county_code"], geometry=geometry,
-                                        extra={"code12": props["code12"],
-                                               "polygon_only": True})
+            townships[code] = AdminUnit(
+                code=code,
+                name=name,
+                level="township",
+                parent_code=props["county_code"],
+                geometry=geometry,
+                extra={"code12": props["code12"], "polygon_only": True},
+            )
     units.update(townships)
     return sorted(units.values(), key=lambda unit: unit.code)
 
@@ -131,15 +145,29 @@ def read_default_facilities(geodata_dir: Path) -> list[Facility]:
     for feature in _read_json(geodata_dir / SERVICE_AREAS_FILE)["features"]:
         props = feature["properties"]
         lon, lat = feature["geometry"]["coordinates"][:2]
-        facilities.append(Facility(
-            id=f"{OSM_SOURCE}:{props['osm_id']}", name=props.get("name") or UNNAMED_SERVICE_AREA,
-            kind="service_area", lon=float(lon), lat=float(lat), source=OSM_SOURCE,
-            source_id=props["osm_id"]))
+        facilities.append(
+            Facility(
+                id=f"{OSM_SOURCE}:{props['osm_id']}",
+                name=props.get("name") or UNNAMED_SERVICE_AREA,
+                kind="service_area",
+                lon=float(lon),
+                lat=float(lat),
+                source=OSM_SOURCE,
+                source_id=props["osm_id"],
+            )
+        )
     for row in _read_csv(geodata_dir / LOGISTICS_FILE):
-        facilities.append(Facility(
-            id=f"{OSM_SOURCE}:poi/{row['osm_id']}", name=row["name"], kind="logistics_park",
-            lon=float(row["lon_wgs84"]), lat=float(row["lat_wgs84"]), source=OSM_SOURCE,
-            source_id=f"poi/{row['osm_id']}"))
+        facilities.append(
+            Facility(
+                id=f"{OSM_SOURCE}:poi/{row['osm_id']}",
+                name=row["name"],
+                kind="logistics_park",
+                lon=float(row["lon_wgs84"]),
+                lat=float(row["lat_wgs84"]),
+                source=OSM_SOURCE,
+                source_id=f"poi/{row['osm_id']}",
+            )
+        )
     return facilities
 
 
@@ -150,9 +178,16 @@ def read_junctions(geodata_dir: Path) -> list[CandidateSite]:
         props = feature["properties"]
         lon, lat = feature["geometry"]["coordinates"][:2]
         extra = {"ref": props["ref"]} if props.get("ref") else {}
-        sites.append(CandidateSite(id=f"{OSM_SOURCE}:{props['osm_id']}", kind="junction",
-                                   name=props.get("name"), lon=float(lon), lat=float(lat),
-                                   extra=extra))
+        sites.append(
+            CandidateSite(
+                id=f"{OSM_SOURCE}:{props['osm_id']}",
+                kind="junction",
+                name=props.get("name"),
+                lon=float(lon),
+                lat=float(lat),
+                extra=extra,
+            )
+        )
     return sites
 
 
@@ -171,5 +206,8 @@ def load_default_data(storage: Storage, geodata_dir: str | Path) -> LoadSummary:
         townships_with_polygon=sum(u.geometry is not None for u in townships),
         townships_with_seat=sum(u.has_seat for u in townships),
         facilities=len(storage.facilities()),
-        inserted=len(result.inserted), updated=len(result.updated),
-        candidates=len(junctions), data_version=storage.data_version())
+        inserted=len(result.inserted),
+        updated=len(result.updated),
+        candidates=len(junctions),
+        data_version=storage.data_version(),
+    )

@@ -12,8 +12,12 @@ from .model import Facility
 GEOJSON = "application/geo+json"
 
 
-def feature_collection(facilities: Sequence[Facility], *, number_matched: int | None = None,
-                       links: list[dict] | None = None) -> dict[str, Any]:
+def feature_collection(
+    facilities: Sequence[Facility],
+    *,
+    number_matched: int | None = None,
+    links: list[dict] | None = None,
+) -> dict[str, Any]:
     """A FeatureCollection of facilities with ``numberMatched``/``numberReturned``."""
     features = [f.to_feature() for f in facilities]
     body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
@@ -26,9 +30,14 @@ def feature_collection(facilities: Sequence[Facility], *, number_matched: int | 
 
 def page_links(base_url: str, args: Mapping, page: Page) -> list[dict[str, str]]:
     """``self``, ``next`` and ``prev`` links of a page, keeping the other parameters."""
+
     def href(offset: int) -> str:
-        params = [(k, v) for k in args for v in (args.getlist(k) if hasattr(args, "getlist")
-                                                  else [args[k]]) if k not in ("offset", "limit")]
+        params = [
+            (k, v)
+            for k in args
+            for v in (args.getlist(k) if hasattr(args, "getlist") else [args[k]])
+            if k not in ("offset", "limit")
+        ]
         params += [("limit", str(page.limit)), ("offset", str(offset))]
         return f"{base_url}?{urlencode(params)}"
 
@@ -38,6 +47,11 @@ def page_links(base_url: str, args: Mapping, page: Page) -> list[dict[str, str]]
     if page.offset > 0:
         # Past the end, "prev" leads to the last page that has items.
         last_page = max(0, page.number_matched - 1) // page.limit * page.limit
-        links.append({"rel": "prev", "type": GEOJSON,
-                      "href": href(max(0, min(page.offset - page.limit, last_page)))})
+        links.append(
+            {
+                "rel": "prev",
+                "type": GEOJSON,
+                "href": href(max(0, min(page.offset - page.limit, last_page))),
+            }
+        )
     return links

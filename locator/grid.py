@@ -51,18 +51,22 @@ class GridReport:
     def summary(self) -> dict:
         covered = self.covered
         total = float(self.demand.sum())
-        return {"resolution": self.resolution, "cells": len(self.cells),
-                "cell_area_km2": self.cell_area_km2(),
-                "blind_cells": int((~covered).sum()),
-                "demand": total, "demand_covered": float(self.demand[covered].sum()),
-                "demand_share": float(self.demand[covered].sum() / total) if total else None}
+        return {
+            "resolution": self.resolution,
+            "cells": len(self.cells),
+            "cell_area_km2": self.cell_area_km2(),
+            "blind_cells": int((~covered).sum()),
+            "demand": total,
+            "demand_covered": float(self.demand[covered].sum()),
+            "demand_share": float(self.demand[covered].sum() / total) if total else None,
+        }
 
     def cell_area_km2(self) -> float:
         """The mean area of these cells: H3 cells in Anhui are ~20% below the global
         average of their resolution, so the average would overstate blind areas."""
         if not self.cells:
             return h3.average_hexagon_area(self.resolution, "km^2")
-        sample = self.cells[::max(1, len(self.cells) // 1000)]
+        sample = self.cells[:: max(1, len(self.cells) // 1000)]
         return float(np.mean([h3.cell_area(c, "km^2") for c in sample]))
 
     def blind_spots_geojson(self) -> dict:
@@ -74,9 +78,13 @@ class GridReport:
             polygons = shape.polys if hasattr(shape, "polys") else [shape]
             for poly in polygons:
                 geometry = shapely.geometry.shape(h3.h3shape_to_geo(poly))
-                features.append({"type": "Feature", "geometry": mapping(geometry),
-                                 "properties": {"area_km2": round(
-                                     geodesic_area_m2(geometry) / 1e6, 2)}})
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": mapping(geometry),
+                        "properties": {"area_km2": round(geodesic_area_m2(geometry) / 1e6, 2)},
+                    }
+                )
         return {"type": "FeatureCollection", "features": features}
 
     def cells_geojson(self, only_blind: bool = False) -> dict:
@@ -87,22 +95,27 @@ class GridReport:
                 continue
             ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(cell)]
             ring.append(ring[0])
-            features.append({"type": "Feature", "id": cell,
-                             "geometry": {"type": "Polygon", "coordinates": [ring]},
-                             "properties": {"nearest_m": round(float(self.nearest_m[i]), 1),
-                                            "covered": bool(self.covered[i]),
-                                            "demand": round(float(self.demand[i]), 2)}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": cell,
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {
+                        "nearest_m": round(float(self.nearest_m[i]), 1),
+                        "covered": bool(self.covered[i]),
+                        "demand": round(float(self.demand[i]), 2),
+                    },
+                }
+            )
         return {"type": "FeatureCollection", "features": features}
 
 
-def area_geometry(units: Sequence[AdminUnit], city: str | None = None,
-                  county: str | None = None):
+def area_geometry(units: Sequence[AdminUnit], city: str | None = None, county: str | None = None):
     """The polygon of the chosen city or county, or of the province(s) loaded."""
     area = select_area(units, city, county)
     if area is not None:
         if area.geometry is None:
-            raise InvalidParameter(f"{area.name} has no polygon to lay a grid on",
-                                   field=area.level)
+            raise InvalidParameter(f"{area.name} has no polygon to lay a grid on", field=area.level)
         return area.geometry
     top = [u.geometry for u in units if u.level == "province" and u.geometry is not None]
     if not top:
@@ -130,8 +143,10 @@ def _cells_and_centres(geometry, resolution: int) -> tuple[list[str], np.ndarray
     their children, whose centres are then tested against the area in one vectorised call.
     """
     if resolution not in RESOLUTIONS:
-        raise InvalidParameter(f"resolution must be between {RESOLUTIONS.start} and "
-                               f"{RESOLUTIONS.stop - 1}", field="resolution")
+        raise InvalidParameter(
+            f"resolution must be between {RESOLUTIONS.start} and {RESOLUTIONS.stop - 1}",
+            field="resolution",
+        )
     empty = ([], np.zeros(0), np.zeros(0))
     if geometry is None or geometry.is_empty:
         return empty
@@ -140,13 +155,13 @@ def _cells_and_centres(geometry, resolution: int) -> tuple[list[str], np.ndarray
     km_per_degree = 111.32 * math.cos(math.radians(min(85.0, max(abs(south), abs(north)))))
     # A fine cell's centre lies within a coarse circumradius (~ edge) of its ancestor's
     # centre, plus a little for children straying out of their parent's hexagon.
-    pad = (1.5 * h3.average_hexagon_edge_length(coarse_res, "km")
-           + 2 * h3.average_hexagon_edge_length(resolution, "km")) / km_per_degree
-    coarse = h3.h3shape_to_cells(h3.geo_to_h3shape(mapping(geometry.buffer(pad))),
-                                 coarse_res)
+    pad = (
+        1.5 * h3.average_hexagon_edge_length(coarse_res, "km")
+        + 2 * h3.average_hexagon_edge_length(resolution, "km")
+    ) / km_per_degree
+    coarse = h3.h3shape_to_cells(h3.geo_to_h3shape(mapping(geometry.buffer(pad))), coarse_res)
     # Children of sorted parents come nearly sorted, which the final sort exploits.
-    candidates = [c for parent in sorted(coarse)
-                  for c in h3.cell_to_children(parent, resolution)]
+    candidates = [c for parent in sorted(coarse) for c in h3.cell_to_children(parent, resolution)]
     if not candidates:
         return empty
     centres = np.array([h3.cell_to_latlng(c) for c in candidates], dtype=float).reshape(-1, 2)
@@ -168,11 +183,15 @@ class GridLayout:
     demand: np.ndarray
 
 
-def grid_layout(units: Sequence[AdminUnit], *, city: str | None = None,
-                county: str | None = None, resolution: int | None = None,
-                weight: str = "population",
-                demand_points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                ) -> GridLayout:
+def grid_layout(
+    units: Sequence[AdminUnit],
+    *,
+    city: str | None = None,
+    county: str | None = None,
+    resolution: int | None = None,
+    weight: str = "population",
+    demand_points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> GridLayout:
     """Lay the grid over an area and give each cell its demand.
 
     Demand is the counties' figures spread evenly over each county's cells (so the
@@ -190,29 +209,48 @@ def grid_layout(units: Sequence[AdminUnit], *, city: str | None = None,
     return GridLayout(resolution, cells, lon, lat, demand)
 
 
-def blind_spots(units: Sequence[AdminUnit], facilities: Sequence[Facility],
-                params: CoverageParams | None = None, *, city: str | None = None,
-                county: str | None = None, resolution: int | None = None,
-                layout: GridLayout | None = None,
-                demand_points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                ) -> GridReport:
+def blind_spots(
+    units: Sequence[AdminUnit],
+    facilities: Sequence[Facility],
+    params: CoverageParams | None = None,
+    *,
+    city: str | None = None,
+    county: str | None = None,
+    resolution: int | None = None,
+    layout: GridLayout | None = None,
+    demand_points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> GridReport:
     """The grid over an area with each cell's nearest distance and demand.
 
     Pass a ``layout`` made earlier by :func:`grid_layout` to skip laying the grid again.
     """
     params = params or CoverageParams()
     if layout is None:
-        layout = grid_layout(units, city=city, county=county, resolution=resolution,
-                             weight=params.weight, demand_points=demand_points)
+        layout = grid_layout(
+            units,
+            city=city,
+            county=county,
+            resolution=resolution,
+            weight=params.weight,
+            demand_points=demand_points,
+        )
     counted = [f for f in facilities if params.counts(f)]
     nearest = np.full(len(layout.cells), np.inf)
     if counted and len(layout.cells):
-        tree = cKDTree(unit_vectors([f.lon for f in counted],
-                                    [f.lat for f in counted]).reshape(-1, 3))
+        tree = cKDTree(
+            unit_vectors([f.lon for f in counted], [f.lat for f in counted]).reshape(-1, 3)
+        )
         chords, _ = tree.query(unit_vectors(layout.lon, layout.lat).reshape(-1, 3), k=1)
         nearest = chord_to_m(chords)
-    return GridReport(layout.resolution, layout.cells, layout.lon, layout.lat,
-                      np.asarray(nearest, dtype=float), layout.demand, params.radius_m)
+    return GridReport(
+        layout.resolution,
+        layout.cells,
+        layout.lon,
+        layout.lat,
+        np.asarray(nearest, dtype=float),
+        layout.demand,
+        params.radius_m,
+    )
 
 
 def _demand_from_counties(units, lon, lat, weight, cells=(), resolution=None) -> np.ndarray:
@@ -220,8 +258,9 @@ def _demand_from_counties(units, lon, lat, weight, cells=(), resolution=None) ->
     in two counties, on a shared border, goes to the first). A county too small to hold
     a cell centre (a city district on a coarse grid) gives its demand to the cell that
     holds its representative point, when that cell is in the grid."""
-    counties = [u for u in units if u.level == "county" and u.geometry is not None
-                and u.demand.get(weight)]
+    counties = [
+        u for u in units if u.level == "county" and u.geometry is not None and u.demand.get(weight)
+    ]
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     demand = np.zeros(len(lon))

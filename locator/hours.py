@@ -49,10 +49,22 @@ def parse_hours(text: str) -> opening_hours.OpeningHours | None:
 
 
 # ---- hours as Chinese notices write them -------------------------------------------------
-_ALL_DAY = re.compile(r"^(?:全天(?:候)?|(?:7\s*[x×*]\s*)?24\s*(?:小时|h|hours?)|全年无休|"
-                      r"不打烊|昼夜|通宵)+(?:营业|开放|服务|值守|在线)?$", re.I)
-_DAY_NAMES = {"一": "Mo", "二": "Tu", "三": "We", "四": "Th", "五": "Fr", "六": "Sa",
-              "日": "Su", "天": "Su", "七": "Su"}
+_ALL_DAY = re.compile(
+    r"^(?:全天(?:候)?|(?:7\s*[x×*]\s*)?24\s*(?:小时|h|hours?)|全年无休|"
+    r"不打烊|昼夜|通宵)+(?:营业|开放|服务|值守|在线)?$",
+    re.I,
+)
+_DAY_NAMES = {
+    "一": "Mo",
+    "二": "Tu",
+    "三": "We",
+    "四": "Th",
+    "五": "Fr",
+    "六": "Sa",
+    "日": "Su",
+    "天": "Su",
+    "七": "Su",
+}
 _ORDER = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
 _TOKEN = re.compile(
     r"(?P<every>每天|每日|天天|全周|周一至周日|周一到周日)"
@@ -65,7 +77,8 @@ _TOKEN = re.compile(
     r"|(?P<range>(?P<p1>上午|早上|中午|下午|晚上|凌晨)?\s*(?P<t1>\d{1,2}(?:[:.]\d{2}|点(?:半|\d{1,2}分?)?)?)"
     r"\s*(?:-|~|至|到)\s*(?P<next>次日|第二天|翌日)?\s*"
     r"(?P<p2>上午|早上|中午|下午|晚上|凌晨)?\s*(?P<t2>\d{1,2}(?:[:.]\d{2}|点(?:半|\d{1,2}分?)?)?))",
-    re.I)
+    re.I,
+)
 #: What may stand between tokens: separators and words that add nothing.
 _SEPARATORS = r"[\s,;，；、/|和及]*"
 _FILLER = re.compile(rf"^{_SEPARATORS}(?:营业|开放|服务|时间|营业时间|开放时间|:)*{_SEPARATORS}$")
@@ -114,7 +127,7 @@ def chinese_to_osm(text: str) -> str | None:
     rules: list[tuple[str, list[str]]] = []  # (days, times or ["off"])
     position = 0
     for match in _TOKEN.finditer(text):
-        if not _FILLER.match(text[position:match.start()]):
+        if not _FILLER.match(text[position : match.start()]):
             return None
         position = match.end()
         kind = match.lastgroup

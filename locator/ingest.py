@@ -124,12 +124,20 @@ CHINA_BOUNDS = (73.0, 18.0, 135.1, 53.6)
 
 #: File extensions read by :func:`read_table` and the format each means.
 SUPPORTED_EXTENSIONS: dict[str, str] = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-    ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".shp": "shp",
     ".zip": "zip",
 }
-_SUPPORTED_TEXT = (".csv (UTF-8 or GBK), .xlsx, .geojson/.json, .gpkg, .shp, "
-                   ".zip (a zipped Shapefile)")
+_SUPPORTED_TEXT = (
+    ".csv (UTF-8 or GBK), .xlsx, .geojson/.json, .gpkg, .shp, .zip (a zipped Shapefile)"
+)
 
 #: Largest total size of the files inside a zip archive or an XLSX workbook, unpacked.
 MAX_ZIP_UNCOMPRESSED = 1 << 30
@@ -163,10 +171,29 @@ _CHUNK = 1 << 20
 #: Our fields that a column can fill, with the headers recognised for each, best first.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "编号", "站点编号", "站点id", "facility_id"),
-    "name": ("name", "名称", "站点名称", "服务站名称", "驿站名称", "站名", "服务区名称",
-             "司机之家名称", "title"),
-    "lon": ("lon", "lng", "longitude", "long", "lon_wgs84", "lng_wgs84", "经度", "东经",
-            "x", "x坐标"),
+    "name": (
+        "name",
+        "名称",
+        "站点名称",
+        "服务站名称",
+        "驿站名称",
+        "站名",
+        "服务区名称",
+        "司机之家名称",
+        "title",
+    ),
+    "lon": (
+        "lon",
+        "lng",
+        "longitude",
+        "long",
+        "lon_wgs84",
+        "lng_wgs84",
+        "经度",
+        "东经",
+        "x",
+        "x坐标",
+    ),
     "lat": ("lat", "latitude", "lat_wgs84", "纬度", "北纬", "y", "y坐标"),
     "address": ("address", "addr", "地址", "详细地址", "站点地址", "所在地址"),
     "kind": ("kind", "type", "类型", "站点类型", "类别"),
@@ -176,8 +203,14 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "amenities": ("amenities", "服务设施", "服务项目", "设施", "配套设施", "服务功能"),
     "operator": ("operator", "运营单位", "管理单位", "运营方", "运营主体"),
     "website": ("website", "url", "网址", "网站"),
-    "truck_parking_spaces": ("truck_parking_spaces", "truck_park", "货车停车位", "停车位数",
-                             "停车位", "货车车位数"),
+    "truck_parking_spaces": (
+        "truck_parking_spaces",
+        "truck_park",
+        "货车停车位",
+        "停车位数",
+        "停车位",
+        "货车车位数",
+    ),
     "opened_on": ("opened_on", "建成时间", "开放日期", "启用时间", "建成日期", "启用日期"),
     "source": ("source", "来源", "数据来源"),
     "source_id": ("source_id", "原编号", "source_i"),
@@ -187,26 +220,79 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 FIELDS: tuple[str, ...] = tuple(FIELD_ALIASES)
 
 #: Headers of one column holding "lon,lat".
-COORDINATE_ALIASES = ("经纬度", "坐标", "经纬度坐标", "coordinates", "coords", "lnglat",
-                      "lonlat", "lng,lat", "lon,lat", "location", "经度,纬度", "经度纬度")
+COORDINATE_ALIASES = (
+    "经纬度",
+    "坐标",
+    "经纬度坐标",
+    "coordinates",
+    "coords",
+    "lnglat",
+    "lonlat",
+    "lng,lat",
+    "lon,lat",
+    "location",
+    "经度,纬度",
+    "经度纬度",
+)
 
 #: Headers we know and ignore on purpose: derived from the admin units or kept by storage.
-IGNORED_ALIASES = (*DERIVED_FIELDS, "city_cod", "county_cod", "township", "township_c",
-                   "updated_at", "version", "row", "reason", "城市", "城市代码", "区县",
-                   "区县代码", "乡镇街道", "乡镇街道代码", "更新时间", "版本", "序号", "错误原因")
+IGNORED_ALIASES = (
+    *DERIVED_FIELDS,
+    "city_cod",
+    "county_cod",
+    "township",
+    "township_c",
+    "updated_at",
+    "version",
+    "row",
+    "reason",
+    "城市",
+    "城市代码",
+    "区县",
+    "区县代码",
+    "乡镇街道",
+    "乡镇街道代码",
+    "更新时间",
+    "版本",
+    "序号",
+    "错误原因",
+)
 
 #: Chinese labels of our fields, for messages.
 FIELD_LABELS_ZH: dict[str, str] = {
-    "id": "编号", "name": "名称", "lon": "经度", "lat": "纬度", "address": "地址",
-    "kind": "类型", "status": "状态", "phone": "电话", "hours": "营业时间",
-    "amenities": "服务设施", "operator": "运营单位", "website": "网址",
-    "truck_parking_spaces": "货车停车位", "opened_on": "建成时间", "source": "来源",
-    "source_id": "原编号", "geometry": "几何", "coordinates": "经纬度", "sheet": "工作表",
+    "id": "编号",
+    "name": "名称",
+    "lon": "经度",
+    "lat": "纬度",
+    "address": "地址",
+    "kind": "类型",
+    "status": "状态",
+    "phone": "电话",
+    "hours": "营业时间",
+    "amenities": "服务设施",
+    "operator": "运营单位",
+    "website": "网址",
+    "truck_parking_spaces": "货车停车位",
+    "opened_on": "建成时间",
+    "source": "来源",
+    "source_id": "原编号",
+    "geometry": "几何",
+    "coordinates": "经纬度",
+    "sheet": "工作表",
     "mapping": "列映射",
 }
 
-_TEXT_FIELDS = ("id", "name", "address", "phone", "operator", "website", "hours", "source",
-                "source_id")
+_TEXT_FIELDS = (
+    "id",
+    "name",
+    "address",
+    "phone",
+    "operator",
+    "website",
+    "hours",
+    "source",
+    "source_id",
+)
 _AMENITY_SEPARATORS = ",，、;；|/ "
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
 _PARENS = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
@@ -233,27 +319,36 @@ class RowIssue:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"row": self.row, "field": self.field, "column": self.column,
-                "message": self.message, "message_zh": self.message_zh or self.message,
-                "value": _jsonable(self.value)}
+        return {
+            "row": self.row,
+            "field": self.field,
+            "column": self.column,
+            "message": self.message,
+            "message_zh": self.message_zh or self.message,
+            "value": _jsonable(self.value),
+        }
 
     def format(self, lang: str = "zh", numbering: str = "row") -> str:
         """One line: ``第 12 行 纬度(lat): …`` or ``row 12, lat: …``."""
         zh = lang == "zh"
         message = (self.message_zh or self.message) if zh else self.message
         if zh:
-            where = ("文件" if self.row is None else
-                     f"第 {self.row} 行" if numbering == "row" else
-                     f"第 {self.row} 个要素" if numbering == "feature" else
-                     f"第 {self.row} 条")
+            where = (
+                "文件"
+                if self.row is None
+                else f"第 {self.row} 行"
+                if numbering == "row"
+                else f"第 {self.row} 个要素"
+                if numbering == "feature"
+                else f"第 {self.row} 条"
+            )
             if self.field is None:
                 return f"{where}: {message}"
             label = f"{FIELD_LABELS_ZH.get(self.field, self.field)}({self.field})"
-            if self.column and self.column not in (self.field,
-                                                   FIELD_LABELS_ZH.get(self.field)):
+            if self.column and self.column not in (self.field, FIELD_LABELS_ZH.get(self.field)):
                 label = f"{label}，列“{self.column}”"
             return f"{where} {label}: {message}"
-        where = ("file" if self.row is None else f"{numbering} {self.row}")
+        where = "file" if self.row is None else f"{numbering} {self.row}"
         if self.field is None:
             return f"{where}: {message}"
         label = self.field
@@ -298,26 +393,62 @@ class ImportReport:
     def from_dict(cls, data: Mapping[str, Any]) -> ImportReport:
         """The report back from :meth:`to_dict` (e.g. ``ValidationFailed.details``)."""
         issues = {
-            key: [RowIssue(i.get("row"), i.get("field"), i.get("column"), i.get("message", ""),
-                           i.get("value"), i.get("message_zh")) for i in data.get(key) or []]
-            for key in ("errors", "warnings")}
-        simple = {name: data[name] for name in (
-            "rows", "valid", "inserted", "updated", "unchanged", "dry_run", "columns", "notes",
-            "notes_zh", "source", "crs", "format", "numbering", "data_version", "written")
-            if name in data}
+            key: [
+                RowIssue(
+                    i.get("row"),
+                    i.get("field"),
+                    i.get("column"),
+                    i.get("message", ""),
+                    i.get("value"),
+                    i.get("message_zh"),
+                )
+                for i in data.get(key) or []
+            ]
+            for key in ("errors", "warnings")
+        }
+        simple = {
+            name: data[name]
+            for name in (
+                "rows",
+                "valid",
+                "inserted",
+                "updated",
+                "unchanged",
+                "dry_run",
+                "columns",
+                "notes",
+                "notes_zh",
+                "source",
+                "crs",
+                "format",
+                "numbering",
+                "data_version",
+                "written",
+            )
+            if name in data
+        }
         return cls(**simple, **issues)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what ``ValidationFailed.details`` holds)."""
         return {
-            "rows": self.rows, "valid": self.valid, "rejected": self.rejected,
+            "rows": self.rows,
+            "valid": self.valid,
+            "rejected": self.rejected,
             "errors": [e.to_dict() for e in self.errors],
             "warnings": [w.to_dict() for w in self.warnings],
-            "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-            "dry_run": self.dry_run, "columns": dict(self.columns),
-            "notes": list(self.notes), "notes_zh": list(self.notes_zh),
-            "source": self.source, "crs": self.crs, "format": self.format,
-            "numbering": self.numbering, "data_version": self.data_version,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "dry_run": self.dry_run,
+            "columns": dict(self.columns),
+            "notes": list(self.notes),
+            "notes_zh": list(self.notes_zh),
+            "source": self.source,
+            "crs": self.crs,
+            "format": self.format,
+            "numbering": self.numbering,
+            "data_version": self.data_version,
             "written": self.written,
         }
 
@@ -332,24 +463,45 @@ class ImportReport:
         zh = lang == "zh"
         lines = []
         if zh:
-            numbering = {"row": "行号即表格中的行号", "feature": "按要素序号编号，从 1 开始",
-                         "record": "按记录序号编号，从 1 开始"}.get(self.numbering, "")
-            lines.append(f"读取 {self.rows} 行（{numbering}）：有效 {self.valid} 行，"
-                         f"出错 {self.rejected} 行，警告 {len(self.warnings)} 条。")
+            numbering = {
+                "row": "行号即表格中的行号",
+                "feature": "按要素序号编号，从 1 开始",
+                "record": "按记录序号编号，从 1 开始",
+            }.get(self.numbering, "")
+            lines.append(
+                f"读取 {self.rows} 行（{numbering}）：有效 {self.valid} 行，"
+                f"出错 {self.rejected} 行，警告 {len(self.warnings)} 条。"
+            )
             counts = f"新增 {self.inserted} 条，更新 {self.updated} 条，未变 {self.unchanged} 条"
-            lines.append(f"试运行（未写入）：将{counts}。" if self.dry_run else
-                         f"{counts}。" if self.written else "未写入任何数据。")
+            lines.append(
+                f"试运行（未写入）：将{counts}。"
+                if self.dry_run
+                else f"{counts}。"
+                if self.written
+                else "未写入任何数据。"
+            )
         else:
-            numbering = {"row": "spreadsheet rows", "feature": "feature numbers from 1",
-                         "record": "record numbers from 1"}.get(self.numbering, self.numbering)
-            lines.append(f"Read {self.rows} rows ({numbering}): {self.valid} valid, "
-                         f"{self.rejected} with errors, {len(self.warnings)} warnings.")
-            counts = (f"{self.inserted} inserted, {self.updated} updated, "
-                      f"{self.unchanged} unchanged")
-            lines.append(f"Dry run, nothing written: would be {counts}." if self.dry_run
-                         else f"{counts}." if self.written else "Nothing was written.")
-        for title, issues in (("错误：" if zh else "Errors:", self.errors),
-                              ("警告：" if zh else "Warnings:", self.warnings)):
+            numbering = {
+                "row": "spreadsheet rows",
+                "feature": "feature numbers from 1",
+                "record": "record numbers from 1",
+            }.get(self.numbering, self.numbering)
+            lines.append(
+                f"Read {self.rows} rows ({numbering}): {self.valid} valid, "
+                f"{self.rejected} with errors, {len(self.warnings)} warnings."
+            )
+            counts = f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+            lines.append(
+                f"Dry run, nothing written: would be {counts}."
+                if self.dry_run
+                else f"{counts}."
+                if self.written
+                else "Nothing was written."
+            )
+        for title, issues in (
+            ("错误：" if zh else "Errors:", self.errors),
+            ("警告：" if zh else "Warnings:", self.warnings),
+        ):
             if issues:
                 lines.append(title)
                 lines.extend("  " + i.format(lang, self.numbering) for i in issues)
@@ -476,12 +628,22 @@ _IGNORED_INDEX = {normalize_header(a) for a in IGNORED_ALIASES}
 
 def _known_header(text: Any, extra: set[str]) -> bool:
     key = normalize_header(text)
-    return (key in _ALIAS_INDEX or key in _COORDINATE_INDEX or key in _IGNORED_INDEX
-            or str(text).strip() in extra)
+    return (
+        key in _ALIAS_INDEX
+        or key in _COORDINATE_INDEX
+        or key in _IGNORED_INDEX
+        or str(text).strip() in extra
+    )
 
 
-def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
-                mapping: Mapping[str, Any] | None, last_row: int | None = None) -> RawTable:
+def _grid_table(
+    rows: Iterator[Sequence[Any]],
+    fmt: str,
+    *,
+    max_rows: int,
+    mapping: Mapping[str, Any] | None,
+    last_row: int | None = None,
+) -> RawTable:
     """Find the header among the first ten rows and read the records below it.
 
     Rows are counted as they are read: the first row past ``max_rows`` data rows (or
@@ -518,37 +680,55 @@ def _grid_table(rows: Iterator[Sequence[Any]], fmt: str, *, max_rows: int,
             if most == max_rows:
                 raise PayloadTooLarge(
                     f"the file has more than {max_rows} data rows: row {index + 1} is data "
-                    f"row {max_rows + 1}; split it into smaller files", field="file")
+                    f"row {max_rows + 1}; split it into smaller files",
+                    field="file",
+                )
             raise PayloadTooLarge(
                 f"the file has more than {MAX_CELLS} cells: {len(headers)} columns from row "
                 f"{index + 1} on; delete unused columns or split it into smaller files",
-                field="file")
-        if len(cells) > len(headers) and any(not _empty(c) for c in cells[len(headers):]):
+                field="file",
+            )
+        if len(cells) > len(headers) and any(not _empty(c) for c in cells[len(headers) :]):
             overflow = True
-        values = {h: (None if j >= len(cells) or _empty(cells[j]) else cells[j])
-                  for j, h in enumerate(headers)}
+        values = {
+            h: (None if j >= len(cells) or _empty(cells[j]) else cells[j])
+            for j, h in enumerate(headers)
+        }
         records.append(RawRecord(index + 1, values))
 
     for index in range(header_idx + 1, len(head)):
         add(index, head[index])
     for index, cells in enumerate(rows, start=len(head)):
         if last_row is not None and index >= last_row:
-            raise UnsupportedFormat(f"the sheet has rows numbered beyond {last_row}, the last "
-                                    "row of an Excel sheet", field="file")
+            raise UnsupportedFormat(
+                f"the sheet has rows numbered beyond {last_row}, the last row of an Excel sheet",
+                field="file",
+            )
         add(index, cells)
     # Placeholder headers of columns that hold nothing are noise.
-    used = [h for h in headers
-            if not h.startswith("(column ") or any(r.values[h] is not None for r in records)]
+    used = [
+        h
+        for h in headers
+        if not h.startswith("(column ") or any(r.values[h] is not None for r in records)
+    ]
     if len(used) != len(headers):
         for r in records:
             r.values = {h: r.values[h] for h in used}
     table = RawTable(used, records, fmt, header_row=header_idx + 1)
     if header_idx:
-        table.notes.append((f"the header is row {header_idx + 1}; rows above it were skipped",
-                            f"表头在第 {header_idx + 1} 行，其上方的行已跳过"))
+        table.notes.append(
+            (
+                f"the header is row {header_idx + 1}; rows above it were skipped",
+                f"表头在第 {header_idx + 1} 行，其上方的行已跳过",
+            )
+        )
     if overflow:
-        table.notes.append(("some rows have values right of the last header; they were ignored",
-                            "部分行在最后一个表头右侧还有内容，已忽略"))
+        table.notes.append(
+            (
+                "some rows have values right of the last header; they were ignored",
+                "部分行在最后一个表头右侧还有内容，已忽略",
+            )
+        )
     return table
 
 
@@ -561,9 +741,11 @@ def _header_cells(cells: list[Any], row: int) -> list[Any]:
     while end and _empty(cells[end - 1]):
         end -= 1
     if end > MAX_COLUMNS:
-        raise PayloadTooLarge(f"the header row (row {row}) has {end} columns, more than the "
-                              f"{MAX_COLUMNS} one import reads; delete the unused columns",
-                              field="file")
+        raise PayloadTooLarge(
+            f"the header row (row {row}) has {end} columns, more than the "
+            f"{MAX_COLUMNS} one import reads; delete the unused columns",
+            field="file",
+        )
     return cells[:end]
 
 
@@ -581,9 +763,12 @@ def _megabytes(size: int) -> int:
 def _check_text_size(size: int, kind: str) -> None:
     """Refuse a text file larger than :data:`MAX_TEXT_BYTES` before reading it."""
     if size > MAX_TEXT_BYTES:
-        raise PayloadTooLarge(f"the {kind} file is {_megabytes(size)} MB, more than the "
-                              f"{MAX_TEXT_BYTES >> 20} MB one import reads; split it into "
-                              "smaller files", field="file")
+        raise PayloadTooLarge(
+            f"the {kind} file is {_megabytes(size)} MB, more than the "
+            f"{MAX_TEXT_BYTES >> 20} MB one import reads; split it into "
+            "smaller files",
+            field="file",
+        )
 
 
 def _decode_error(stream: BinaryIO, encoding: str) -> tuple[str, int] | None:
@@ -620,8 +805,11 @@ def _csv_encoding(stream: BinaryIO) -> str:
             return encoding
     reason, offset = error
     tried = "UTF-16" if candidates == ("utf-16",) else "UTF-8 or GBK/GB18030"
-    raise UnsupportedFormat(f"cannot decode the CSV file as {tried} ({reason} at byte "
-                            f"{offset}); save it as 'CSV UTF-8'", field="file")
+    raise UnsupportedFormat(
+        f"cannot decode the CSV file as {tried} ({reason} at byte "
+        f"{offset}); save it as 'CSV UTF-8'",
+        field="file",
+    )
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -638,19 +826,20 @@ def _csv_lines(text: io.TextIOBase) -> Iterator[str]:
     while line := text.readline(MAX_CSV_LINE + 1):
         number += 1
         if len(line) > MAX_CSV_LINE:
-            raise PayloadTooLarge(f"line {number} of the CSV file is longer than "
-                                  f"{MAX_CSV_LINE} characters; is it a CSV file?", field="file")
+            raise PayloadTooLarge(
+                f"line {number} of the CSV file is longer than "
+                f"{MAX_CSV_LINE} characters; is it a CSV file?",
+                field="file",
+            )
         yield line
 
 
-def _read_csv(stream: BinaryIO, *, max_rows: int,
-              mapping: Mapping[str, Any] | None) -> RawTable:
+def _read_csv(stream: BinaryIO, *, max_rows: int, mapping: Mapping[str, Any] | None) -> RawTable:
     """Read a CSV file as a stream: one pass finds the encoding, one reads the rows."""
     stream.seek(0)
     head = stream.read(4096)
     if b"\x00" in head and not head.startswith(_UTF16_BOMS):
-        raise UnsupportedFormat("this is not a text CSV file (it contains NUL bytes)",
-                                field="file")
+        raise UnsupportedFormat("this is not a text CSV file (it contains NUL bytes)", field="file")
     encoding = _csv_encoding(stream)
     stream.seek(0)
     sample = codecs.getincrementaldecoder(encoding)("replace").decode(stream.read(64 << 10))
@@ -687,13 +876,17 @@ def _check_zip(archive: zipfile.ZipFile, what: str) -> None:
             raise PayloadTooLarge(
                 f"the {what} unpacks to more than {MAX_ZIP_UNCOMPRESSED >> 20} MB "
                 f"({member.filename!r} alone is {_megabytes(member.file_size)} MB); "
-                "split it into smaller files", field="file")
+                "split it into smaller files",
+                field="file",
+            )
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size >= ZIP_RATIO_EXEMPT_SIZE and ratio > MAX_ZIP_RATIO:
             raise PayloadTooLarge(
                 f"{member.filename!r} in the {what} unpacks to {ratio:.0f} times its packed "
                 f"size ({_megabytes(member.file_size)} MB), more than the {MAX_ZIP_RATIO} "
-                "times of a data file; it was not unpacked", field="file")
+                "times of a data file; it was not unpacked",
+                field="file",
+            )
 
 
 def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
@@ -708,12 +901,21 @@ def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> 
                     raise PayloadTooLarge(
                         f"{member.filename!r} in the zip archive unpacks to more than the "
                         f"{member.file_size} bytes it declares; the archive is damaged",
-                        field="file")
+                        field="file",
+                    )
                 out.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
-            RuntimeError) as exc:  # a bad CRC, an unknown method, a password...
-        raise UnsupportedFormat(f"cannot unpack {member.filename!r} from the zip archive, "
-                                f"which is damaged or locked ({exc})", field="file") from None
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:  # a bad CRC, an unknown method, a password...
+        raise UnsupportedFormat(
+            f"cannot unpack {member.filename!r} from the zip archive, "
+            f"which is damaged or locked ({exc})",
+            field="file",
+        ) from None
 
 
 @functools.cache
@@ -742,8 +944,9 @@ def _workbook_reader() -> type:
                         except (TypeError, ValueError):
                             return
                         if None not in bounds:
-                            (self._min_column, self._min_row, self._max_column,
-                             self._max_row) = bounds
+                            (self._min_column, self._min_row, self._max_column, self._max_row) = (
+                                bounds
+                            )
                         return
                     if element.tag == data_tag:
                         return
@@ -765,8 +968,9 @@ def _workbook_reader() -> type:
     return DeclaredSizeReader
 
 
-def _read_xlsx(stream: BinaryIO, *, sheet: str | None, max_rows: int,
-               mapping: Mapping[str, Any] | None) -> RawTable:
+def _read_xlsx(
+    stream: BinaryIO, *, sheet: str | None, max_rows: int, mapping: Mapping[str, Any] | None
+) -> RawTable:
     """Read one sheet row by row, after checking the workbook's parts as a zip archive."""
     with _open_zip(stream, "Excel workbook") as archive:
         _check_zip(archive, "Excel workbook")
@@ -783,8 +987,9 @@ def _read_xlsx(stream: BinaryIO, *, sheet: str | None, max_rows: int,
         names = wb.sheetnames
         if sheet is not None:
             if str(sheet) not in names:
-                raise InvalidParameter(f"no sheet {sheet!r} in the workbook; sheets: "
-                                       f"{', '.join(names)}", field="sheet")
+                raise InvalidParameter(
+                    f"no sheet {sheet!r} in the workbook; sheets: {', '.join(names)}", field="sheet"
+                )
             ws = wb[str(sheet)]
         elif wb.worksheets:
             ws = wb.worksheets[0]
@@ -795,8 +1000,13 @@ def _read_xlsx(stream: BinaryIO, *, sheet: str | None, max_rows: int,
         ws.reset_dimensions()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = _grid_table(ws.iter_rows(values_only=True), "xlsx", max_rows=max_rows,
-                                mapping=mapping, last_row=EXCEL_LAST_ROW)
+            table = _grid_table(
+                ws.iter_rows(values_only=True),
+                "xlsx",
+                max_rows=max_rows,
+                mapping=mapping,
+                last_row=EXCEL_LAST_ROW,
+            )
     except LocatorError:
         raise
     except Exception as exc:  # a damaged part found while reading the rows
@@ -805,8 +1015,12 @@ def _read_xlsx(stream: BinaryIO, *, sheet: str | None, max_rows: int,
         wb.close()
     table.sheet = ws.title
     if sheet is None and len(names) > 1:
-        table.notes.append((f"read the first sheet {ws.title!r} of {len(names)}",
-                            f"读取了 {len(names)} 个工作表中的第一个“{ws.title}”"))
+        table.notes.append(
+            (
+                f"read the first sheet {ws.title!r} of {len(names)}",
+                f"读取了 {len(names)} 个工作表中的第一个“{ws.title}”",
+            )
+        )
     return table
 
 
@@ -833,12 +1047,18 @@ def _check_cells(columns: int, rows: int) -> None:
     """Refuse a table wider than :data:`MAX_COLUMNS` or larger than :data:`MAX_CELLS`
     before its records are built."""
     if columns > MAX_COLUMNS:
-        raise PayloadTooLarge(f"the file has {columns} columns, more than the {MAX_COLUMNS} "
-                              "one import reads; delete the unused columns", field="file")
+        raise PayloadTooLarge(
+            f"the file has {columns} columns, more than the {MAX_COLUMNS} "
+            "one import reads; delete the unused columns",
+            field="file",
+        )
     if columns * rows > MAX_CELLS:
-        raise PayloadTooLarge(f"the file has more than {MAX_CELLS} cells ({rows} rows of "
-                              f"{columns} columns); delete unused columns or split it into "
-                              "smaller files", field="file")
+        raise PayloadTooLarge(
+            f"the file has more than {MAX_CELLS} cells ({rows} rows of "
+            f"{columns} columns); delete unused columns or split it into "
+            "smaller files",
+            field="file",
+        )
 
 
 def _read_json(data: bytes, *, max_rows: int) -> RawTable:
@@ -858,19 +1078,21 @@ def _read_json(data: bytes, *, max_rows: int) -> RawTable:
             features = obj
         else:
             if len(obj) > max_rows:
-                raise PayloadTooLarge(f"the file has more than {max_rows} records",
-                                      field="file")
+                raise PayloadTooLarge(f"the file has more than {max_rows} records", field="file")
             headers: dict[str, None] = {}
             for o in obj:
                 headers.update(dict.fromkeys(str(k) for k in o))
             _check_cells(len(headers), len(obj))
-            records = [RawRecord(i, {h: None if _empty(o.get(h)) else o.get(h)
-                                     for h in headers})
-                       for i, o in enumerate(obj, start=1)]
+            records = [
+                RawRecord(i, {h: None if _empty(o.get(h)) else o.get(h) for h in headers})
+                for i, o in enumerate(obj, start=1)
+            ]
             return RawTable(list(headers), records, "json")
     if features is None:
-        raise UnsupportedFormat("the JSON file is neither a GeoJSON FeatureCollection nor "
-                                "an array of objects", field="file")
+        raise UnsupportedFormat(
+            "the JSON file is neither a GeoJSON FeatureCollection nor an array of objects",
+            field="file",
+        )
     if len(features) > max_rows:
         raise PayloadTooLarge(f"the file has more than {max_rows} features", field="file")
     headers = {}
@@ -911,16 +1133,17 @@ def _reproject_points(table: RawTable, crs_name: str) -> None:
     try:
         transformer = Transformer.from_crs(CRS(crs_name), CRS("EPSG:4326"), always_xy=True)
     except Exception as exc:
-        raise UnsupportedFormat(f"unknown coordinate reference system {crs_name!r}: {exc}",
-                                field="crs") from None
+        raise UnsupportedFormat(
+            f"unknown coordinate reference system {crs_name!r}: {exc}", field="crs"
+        ) from None
     located = [r for r in table.records if r.point is not None]
     if located:
-        xs, ys = transformer.transform([r.point[0] for r in located],
-                                       [r.point[1] for r in located])
+        xs, ys = transformer.transform([r.point[0] for r in located], [r.point[1] for r in located])
         for r, x, y in zip(located, np.atleast_1d(xs), np.atleast_1d(ys), strict=True):
             r.point = (float(x), float(y))
-    table.notes.append((f"reprojected from {crs_name} to EPSG:4326",
-                        f"坐标已从 {crs_name} 转换为 EPSG:4326"))
+    table.notes.append(
+        (f"reprojected from {crs_name} to EPSG:4326", f"坐标已从 {crs_name} 转换为 EPSG:4326")
+    )
 
 
 def _python_value(value: Any) -> Any:
@@ -972,14 +1195,19 @@ def _read_ogr(path: Path, fmt: str, *, layer: str | None, max_rows: int) -> RawT
     notes = []
     if layer is not None and fmt == "gpkg":
         if str(layer) not in layers:
-            raise InvalidParameter(f"no layer {layer!r} in the file; layers: "
-                                   f"{', '.join(layers)}", field="sheet")
+            raise InvalidParameter(
+                f"no layer {layer!r} in the file; layers: {', '.join(layers)}", field="sheet"
+            )
         chosen = str(layer)
     else:
         chosen = layers[0]
         if len(layers) > 1:
-            notes.append((f"read the first layer {chosen!r} of {len(layers)}",
-                          f"读取了 {len(layers)} 个图层中的第一个“{chosen}”"))
+            notes.append(
+                (
+                    f"read the first layer {chosen!r} of {len(layers)}",
+                    f"读取了 {len(layers)} 个图层中的第一个“{chosen}”",
+                )
+            )
     encoding = _shapefile_encoding(path) if fmt == "shp" else None
     kwargs = {"encoding": encoding} if encoding else {}
     try:
@@ -1003,8 +1231,9 @@ def _read_ogr(path: Path, fmt: str, *, layer: str | None, max_rows: int) -> RawT
         frame = frame.to_crs("EPSG:4326")
         geometry = frame.geometry
         if "CRS84" not in name.upper() and "4490" not in name:
-            notes.append((f"reprojected from {name} to EPSG:4326",
-                          f"坐标已从 {name} 转换为 EPSG:4326"))
+            notes.append(
+                (f"reprojected from {name} to EPSG:4326", f"坐标已从 {name} 转换为 EPSG:4326")
+            )
     attributes = frame.drop(columns=[frame.geometry.name]) if geometry is not None else frame
     headers = [str(c) for c in attributes.columns]
     geoms = np.asarray(geometry.array, dtype=object) if geometry is not None else None
@@ -1026,13 +1255,18 @@ def _read_ogr(path: Path, fmt: str, *, layer: str | None, max_rows: int) -> RawT
     table = RawTable(headers, records, fmt, has_geometry=geoms is not None, sheet=chosen)
     table.notes.extend(notes)
     if encoding:
-        table.notes.append((f"the .dbf has no .cpg file; read it as {encoding}",
-                            f".dbf 没有 .cpg 编码文件，按 {encoding} 读取"))
+        table.notes.append(
+            (
+                f"the .dbf has no .cpg file; read it as {encoding}",
+                f".dbf 没有 .cpg 编码文件，按 {encoding} 读取",
+            )
+        )
     return table
 
 
-def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
-              mapping: Mapping[str, Any] | None) -> RawTable:
+def _read_zip(
+    path: Path, *, sheet: str | None, max_rows: int, mapping: Mapping[str, Any] | None
+) -> RawTable:
     """Read a zipped Shapefile, or the one other data file in a zip archive.
 
     The archive is checked (:func:`_check_zip`) before anything is unpacked; members are
@@ -1040,9 +1274,13 @@ def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
     """
     with _open_zip(path, "zip archive") as archive:
         _check_zip(archive, "zip archive")
-        members = [m for m in archive.infolist() if not m.is_dir()
-                   and not m.filename.startswith("__MACOSX/")
-                   and not Path(m.filename).name.startswith("._")]
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir()
+            and not m.filename.startswith("__MACOSX/")
+            and not Path(m.filename).name.startswith("._")
+        ]
         nested = [m for m in members if Path(m.filename).suffix.lower() == ".zip"]
         if nested:
             raise _nested_zip(nested[0].filename)
@@ -1054,7 +1292,9 @@ def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
                 if not named:
                     raise InvalidParameter(
                         f"no Shapefile {sheet!r} in the archive; found: "
-                        f"{', '.join(Path(m.filename).stem for m in shps)}", field="sheet")
+                        f"{', '.join(Path(m.filename).stem for m in shps)}",
+                        field="sheet",
+                    )
                 chosen = named[0]
             stem = chosen.filename[:-4]
             parts = [m for m in members if m.filename.rsplit(".", 1)[0] == stem]
@@ -1062,20 +1302,26 @@ def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
                 base = Path(chosen.filename).stem or "layer"
                 for m in parts:
                     _unpack(archive, m, Path(tmp) / f"{base}{Path(m.filename).suffix.lower()}")
-                table = _read_ogr(Path(tmp) / f"{base}.shp", "shp", layer=None,
-                                  max_rows=max_rows)
+                table = _read_ogr(Path(tmp) / f"{base}.shp", "shp", layer=None, max_rows=max_rows)
             if len(shps) > 1 and sheet is None:
                 table.notes.append(
-                    (f"read the Shapefile {base!r}, the first of {len(shps)} in the archive",
-                     f"读取了压缩包中 {len(shps)} 个 Shapefile 的第一个“{base}”"))
+                    (
+                        f"read the Shapefile {base!r}, the first of {len(shps)} in the archive",
+                        f"读取了压缩包中 {len(shps)} 个 Shapefile 的第一个“{base}”",
+                    )
+                )
             return table
-        inner = [m for m in members
-                 if Path(m.filename).suffix.lower() in SUPPORTED_EXTENSIONS
-                 and Path(m.filename).suffix.lower() != ".shp"]
+        inner = [
+            m
+            for m in members
+            if Path(m.filename).suffix.lower() in SUPPORTED_EXTENSIONS
+            and Path(m.filename).suffix.lower() != ".shp"
+        ]
         if len(inner) != 1:
             found = ", ".join(Path(m.filename).name for m in members[:10]) or "nothing"
-            raise UnsupportedFormat(f"the zip archive holds no .shp file (found: {found})",
-                                    field="file")
+            raise UnsupportedFormat(
+                f"the zip archive holds no .shp file (found: {found})", field="file"
+            )
         member = inner[0]
         name = Path(member.filename).name
         suffix = Path(name).suffix.lower()
@@ -1084,13 +1330,22 @@ def _read_zip(path: Path, *, sheet: str | None, max_rows: int,
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / f"member{suffix}"
             _unpack(archive, member, target)
-            return _read_source(target, filename=name, sheet=sheet, max_rows=max_rows,
-                                mapping=mapping, inside_zip=True)
+            return _read_source(
+                target,
+                filename=name,
+                sheet=sheet,
+                max_rows=max_rows,
+                mapping=mapping,
+                inside_zip=True,
+            )
 
 
 def _nested_zip(name: str) -> UnsupportedFormat:
-    return UnsupportedFormat(f"the zip archive holds another zip archive ({name!r}); unzip "
-                             "it and import the files inside", field="file")
+    return UnsupportedFormat(
+        f"the zip archive holds another zip archive ({name!r}); unzip "
+        "it and import the files inside",
+        field="file",
+    )
 
 
 def _detect_format(filename: str | None, head: bytes) -> str:
@@ -1103,24 +1358,32 @@ def _detect_format(filename: str | None, head: bytes) -> str:
         if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
             return "geojson"
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise UnsupportedFormat("old Excel 97-2003 (.xls) workbooks are not supported; "
-                                    "save it as .xlsx or .csv", field="file")
+            raise UnsupportedFormat(
+                "old Excel 97-2003 (.xls) workbooks are not supported; save it as .xlsx or .csv",
+                field="file",
+            )
         return "csv"
     if suffix == ".xls":
         if head.startswith(b"PK"):
             return "xlsx"
-        raise UnsupportedFormat("old Excel 97-2003 (.xls) workbooks are not supported; save "
-                                "it as .xlsx or .csv", field="file")
+        raise UnsupportedFormat(
+            "old Excel 97-2003 (.xls) workbooks are not supported; save it as .xlsx or .csv",
+            field="file",
+        )
     if suffix not in SUPPORTED_EXTENSIONS:
-        raise UnsupportedFormat(f"unsupported file type {suffix!r}; supported: "
-                                f"{_SUPPORTED_TEXT}", field="file")
+        raise UnsupportedFormat(
+            f"unsupported file type {suffix!r}; supported: {_SUPPORTED_TEXT}", field="file"
+        )
     fmt = SUPPORTED_EXTENSIONS[suffix]
     if fmt == "csv" and head.startswith(b"PK"):
         return "zip-or-xlsx"  # a workbook saved with the wrong extension
     if fmt == "xlsx" and not head.startswith(b"PK"):
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise UnsupportedFormat("this is an old Excel 97-2003 (.xls) workbook with an "
-                                    ".xlsx name; save it as .xlsx or .csv", field="file")
+            raise UnsupportedFormat(
+                "this is an old Excel 97-2003 (.xls) workbook with an "
+                ".xlsx name; save it as .xlsx or .csv",
+                field="file",
+            )
         raise UnsupportedFormat("this file is not an Excel .xlsx workbook", field="file")
     return fmt
 
@@ -1137,9 +1400,14 @@ def _local_path(source: Any, filename: str) -> Iterator[Path]:
         yield target
 
 
-def read_table(source: Any, *, filename: str | None = None, sheet: str | None = None,
-               max_rows: int = DEFAULT_MAX_ROWS,
-               mapping: Mapping[str, Any] | None = None) -> RawTable:
+def read_table(
+    source: Any,
+    *,
+    filename: str | None = None,
+    sheet: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    mapping: Mapping[str, Any] | None = None,
+) -> RawTable:
     """Read a facility file into raw records with the row numbers the user sees.
 
     Parameters
@@ -1174,12 +1442,20 @@ def read_table(source: Any, *, filename: str | None = None, sheet: str | None = 
         or a table over :data:`MAX_COLUMNS` or :data:`MAX_CELLS`; nothing is unpacked or
         read past the limit.
     """
-    return _read_source(source, filename=filename, sheet=sheet, max_rows=max_rows,
-                        mapping=mapping, inside_zip=False)
+    return _read_source(
+        source, filename=filename, sheet=sheet, max_rows=max_rows, mapping=mapping, inside_zip=False
+    )
 
 
-def _read_source(source: Any, *, filename: str | None, sheet: str | None, max_rows: int,
-                 mapping: Mapping[str, Any] | None, inside_zip: bool) -> RawTable:
+def _read_source(
+    source: Any,
+    *,
+    filename: str | None,
+    sheet: str | None,
+    max_rows: int,
+    mapping: Mapping[str, Any] | None,
+    inside_zip: bool,
+) -> RawTable:
     """:func:`read_table`; ``inside_zip`` for a file unpacked from a zip archive."""
     is_path = isinstance(source, str | os.PathLike)
     if is_path:
@@ -1196,23 +1472,25 @@ def _read_source(source: Any, *, filename: str | None, sheet: str | None, max_ro
         if isinstance(source, str):
             source = source.encode("utf-8")
         if not isinstance(source, bytes | bytearray):
-            raise InvalidParameter("read_table needs a path, bytes or a binary buffer",
-                                   field="file")
+            raise InvalidParameter(
+                "read_table needs a path, bytes or a binary buffer", field="file"
+            )
         source = bytes(source)
         head = source[:8]
         size = len(source)
     fmt = _detect_format(filename, head)
     display = filename or "upload"
     if fmt == "zip-or-xlsx":
-        with _open_zip(source if is_path else io.BytesIO(source),
-                       "zip archive or workbook") as archive:
+        with _open_zip(
+            source if is_path else io.BytesIO(source), "zip archive or workbook"
+        ) as archive:
             fmt = "xlsx" if "xl/workbook.xml" in archive.namelist() else "zip"
     if fmt == "zip" and inside_zip:
         raise _nested_zip(display)
     if fmt in _TEXT_KINDS:
         _check_text_size(size, _TEXT_KINDS[fmt])
     if fmt in ("csv", "xlsx"):
-        with (Path(source).open("rb") if is_path else io.BytesIO(source)) as stream:
+        with Path(source).open("rb") if is_path else io.BytesIO(source) as stream:
             if fmt == "csv":
                 table = _read_csv(stream, max_rows=max_rows, mapping=mapping)
             else:
@@ -1221,20 +1499,25 @@ def _read_source(source: Any, *, filename: str | None, sheet: str | None, max_ro
         data = Path(source).read_bytes() if is_path else source
         table = _read_json(data, max_rows=max_rows)
     elif fmt == "zip":
-        with _local_path(source, display if display.lower().endswith(".zip")
-                         else display + ".zip") as path:
+        with _local_path(
+            source, display if display.lower().endswith(".zip") else display + ".zip"
+        ) as path:
             table = _read_zip(path, sheet=sheet, max_rows=max_rows, mapping=mapping)
     elif fmt == "shp":
         if not is_path:
-            raise UnsupportedFormat("a Shapefile needs its .dbf and .shx files: upload the "
-                                    "files zipped together (.zip)", field="file")
+            raise UnsupportedFormat(
+                "a Shapefile needs its .dbf and .shx files: upload the "
+                "files zipped together (.zip)",
+                field="file",
+            )
         table = _read_ogr(Path(source), "shp", layer=sheet, max_rows=max_rows)
     else:  # gpkg
-        with _local_path(source, display if display.lower().endswith(".gpkg")
-                         else display + ".gpkg") as path:
+        with _local_path(
+            source, display if display.lower().endswith(".gpkg") else display + ".gpkg"
+        ) as path:
             table = _read_ogr(path, "gpkg", layer=sheet, max_rows=max_rows)
     stem = Path(display).stem if filename else "upload"
-    table.name = stem[:MAX_LENGTHS["source"]] or "upload"
+    table.name = stem[: MAX_LENGTHS["source"]] or "upload"
     return table
 
 
@@ -1260,8 +1543,7 @@ class ColumnMap:
         return out
 
 
-def map_columns(headers: Sequence[str], mapping: Mapping[str, Any] | None = None
-                ) -> ColumnMap:
+def map_columns(headers: Sequence[str], mapping: Mapping[str, Any] | None = None) -> ColumnMap:
     """Match the file's headers to our fields.
 
     Parameters
@@ -1287,8 +1569,11 @@ def map_columns(headers: Sequence[str], mapping: Mapping[str, Any] | None = None
     disabled: set[str] = set()
     for ours, theirs in (mapping or {}).items():
         if ours not in FIELD_ALIASES and ours != "coordinates":
-            raise InvalidParameter(f"mapping names an unknown field {ours!r}; fields: "
-                                   f"{', '.join((*FIELDS, 'coordinates'))}", field="mapping")
+            raise InvalidParameter(
+                f"mapping names an unknown field {ours!r}; fields: "
+                f"{', '.join((*FIELDS, 'coordinates'))}",
+                field="mapping",
+            )
         if theirs is None:
             disabled.add(ours)
             continue
@@ -1298,7 +1583,9 @@ def map_columns(headers: Sequence[str], mapping: Mapping[str, Any] | None = None
             if not matches:
                 raise InvalidParameter(
                     f"mapping for {ours!r}: no column {header!r} in the file; headers found: "
-                    f"{', '.join(headers) or '(none)'}", field="mapping")
+                    f"{', '.join(headers) or '(none)'}",
+                    field="mapping",
+                )
             header = matches[0]
         if ours == "coordinates":
             result.coordinates = header
@@ -1332,8 +1619,12 @@ def map_columns(headers: Sequence[str], mapping: Mapping[str, Any] | None = None
         if name in best:
             result.fields[name] = best[name][1]
     has_pair = "lon" in result.fields and "lat" in result.fields
-    if result.coordinates is None and coordinate_candidates and not has_pair \
-            and "coordinates" not in disabled:
+    if (
+        result.coordinates is None
+        and coordinate_candidates
+        and not has_pair
+        and "coordinates" not in disabled
+    ):
         result.coordinates = coordinate_candidates[0]
         coordinate_candidates = coordinate_candidates[1:]
     result.ignored.extend(coordinate_candidates)
@@ -1360,7 +1651,7 @@ def parse_coordinate(value: Any) -> float:
         sign = 1.0
         for prefix, factor in (("东经", 1.0), ("北纬", 1.0), ("西经", -1.0), ("南纬", -1.0)):
             if text.startswith(prefix):
-                text, sign = text[len(prefix):], factor
+                text, sign = text[len(prefix) :], factor
         if text[:1].upper() in ("E", "N", "W", "S"):
             sign = -1.0 if text[:1].upper() in "WS" else 1.0
             text = text[1:]
@@ -1372,7 +1663,9 @@ def parse_coordinate(value: Any) -> float:
         except ValueError:
             match = re.fullmatch(
                 r"(\d+(?:\.\d+)?)[°度](?:(\d+(?:\.\d+)?)(?:'|′|分))?"
-                r"(?:(\d+(?:\.\d+)?)(?:\"|″|′′|''|秒))?", text)
+                r"(?:(\d+(?:\.\d+)?)(?:\"|″|′′|''|秒))?",
+                text,
+            )
             if match is None:
                 raise ValueError(value) from None
             degrees, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
@@ -1419,14 +1712,16 @@ def _split_items(value: Any) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-_ZH_VOCAB = {"kind": ("类型", KINDS), "status": ("状态", STATUSES),
-             "amenity": ("服务设施", AMENITIES)}
+_ZH_VOCAB = {
+    "kind": ("类型", KINDS),
+    "status": ("状态", STATUSES),
+    "amenity": ("服务设施", AMENITIES),
+}
 
 
 def _zh_message(message: str) -> str:
     """A Chinese rendering of the model's English validation messages."""
-    match = re.match(r"unknown (kind|status|amenity) '(.*?)'(?:; did you mean '(\w+)'\?)?",
-                     message)
+    match = re.match(r"unknown (kind|status|amenity) '(.*?)'(?:; did you mean '(\w+)'\?)?", message)
     if match:
         label, vocabulary = _ZH_VOCAB[match.group(1)]
         text = f"无法识别的{label}“{match.group(2)}”"
@@ -1437,13 +1732,17 @@ def _zh_message(message: str) -> str:
     patterns = (
         (r"\w+ is required$", lambda m: "不能为空"),
         (r"\w+ must be a number, got (.*)$", lambda m: f"必须是数字，实际为 {m.group(1)}"),
-        (r"\w+ is (\d+) characters long; the limit is (\d+)",
-         lambda m: f"长度为 {m.group(1)} 个字符，超过上限 {m.group(2)}"),
+        (
+            r"\w+ is (\d+) characters long; the limit is (\d+)",
+            lambda m: f"长度为 {m.group(1)} 个字符，超过上限 {m.group(2)}",
+        ),
         (r"\w+ contains control characters", lambda m: "含有控制字符"),
         (r"\w+ must be a whole number", lambda m: "必须是大于等于 0 的整数"),
         (r"\w+ must be a date like", lambda m: "日期无法识别，应写作 2024-05-01 这样的格式"),
-        (r"(\w+) must be between (\S+) and (\S+)", lambda m: f"必须在 {m.group(2)} 到 "
-                                                       f"{m.group(3)} 之间"),
+        (
+            r"(\w+) must be between (\S+) and (\S+)",
+            lambda m: f"必须在 {m.group(2)} 到 {m.group(3)} 之间",
+        ),
     )
     for pattern, render in patterns:
         found = re.match(pattern, message)
@@ -1498,19 +1797,30 @@ def _locate_outside(admin_index: Any, facilities: Sequence[Facility]) -> list[in
     if not levels & {"city", "county"}:
         return None
     located = admin_index.locate([f.lon for f in facilities], [f.lat for f in facilities])
-    return [i for i, row in enumerate(located)
-            if row["city"] is None and row["county"] is None]
+    return [i for i, row in enumerate(located) if row["city"] is None and row["county"] is None]
 
 
-def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str | None,
-             mapping: Mapping[str, Any] | None, admin_index: Any
-             ) -> tuple[list[Facility], list[int], ImportReport]:
+def _convert(
+    table: RawTable,
+    *,
+    kind: str | None,
+    crs: str | None,
+    source: str | None,
+    mapping: Mapping[str, Any] | None,
+    admin_index: Any,
+) -> tuple[list[Facility], list[int], ImportReport]:
     datum = normalize_crs(crs)
     default_kind = parse_kind(kind) if kind is not None and str(kind).strip() else None
-    default_source = (str(source).strip() if source is not None and str(source).strip()
-                      else table.name)
-    report = ImportReport(rows=len(table.records), source=default_source, crs=datum,
-                          format=table.format, numbering=table.numbering)
+    default_source = (
+        str(source).strip() if source is not None and str(source).strip() else table.name
+    )
+    report = ImportReport(
+        rows=len(table.records),
+        source=default_source,
+        crs=datum,
+        format=table.format,
+        numbering=table.numbering,
+    )
     for en, zh in table.notes:
         report.note(en, zh)
     cmap = map_columns(table.headers, mapping)
@@ -1529,17 +1839,29 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
         if name not in fields:
             aliases = "、".join(FIELD_ALIASES[name][:6])
             label = FIELD_LABELS_ZH[name]
-            missing.append(RowIssue(
-                None, name, None,
-                f"no column for {name} ({label}); expected a header such as {aliases}; "
-                f"headers found: {found}", None,
-                f"缺少{label}({name})列，表头可以是 {aliases} 等；文件中的表头：{found}"))
+            missing.append(
+                RowIssue(
+                    None,
+                    name,
+                    None,
+                    f"no column for {name} ({label}); expected a header such as {aliases}; "
+                    f"headers found: {found}",
+                    None,
+                    f"缺少{label}({name})列，表头可以是 {aliases} 等；文件中的表头：{found}",
+                )
+            )
     if "kind" not in fields and default_kind is None:
-        missing.append(RowIssue(
-            None, "kind", None,
-            f"no kind column (类型) and no default kind; pass kind= (--kind) with one of "
-            f"{', '.join(KINDS)}; headers found: {found}", None,
-            f"缺少类型(kind)列，也未指定默认类型（--kind）；文件中的表头：{found}"))
+        missing.append(
+            RowIssue(
+                None,
+                "kind",
+                None,
+                f"no kind column (类型) and no default kind; pass kind= (--kind) with one of "
+                f"{', '.join(KINDS)}; headers found: {found}",
+                None,
+                f"缺少类型(kind)列，也未指定默认类型（--kind）；文件中的表头：{found}",
+            )
+        )
     if missing and table.records:
         raise _structural_error(report, missing)
     if not table.records:
@@ -1551,8 +1873,14 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
     errors: list[RowIssue] = []
     unescape = table.format == "csv"
 
-    def add(row: int, name: str | None, column: str | None, message: str, value: Any,
-            zh: str | None = None) -> None:
+    def add(
+        row: int,
+        name: str | None,
+        column: str | None,
+        message: str,
+        value: Any,
+        zh: str | None = None,
+    ) -> None:
         errors.append(RowIssue(row, name, column, message, value, zh or _zh_message(message)))
 
     # ---- coordinates: parse, check, convert (vectorised) ----
@@ -1565,15 +1893,20 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
         if table.has_geometry and (rec.point is not None or rec.geometry_error):
             coord_columns.append(("geometry", "geometry"))
             if rec.geometry_error:
-                add(rec.row, "geometry", "geometry", rec.geometry_error, None,
-                    "几何图形必须是点(Point)")
+                add(
+                    rec.row,
+                    "geometry",
+                    "geometry",
+                    rec.geometry_error,
+                    None,
+                    "几何图形必须是点(Point)",
+                )
             else:
                 lon_in[i], lat_in[i] = rec.point
             continue
         if lon_header and lat_header:
             coord_columns.append((lon_header, lat_header))
-            for name, header, target in (("lon", lon_header, lon_in),
-                                         ("lat", lat_header, lat_in)):
+            for name, header, target in (("lon", lon_header, lon_in), ("lat", lat_header, lat_in)):
                 value = rec.values.get(header)
                 if _empty(value):
                     add(rec.row, name, header, f"{name} is required", value)
@@ -1589,21 +1922,35 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
             if _empty(value):
                 add(rec.row, "lon", header, "coordinates are required", value, "坐标不能为空")
                 continue
-            parts = (list(value) if isinstance(value, list | tuple)
-                     else [p for p in re.split(r"[,，;；\s]+", str(value).strip()) if p])
+            parts = (
+                list(value)
+                if isinstance(value, list | tuple)
+                else [p for p in re.split(r"[,，;；\s]+", str(value).strip()) if p]
+            )
             try:
                 if len(parts) != 2:
                     raise ValueError(value)
                 lon_in[i], lat_in[i] = parse_coordinate(parts[0]), parse_coordinate(parts[1])
             except ValueError:
                 lon_in[i] = lat_in[i] = np.nan
-                add(rec.row, "lon", header,
-                    f"coordinates must be 'lon,lat' like 117.23,31.82, got {value!r}", value,
-                    f"坐标应写作“经度,纬度”，如 117.23,31.82，实际为 {value!r}")
+                add(
+                    rec.row,
+                    "lon",
+                    header,
+                    f"coordinates must be 'lon,lat' like 117.23,31.82, got {value!r}",
+                    value,
+                    f"坐标应写作“经度,纬度”，如 117.23,31.82，实际为 {value!r}",
+                )
         else:
             coord_columns.append(("geometry", "geometry"))
-            add(rec.row, "geometry", "geometry", "the feature has no geometry", None,
-                "该要素没有几何图形（坐标）")
+            add(
+                rec.row,
+                "geometry",
+                "geometry",
+                "the feature has no geometry",
+                None,
+                "该要素没有几何图形（坐标）",
+            )
     ok = np.isfinite(lon_in) & np.isfinite(lat_in)
     for i in np.flatnonzero(ok):
         lon, lat = float(lon_in[i]), float(lat_in[i])
@@ -1613,27 +1960,40 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
         row = records[i].row
         lon_col, lat_col = coord_columns[i]
         if _in_china(lat, lon):
-            add(row, "lon", lon_col,
+            add(
+                row,
+                "lon",
+                lon_col,
                 f"lon {_num(lon)} and lat {_num(lat)} look swapped: longitudes in China are about "
-                "73 to 135, latitudes 18 to 54", lon,
+                "73 to 135, latitudes 18 to 54",
+                lon,
                 f"经度 {_num(lon)} 与纬度 {_num(lat)} 似乎填反了："
-                "中国境内经度约为 73～135，纬度约为 18～54")
+                "中国境内经度约为 73～135，纬度约为 18～54",
+            )
         else:
             west, south, east, north = CHINA_BOUNDS
-            name, column, value = (("lon", lon_col, lon) if not west <= lon <= east
-                                   else ("lat", lat_col, lat))
-            add(row, name, column,
+            name, column, value = (
+                ("lon", lon_col, lon) if not west <= lon <= east else ("lat", lat_col, lat)
+            )
+            add(
+                row,
+                name,
+                column,
                 f"the position {_num(lon)}, {_num(lat)} is outside China "
-                f"({west:g} to {east:g} E, {south:g} to {north:g} N)", value,
+                f"({west:g} to {east:g} E, {south:g} to {north:g} N)",
+                value,
                 f"位置 {_num(lon)}, {_num(lat)} 不在中国范围内（东经 {west:g}～{east:g}，"
-                f"北纬 {south:g}～{north:g}）")
+                f"北纬 {south:g}～{north:g}）",
+            )
     lon_w = lon_in.copy()
     lat_w = lat_in.copy()
     if ok.any():
         lon_w[ok], lat_w[ok] = to_wgs84(lon_in[ok], lat_in[ok], datum)
     if datum != "wgs84":
-        report.note(f"coordinates converted from {datum.upper()} to WGS-84",
-                    f"坐标已从 {datum.upper()} 转换为 WGS-84")
+        report.note(
+            f"coordinates converted from {datum.upper()} to WGS-84",
+            f"坐标已从 {datum.upper()} 转换为 WGS-84",
+        )
 
     # ---- ids ----
     id_header = fields.get("id")
@@ -1650,7 +2010,8 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
                 f"(ids become {default_source}:<value>); map it explicitly as id to use its "
                 "values as facility ids",
                 f"“{id_header}”列是文件自己的编号，作为原编号(source_id)使用（站点 id 为 "
-                f"{default_source}:编号）；如需直接作为站点 id，请在列映射中指定 id")
+                f"{default_source}:编号）；如需直接作为站点 id，请在列映射中指定 id",
+            )
 
     # ---- rows ----
     facilities: dict[int, Facility] = {}
@@ -1663,14 +2024,18 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
             data[name] = _text(rec.values.get(header), unescape) if header else None
         kind_value = rec.values.get(fields["kind"]) if "kind" in fields else None
         data["kind"] = default_kind if _empty(kind_value) else _text(kind_value, unescape)
-        data["status"] = _text(rec.values.get(fields["status"]), unescape) \
-            if "status" in fields else None
+        data["status"] = (
+            _text(rec.values.get(fields["status"]), unescape) if "status" in fields else None
+        )
         if "truck_parking_spaces" in fields:
             data["truck_parking_spaces"] = rec.values.get(fields["truck_parking_spaces"])
         if "opened_on" in fields:
             opened = rec.values.get(fields["opened_on"])
-            data["opened_on"] = _excel_date(opened) if table.format == "xlsx" else (
-                _text(opened, unescape) if not isinstance(opened, dt.date) else opened)
+            data["opened_on"] = (
+                _excel_date(opened)
+                if table.format == "xlsx"
+                else (_text(opened, unescape) if not isinstance(opened, dt.date) else opened)
+            )
         amenity_problems = []
         if "amenities" in fields and not _empty(rec.values.get(fields["amenities"])):
             good = []
@@ -1692,27 +2057,44 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
         else:
             data["source"] = default_source
         hashed = False
-        if not data["id"] and not data["source_id"] and ok[i] and data["name"] \
-                and data["name"].strip():
+        if (
+            not data["id"]
+            and not data["source_id"]
+            and ok[i]
+            and data["name"]
+            and data["name"].strip()
+        ):
             data["source_id"] = _hash_id(data["name"], lon_in[i], lat_in[i])
             hashed = True
         if data["source_id"] and data["source"]:
-            row_keys[i] = (data["source"].strip(), data["source_id"].strip(),
-                           "hash" if hashed else "given")
-        data["lon"], data["lat"] = ((float(lon_w[i]), float(lat_w[i])) if ok[i]
-                                    else (_PLACEHOLDERS["lon"], _PLACEHOLDERS["lat"]))
+            row_keys[i] = (
+                data["source"].strip(),
+                data["source_id"].strip(),
+                "hash" if hashed else "given",
+            )
+        data["lon"], data["lat"] = (
+            (float(lon_w[i]), float(lat_w[i]))
+            if ok[i]
+            else (_PLACEHOLDERS["lon"], _PLACEHOLDERS["lat"])
+        )
         facility, problems = _validate_all(data)
         for message in amenity_problems:
-            add(rec.row, "amenities", fields["amenities"], message,
-                rec.values.get(fields["amenities"]))
+            add(
+                rec.row,
+                "amenities",
+                fields["amenities"],
+                message,
+                rec.values.get(fields["amenities"]),
+            )
         for name, message in problems:
             if name == "source_id" and id_role == "source_id" and "source_id" not in fields:
                 name = "id"
             header = fields.get(name)
             if name == "source" and "source" not in fields:
                 header = None
-            add(rec.row, name, header, message, rec.values.get(header) if header else
-                data.get(name))
+            add(
+                rec.row, name, header, message, rec.values.get(header) if header else data.get(name)
+            )
         if facility is not None and not amenity_problems and ok[i]:
             facilities[i] = facility
 
@@ -1722,9 +2104,14 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
     for i, rec in enumerate(records):
         if row_ids[i]:
             if row_ids[i] in first_id:
-                add(rec.row, "id", id_header,
+                add(
+                    rec.row,
+                    "id",
+                    id_header,
                     f"duplicate id {row_ids[i]!r}: row {first_id[row_ids[i]]} has it too",
-                    row_ids[i], f"编号“{row_ids[i]}”重复：第 {first_id[row_ids[i]]} 行已使用")
+                    row_ids[i],
+                    f"编号“{row_ids[i]}”重复：第 {first_id[row_ids[i]]} 行已使用",
+                )
                 facilities.pop(i, None)
             else:
                 first_id[row_ids[i]] = rec.row
@@ -1734,17 +2121,29 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
             if key in first_key:
                 first = first_key[key]
                 if origin == "hash":
-                    add(rec.row, "name", fields.get("name"),
+                    add(
+                        rec.row,
+                        "name",
+                        fields.get("name"),
                         f"same name and position as row {first} (a duplicate row)",
                         records[i].values.get(fields.get("name", "")),
-                        f"与第 {first} 行名称和位置相同（重复行）")
+                        f"与第 {first} 行名称和位置相同（重复行）",
+                    )
                 else:
-                    name = "id" if id_role == "source_id" and "source_id" not in fields \
+                    name = (
+                        "id"
+                        if id_role == "source_id" and "source_id" not in fields
                         else "source_id"
+                    )
                     header = id_header if name == "id" else fields.get("source_id")
-                    add(rec.row, name, header,
-                        f"duplicate {name} {source_id!r}: row {first} has it too", source_id,
-                        f"{FIELD_LABELS_ZH[name]}“{source_id}”重复：第 {first} 行已使用")
+                    add(
+                        rec.row,
+                        name,
+                        header,
+                        f"duplicate {name} {source_id!r}: row {first} has it too",
+                        source_id,
+                        f"{FIELD_LABELS_ZH[name]}“{source_id}”重复：第 {first} 行已使用",
+                    )
                 facilities.pop(i, None)
             else:
                 first_key[key] = rec.row
@@ -1757,24 +2156,38 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
     for j in outside:
         f = good[j]
         header = coord_columns[order[j]][0]
-        report.warnings.append(RowIssue(
-            rows[j], "lon", header,
-            f"{f.name!r} at {f.lon:.6f}, {f.lat:.6f} is outside every loaded city; check the "
-            "coordinates and the crs option", f.lon,
-            f"“{f.name}”({f.lon:.6f}, {f.lat:.6f}) 不在已载入的任何城市范围内，请核对坐标和坐标系"))
+        report.warnings.append(
+            RowIssue(
+                rows[j],
+                "lon",
+                header,
+                f"{f.name!r} at {f.lon:.6f}, {f.lat:.6f} is outside every loaded city; check the "
+                "coordinates and the crs option",
+                f.lon,
+                f"“{f.name}”({f.lon:.6f}, {f.lat:.6f}) 不在已载入的任何城市范围内，"
+                "请核对坐标和坐标系",
+            )
+        )
 
     # ---- warnings: hours that drivers' "open now" cannot read ----
     for f, row in zip(good, rows, strict=True):
         if f.hours and not is_valid_hours(f.hours):
-            report.warnings.append(RowIssue(
-                row, "hours", fields.get("hours"),
-                f"hours {f.hours!r} cannot be read, so {f.name!r} never shows as open now; "
-                "write them like 24小时, 每天8:00-20:00, 周一至周五 9:00-17:00 or in "
-                "OpenStreetMap opening_hours syntax", f.hours,
-                f"营业时间“{f.hours}”无法识别，“{f.name}”将不会显示为营业中；请写成"
-                "“24小时”“每天8:00-20:00”“周一至周五 9:00-17:00”等形式"))
-    report.warnings.sort(key=lambda w: (w.row or 0, FIELDS.index(w.field)
-                                        if w.field in FIELDS else 99))
+            report.warnings.append(
+                RowIssue(
+                    row,
+                    "hours",
+                    fields.get("hours"),
+                    f"hours {f.hours!r} cannot be read, so {f.name!r} never shows as open now; "
+                    "write them like 24小时, 每天8:00-20:00, 周一至周五 9:00-17:00 or in "
+                    "OpenStreetMap opening_hours syntax",
+                    f.hours,
+                    f"营业时间“{f.hours}”无法识别，“{f.name}”将不会显示为营业中；请写成"
+                    "“24小时”“每天8:00-20:00”“周一至周五 9:00-17:00”等形式",
+                )
+            )
+    report.warnings.sort(
+        key=lambda w: (w.row or 0, FIELDS.index(w.field) if w.field in FIELDS else 99)
+    )
 
     errors.sort(key=lambda e: (e.row or 0, FIELDS.index(e.field) if e.field in FIELDS else 99))
     report.errors = errors
@@ -1784,18 +2197,28 @@ def _convert(table: RawTable, *, kind: str | None, crs: str | None, source: str 
         report.note(f"columns not used: {names}", f"未使用的列：{names}")
     if cmap.ignored:
         names = ", ".join(cmap.ignored)
-        report.note(f"columns ignored on purpose (derived from the admin units, kept by the "
-                    f"system, or row numbers): {names}",
-                    f"已忽略的列（由行政区划生成、由系统维护或为序号）：{names}")
+        report.note(
+            f"columns ignored on purpose (derived from the admin units, kept by the "
+            f"system, or row numbers): {names}",
+            f"已忽略的列（由行政区划生成、由系统维护或为序号）：{names}",
+        )
     for name, used, other in cmap.duplicates:
-        report.note(f"both {used!r} and {other!r} look like {name}; used {used!r}",
-                    f"“{used}”和“{other}”都像{FIELD_LABELS_ZH.get(name, name)}列，使用了“{used}”")
+        report.note(
+            f"both {used!r} and {other!r} look like {name}; used {used!r}",
+            f"“{used}”和“{other}”都像{FIELD_LABELS_ZH.get(name, name)}列，使用了“{used}”",
+        )
     return good, rows, report
 
 
-def rows_to_facilities(table: RawTable, *, kind: str | None = None, crs: str | None = "wgs84",
-                       source: str | None = None, mapping: Mapping[str, Any] | None = None,
-                       admin_index: Any = None) -> tuple[list[Facility], ImportReport]:
+def rows_to_facilities(
+    table: RawTable,
+    *,
+    kind: str | None = None,
+    crs: str | None = "wgs84",
+    source: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    admin_index: Any = None,
+) -> tuple[list[Facility], ImportReport]:
     """Map, convert and validate raw records: the valid facilities and a report of the rest.
 
     Parameters
@@ -1826,8 +2249,9 @@ def rows_to_facilities(table: RawTable, *, kind: str | None = None, crs: str | N
     InvalidParameter
         For a bad ``kind``, ``crs`` or ``mapping`` option.
     """
-    facilities, _rows, report = _convert(table, kind=kind, crs=crs, source=source,
-                                         mapping=mapping, admin_index=admin_index)
+    facilities, _rows, report = _convert(
+        table, kind=kind, crs=crs, source=source, mapping=mapping, admin_index=admin_index
+    )
     return facilities, report
 
 
@@ -1837,8 +2261,10 @@ def rows_to_facilities(table: RawTable, *, kind: str | None = None, crs: str | N
 def _check_rejects_path(rejects: Any) -> str:
     suffix = Path(rejects).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise InvalidParameter(f"the rejects file must end in .csv or .xlsx, not "
-                               f"{suffix or '(none)'!r}", field="rejects")
+        raise InvalidParameter(
+            f"the rejects file must end in .csv or .xlsx, not {suffix or '(none)'!r}",
+            field="rejects",
+        )
     return suffix
 
 
@@ -1850,8 +2276,11 @@ def _write_rejects(table: RawTable, report: ImportReport, target: Any, lang: str
         if issue.row is None:
             continue
         zh = lang == "zh"
-        label = (f"{FIELD_LABELS_ZH.get(issue.field or '', issue.field)}({issue.field})" if zh
-                 else issue.field)
+        label = (
+            f"{FIELD_LABELS_ZH.get(issue.field or '', issue.field)}({issue.field})"
+            if zh
+            else issue.field
+        )
         message = (issue.message_zh or issue.message) if zh else issue.message
         reasons.setdefault(issue.row, []).append(f"{label}: {message}" if label else message)
     headers = list(table.headers)
@@ -1916,8 +2345,9 @@ def _reject_cell(value: Any) -> Any:
     return "".join(ch for ch in text if ord(ch) >= 32 or ch in "\t\n\r")
 
 
-def _check_source_owners(storage: Any, facilities: list[Facility], rows: list[int],
-                         report: ImportReport) -> list[int]:
+def _check_source_owners(
+    storage: Any, facilities: list[Facility], rows: list[int], report: ImportReport
+) -> list[int]:
     """Positions of facilities whose given id clashes with the stored owner of their
     (source, source_id); each gets a row error."""
     pending = [(j, f) for j, f in enumerate(facilities) if f.id and f.source and f.source_id]
@@ -1933,11 +2363,20 @@ def _check_source_owners(storage: Any, facilities: list[Facility], rows: list[in
         except NotFound:
             continue
         clashes.append(j)
-        message = (f"source {f.source!r} id {f.source_id!r} already belongs to facility "
-                   f"{other.id!r}, not {f.id!r}")
-        report.errors.append(RowIssue(
-            rows[j], "source_id", report.columns.get("source_id"), message, f.source_id,
-            f"来源“{f.source}”的原编号“{f.source_id}”已属于站点 {other.id}，而不是 {f.id}"))
+        message = (
+            f"source {f.source!r} id {f.source_id!r} already belongs to facility "
+            f"{other.id!r}, not {f.id!r}"
+        )
+        report.errors.append(
+            RowIssue(
+                rows[j],
+                "source_id",
+                report.columns.get("source_id"),
+                message,
+                f.source_id,
+                f"来源“{f.source}”的原编号“{f.source_id}”已属于站点 {other.id}，而不是 {f.id}",
+            )
+        )
     report.errors.sort(key=lambda e: e.row or 0)
     return clashes
 
@@ -1952,18 +2391,27 @@ def _plan(storage: Any, facilities: list[Facility]) -> tuple[int, int, int]:
         if old is None:
             inserted += 1
         elif old.content_key() == f.content_key() and all(
-                getattr(old, d) == getattr(f, d) for d in DERIVED_FIELDS):
+            getattr(old, d) == getattr(f, d) for d in DERIVED_FIELDS
+        ):
             unchanged += 1
         else:
             updated += 1
     return inserted, updated, unchanged
 
 
-def import_table(storage: Any, table: RawTable, *, kind: str | None = None,
-                 crs: str | None = "wgs84", source: str | None = None,
-                 mapping: Mapping[str, Any] | None = None, dry_run: bool = False,
-                 skip_invalid: bool = False, rejects: Any = None,
-                 lang: str = "en") -> ImportReport:
+def import_table(
+    storage: Any,
+    table: RawTable,
+    *,
+    kind: str | None = None,
+    crs: str | None = "wgs84",
+    source: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    rejects: Any = None,
+    lang: str = "en",
+) -> ImportReport:
     """Validate a read table and write its facilities in one transaction.
 
     Parameters
@@ -1996,8 +2444,9 @@ def import_table(storage: Any, table: RawTable, *, kind: str | None = None,
     """
     if rejects is not None:
         _check_rejects_path(rejects)
-    facilities, rows, report = _convert(table, kind=kind, crs=crs, source=source,
-                                        mapping=mapping, admin_index=storage.admin_index())
+    facilities, rows, report = _convert(
+        table, kind=kind, crs=crs, source=source, mapping=mapping, admin_index=storage.admin_index()
+    )
     report.dry_run = dry_run
     clashes = set(_check_source_owners(storage, facilities, rows, report))
     if clashes:
@@ -2008,7 +2457,8 @@ def import_table(storage: Any, table: RawTable, *, kind: str | None = None,
     if report.errors and not skip_invalid:
         raise ValidationFailed(
             f"{report.rejected} of {report.rows} rows have errors; nothing was imported",
-            details=report.to_dict())
+            details=report.to_dict(),
+        )
     if dry_run:
         report.inserted, report.updated, report.unchanged = _plan(storage, facilities)
         report.data_version = storage.data_version()
@@ -2025,11 +2475,22 @@ def import_table(storage: Any, table: RawTable, *, kind: str | None = None,
     return report
 
 
-def import_file(storage: Any, path: Any, *, kind: str | None = None, crs: str | None = "wgs84",
-                source: str | None = None, mapping: Mapping[str, Any] | None = None,
-                dry_run: bool = False, skip_invalid: bool = False, rejects: Any = None,
-                sheet: str | None = None, max_rows: int = DEFAULT_MAX_ROWS,
-                filename: str | None = None, lang: str = "en") -> ImportReport:
+def import_file(
+    storage: Any,
+    path: Any,
+    *,
+    kind: str | None = None,
+    crs: str | None = "wgs84",
+    source: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    rejects: Any = None,
+    sheet: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    filename: str | None = None,
+    lang: str = "en",
+) -> ImportReport:
     """Import a facility file into storage (all or nothing unless ``skip_invalid``).
 
     Parameters
@@ -2076,5 +2537,15 @@ def import_file(storage: Any, path: Any, *, kind: str | None = None, crs: str | 
     if rejects is not None:
         _check_rejects_path(rejects)
     table = read_table(path, filename=filename, sheet=sheet, max_rows=max_rows, mapping=mapping)
-    return import_table(storage, table, kind=kind, crs=crs, source=source, mapping=mapping,
-                        dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, lang=lang)
+    return import_table(
+        storage,
+        table,
+        kind=kind,
+        crs=crs,
+        source=source,
+        mapping=mapping,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        rejects=rejects,
+        lang=lang,
+    )

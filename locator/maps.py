@@ -38,11 +38,15 @@ KIND_COLORS = {
 }
 
 #: The attribution of the OpenStreetMap data shown on every map (ODbL).
-OSM_ATTRIBUTION = ('Data &copy; <a href="https://www.openstreetmap.org/copyright">'
-                   "OpenStreetMap</a> contributors (ODbL)")
+OSM_ATTRIBUTION = (
+    'Data &copy; <a href="https://www.openstreetmap.org/copyright">'
+    "OpenStreetMap</a> contributors (ODbL)"
+)
 
-TILES_UNAVAILABLE = {"zh": "底图无法加载，仅显示行政边界",
-                     "en": "Map tiles unavailable: showing boundaries only"}
+TILES_UNAVAILABLE = {
+    "zh": "底图无法加载，仅显示行政边界",
+    "en": "Map tiles unavailable: showing boundaries only",
+}
 
 ANHUI_BOUNDS = [[29.39, 114.87], [34.66, 119.65]]
 
@@ -64,24 +68,28 @@ class TileDatum:
         self.shifts = self.name != "wgs84"
 
     def _shift(self, lons, lats) -> tuple[np.ndarray, np.ndarray]:
-        lon, lat = from_wgs84(np.asarray(lons, dtype=np.float64),
-                              np.asarray(lats, dtype=np.float64), self.name)
+        lon, lat = from_wgs84(
+            np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64), self.name
+        )
         return np.round(lon, SHIFTED_DECIMALS), np.round(lat, SHIFTED_DECIMALS)
 
     def _shift_xy(self, xy: np.ndarray) -> np.ndarray:
         lon, lat = self._shift(xy[:, 0], xy[:, 1])
         return np.column_stack((lon, lat))
 
-    def latlngs(self, lons: Sequence[float], lats: Sequence[float],
-                decimals: int | None = None) -> list[list[float]]:
+    def latlngs(
+        self, lons: Sequence[float], lats: Sequence[float], decimals: int | None = None
+    ) -> list[list[float]]:
         """``[lat, lon]`` pairs to draw (Leaflet's order); ``decimals`` rounds unshifted ones."""
         if self.shifts:
             lon, lat = self._shift(lons, lats)
             return np.column_stack((lat, lon)).tolist()
         if decimals is None:
             return [[lat, lon] for lon, lat in zip(lons, lats, strict=True)]
-        return [[round(lat, decimals), round(lon, decimals)]
-                for lon, lat in zip(lons, lats, strict=True)]
+        return [
+            [round(lat, decimals), round(lon, decimals)]
+            for lon, lat in zip(lons, lats, strict=True)
+        ]
 
     def bounds(self, bounds: Sequence[Sequence[float]]) -> list[list[float]]:
         """``[[south, west], [north, east]]`` to draw."""
@@ -102,11 +110,16 @@ class TileDatum:
         if not self.shifts:
             return collection
         features = collection["features"]
-        shapes = self.geometries([shapely.geometry.shape(f["geometry"]) if f.get("geometry")
-                                  else None for f in features])
-        return {**collection, "features": [
-            {**feature, "geometry": None if shape is None else shapely.geometry.mapping(shape)}
-            for feature, shape in zip(features, shapes, strict=True)]}
+        shapes = self.geometries(
+            [shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None for f in features]
+        )
+        return {
+            **collection,
+            "features": [
+                {**feature, "geometry": None if shape is None else shapely.geometry.mapping(shape)}
+                for feature, shape in zip(features, shapes, strict=True)
+            ],
+        }
 
 
 _TEMPLATE_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
@@ -123,10 +136,26 @@ def label(vocabulary: Mapping[str, Mapping[str, str]], key: str, lang: str) -> s
 
 
 POPUP_LABELS = {
-    "zh": {"kind": "类型", "status": "状态", "address": "地址", "phone": "电话",
-           "hours": "开放时间", "amenities": "服务设施", "area": "所在地", "details": "详情"},
-    "en": {"kind": "Kind", "status": "Status", "address": "Address", "phone": "Phone",
-           "hours": "Hours", "amenities": "Amenities", "area": "Area", "details": "Details"},
+    "zh": {
+        "kind": "类型",
+        "status": "状态",
+        "address": "地址",
+        "phone": "电话",
+        "hours": "开放时间",
+        "amenities": "服务设施",
+        "area": "所在地",
+        "details": "详情",
+    },
+    "en": {
+        "kind": "Kind",
+        "status": "Status",
+        "address": "Address",
+        "phone": "Phone",
+        "hours": "Hours",
+        "amenities": "Amenities",
+        "area": "Area",
+        "details": "Details",
+    },
 }
 
 
@@ -134,23 +163,34 @@ def popup_html(f: Facility, lang: str = "zh", detail_url: str | None = None) -> 
     """The popup of one facility; every field escaped."""
     lang = lang if lang in POPUP_LABELS else "zh"
     words = POPUP_LABELS[lang]
-    rows = [(words["kind"], label(KINDS, f.kind, lang)),
-            (words["status"], label(STATUSES, f.status, lang))]
+    rows = [
+        (words["kind"], label(KINDS, f.kind, lang)),
+        (words["status"], label(STATUSES, f.status, lang)),
+    ]
     area = " ".join(filter(None, (f.city, f.county, f.township)))
-    for key, value in (("address", f.address), ("phone", f.phone), ("hours", f.hours),
-                       ("area", area)):
+    for key, value in (
+        ("address", f.address),
+        ("phone", f.phone),
+        ("hours", f.hours),
+        ("area", area),
+    ):
         if value:
             rows.append((words[key], value))
     if f.amenities:
-        rows.append((words["amenities"], "、".join(
-            label(AMENITIES, a, lang) for a in sorted(f.amenities))))
+        rows.append(
+            (words["amenities"], "、".join(label(AMENITIES, a, lang) for a in sorted(f.amenities)))
+        )
     body = "".join(f"<tr><th>{safe_text(k)}</th><td>{safe_text(v)}</td></tr>" for k, v in rows)
     link = ""
     if detail_url:
-        link = (f'<a class="popup-link" href="{safe_text(detail_url)}">'
-                f'{safe_text(words["details"])}</a>')
-    return Markup(f'<div class="facility-popup" data-facility-id="{safe_text(f.id)}">'
-                  f"<h4>{safe_text(f.name)}</h4><table>{body}</table>{link}</div>")
+        link = (
+            f'<a class="popup-link" href="{safe_text(detail_url)}">'
+            f"{safe_text(words['details'])}</a>"
+        )
+    return Markup(
+        f'<div class="facility-popup" data-facility-id="{safe_text(f.id)}">'
+        f"<h4>{safe_text(f.name)}</h4><table>{body}</table>{link}</div>"
+    )
 
 
 def marker_icon(kind: str) -> folium.DivIcon:
@@ -158,7 +198,10 @@ def marker_icon(kind: str) -> folium.DivIcon:
     color = KIND_COLORS.get(kind, KIND_COLORS["other"])
     return folium.DivIcon(
         html=f'<span class="facility-dot" style="background:{color}"></span>',
-        icon_size=(16, 16), icon_anchor=(8, 8), class_name=f"facility-marker kind-{kind}")
+        icon_size=(16, 16),
+        icon_anchor=(8, 8),
+        class_name=f"facility-marker kind-{kind}",
+    )
 
 
 class FacilityLayer(JSCSSMixin, Layer):
@@ -193,35 +236,60 @@ class FacilityLayer(JSCSSMixin, Layer):
         {% endmacro %}
     """)
 
-    default_js = [("markerclusterjs", "https://cdnjs.cloudflare.com/ajax/libs/"
-                   "leaflet.markercluster/1.4.1/leaflet.markercluster.js")]
+    default_js = [
+        (
+            "markerclusterjs",
+            "https://cdnjs.cloudflare.com/ajax/libs/"
+            "leaflet.markercluster/1.4.1/leaflet.markercluster.js",
+        )
+    ]
     default_css = [
-        ("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/"
-         "1.4.1/MarkerCluster.css"),
-        ("markerclusterdefaultcss", "https://cdnjs.cloudflare.com/ajax/libs/"
-         "leaflet.markercluster/1.4.1/MarkerCluster.Default.css"),
+        (
+            "markerclustercss",
+            "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.4.1/MarkerCluster.css",
+        ),
+        (
+            "markerclusterdefaultcss",
+            "https://cdnjs.cloudflare.com/ajax/libs/"
+            "leaflet.markercluster/1.4.1/MarkerCluster.Default.css",
+        ),
     ]
 
-    def __init__(self, facilities: Sequence[Facility], *, lang: str = "zh",
-                 name: str = "facilities", detail_url: Callable[[Facility], str] | None = None,
-                 assets: Mapping[str, str] | None = None, show: bool = True,
-                 cluster_radius: int = 40, datum: TileDatum | None = None):
+    def __init__(
+        self,
+        facilities: Sequence[Facility],
+        *,
+        lang: str = "zh",
+        name: str = "facilities",
+        detail_url: Callable[[Facility], str] | None = None,
+        assets: Mapping[str, str] | None = None,
+        show: bool = True,
+        cluster_radius: int = 40,
+        datum: TileDatum | None = None,
+    ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "FacilityLayer"
         self.colors = KIND_COLORS
-        self.cluster_options = {"showCoverageOnHover": False,
-                                "maxClusterRadius": cluster_radius}
-        positions = (datum or TileDatum()).latlngs([f.lon for f in facilities],
-                                                   [f.lat for f in facilities], decimals=6)
+        self.cluster_options = {"showCoverageOnHover": False, "maxClusterRadius": cluster_radius}
+        positions = (datum or TileDatum()).latlngs(
+            [f.lon for f in facilities], [f.lat for f in facilities], decimals=6
+        )
         self.rows = [
-            [*position, f.kind, str(safe_text(f.name)),
-             str(popup_html(f, lang, detail_url(f) if detail_url else None)), f.name]
-            for f, position in zip(facilities, positions, strict=True)]
+            [
+                *position,
+                f.kind,
+                str(safe_text(f.name)),
+                str(popup_html(f, lang, detail_url(f) if detail_url else None)),
+                f.name,
+            ]
+            for f, position in zip(facilities, positions, strict=True)
+        ]
         if assets:
             self.default_js = [("markerclusterjs", assets["markercluster_js"])]
-            self.default_css = [("markerclustercss", assets["markercluster_css"]),
-                                ("markerclusterdefaultcss",
-                                 assets["markercluster_default_css"])]
+            self.default_css = [
+                ("markerclustercss", assets["markercluster_css"]),
+                ("markerclusterdefaultcss", assets["markercluster_default_css"]),
+            ]
 
 
 class _Legend(MacroElement):
@@ -312,7 +380,9 @@ def legend_html(counts: Mapping[str, int], lang: str, title: str) -> str:
         f'<div class="legend-row" data-kind="{kind}"><span class="facility-dot" '
         f'style="background:{KIND_COLORS[kind]}"></span>{escape(label(KINDS, kind, lang))}'
         f' <span class="legend-count">{counts[kind]}</span></div>'
-        for kind in KINDS if counts.get(kind))
+        for kind in KINDS
+        if counts.get(kind)
+    )
     return f'<div class="legend-title">{escape(title)}</div>{rows}'
 
 
@@ -324,27 +394,40 @@ def add_tiles(fmap: folium.Map, tiles: Mapping[str, str | None] | None, lang: st
     layers = []
     for index, spec in enumerate(tile_layers(tiles)["layers"]):
         extra = {"z_index": 2} if index else {}  # labels above the base map
-        layer = folium.TileLayer(tiles=spec["url"], attr=spec["attribution"] or "tiles",
-                                 name="labels" if index else "tiles", control=False,
-                                 max_zoom=18, subdomains=spec["subdomains"], **extra)
+        layer = folium.TileLayer(
+            tiles=spec["url"],
+            attr=spec["attribution"] or "tiles",
+            name="labels" if index else "tiles",
+            control=False,
+            max_zoom=18,
+            subdomains=spec["subdomains"],
+            **extra,
+        )
         layer.add_to(fmap)
         layers.append(layer)
     _TileFallback(layers, TILES_UNAVAILABLE.get(lang, TILES_UNAVAILABLE["zh"])).add_to(fmap)
 
 
-def boundaries_geojson(units: Sequence[AdminUnit], tolerance: float,
-                       datum: TileDatum | None = None) -> dict:
+def boundaries_geojson(
+    units: Sequence[AdminUnit], tolerance: float, datum: TileDatum | None = None
+) -> dict:
     """A FeatureCollection of unit outlines, simplified for display (then shifted to
     ``datum``, if given). Names are HTML-escaped: tooltips show them as HTML."""
     units = [unit for unit in units if unit.geometry is not None]
-    shapes = [shapely.set_precision(
-        shapely.simplify(unit.geometry, tolerance, preserve_topology=True), 1e-4)
-        for unit in units]
-    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(shape),
-                 "properties": {"code": unit.code, "name": str(escape(unit.name)),
-                                "level": unit.level}}
-                for unit, shape in zip(units, (datum or TileDatum()).geometries(shapes),
-                                       strict=True)]
+    shapes = [
+        shapely.set_precision(
+            shapely.simplify(unit.geometry, tolerance, preserve_topology=True), 1e-4
+        )
+        for unit in units
+    ]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(shape),
+            "properties": {"code": unit.code, "name": str(escape(unit.name)), "level": unit.level},
+        }
+        for unit, shape in zip(units, (datum or TileDatum()).geometries(shapes), strict=True)
+    ]
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -382,23 +465,36 @@ def build_facility_map(
     True
     """
     tiles = tiles or {"url": None, "attribution": ""}
-    names = {"city": "市界", "county": "县区界", "township": "乡镇街道界",
-             "facilities": "站点"} if lang == "zh" else {
-             "city": "Cities", "county": "Counties", "township": "Townships",
-             "facilities": "Facilities"}
+    names = (
+        {"city": "市界", "county": "县区界", "township": "乡镇街道界", "facilities": "站点"}
+        if lang == "zh"
+        else {
+            "city": "Cities",
+            "county": "Counties",
+            "township": "Townships",
+            "facilities": "Facilities",
+        }
+    )
     names.update(layer_names or {})
     datum = TileDatum(tiles)
-    fmap = folium.Map(location=datum.latlngs([117.25], [31.85])[0], zoom_start=7,
-                      tiles=None, control_scale=True, prefer_canvas=False)
+    fmap = folium.Map(
+        location=datum.latlngs([117.25], [31.85])[0],
+        zoom_start=7,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+    )
     fmap.options["max_zoom"] = 18  # MarkerCluster needs it; without tiles nothing sets it
     if assets:
         _use_local_assets(fmap, assets)
     add_tiles(fmap, tiles, lang)
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
 
-    styles = {"city": {"color": "#444", "weight": 2, "fill": False},
-              "county": {"color": "#888", "weight": 1, "fill": False, "dashArray": "4 3"},
-              "township": {"color": "#6a9fb5", "weight": 0.8, "fill": False}}
+    styles = {
+        "city": {"color": "#444", "weight": 2, "fill": False},
+        "county": {"color": "#888", "weight": 1, "fill": False, "dashArray": "4 3"},
+        "township": {"color": "#6a9fb5", "weight": 0.8, "fill": False},
+    }
     tolerances = {"city": 0.004, "county": 0.002, "township": 0.0008}
     for level in ("city", "county", "township"):
         units = [u for u in admin_units if u.level == level and u.geometry is not None]
@@ -406,15 +502,26 @@ def build_facility_map(
             continue
         style = styles[level]
         layer = folium.GeoJson(
-            boundaries_geojson(units, tolerances[level], datum), name=names[level],
+            boundaries_geojson(units, tolerances[level], datum),
+            name=names[level],
             style_function=lambda _feature, style=style: style,
-            show=level != "township", control=True, smooth_factor=1.0,
+            show=level != "township",
+            control=True,
+            smooth_factor=1.0,
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False, sticky=False)
-            if level == "township" else None)
+            if level == "township"
+            else None,
+        )
         layer.add_to(fmap)
 
-    layer = FacilityLayer(facilities, lang=lang, name=names["facilities"],
-                          detail_url=detail_url, assets=assets, datum=datum)
+    layer = FacilityLayer(
+        facilities,
+        lang=lang,
+        name=names["facilities"],
+        detail_url=detail_url,
+        assets=assets,
+        datum=datum,
+    )
     layer.add_to(fmap)
 
     counts: dict[str, int] = {}
@@ -437,8 +544,11 @@ def map_parts(fmap: folium.Map) -> dict[str, Markup]:
     """The header (scripts, styles), body and script of a map, to embed in a page."""
     root = fmap.get_root()
     root.render()
-    return {"header": Markup(root.header.render()), "html": Markup(root.html.render()),
-            "script": Markup(root.script.render())}
+    return {
+        "header": Markup(root.header.render()),
+        "html": Markup(root.html.render()),
+        "script": Markup(root.script.render()),
+    }
 
 
 def geojson_dumps(data: object) -> str:

@@ -105,10 +105,21 @@ class Facility:
     def content_key(self) -> tuple:
         """The fields a user sets; equal keys mean an upsert would change nothing."""
         return (
-            self.name, self.kind, round(self.lon, 7), round(self.lat, 7), self.status,
-            self.address, self.phone, self.operator, self.website, self.hours,
-            tuple(sorted(self.amenities)), self.truck_parking_spaces, self.opened_on,
-            self.source, self.source_id,
+            self.name,
+            self.kind,
+            round(self.lon, 7),
+            round(self.lat, 7),
+            self.status,
+            self.address,
+            self.phone,
+            self.operator,
+            self.website,
+            self.hours,
+            tuple(sorted(self.amenities)),
+            self.truck_parking_spaces,
+            self.opened_on,
+            self.source,
+            self.source_id,
         )
 
     def to_properties(self) -> dict[str, Any]:
@@ -204,30 +215,72 @@ _STATUS_INDEX = _label_index(STATUSES)
 _AMENITY_INDEX = _label_index(AMENITIES)
 
 # Common Chinese words found in unions' spreadsheets.
-_KIND_INDEX.update({
-    "司机之家": "driver_home", "货车司机之家": "driver_home",
-    "工会驿站": "service_point", "驿站": "service_point", "户外劳动者驿站": "service_point",
-    "服务点": "service_point", "村级服务点": "service_point",
-    "服务站": "service_station", "镇级综合服务站": "service_station",
-    "工会服务站": "service_station", "综合服务站": "service_station",
-    "服务区": "service_area", "高速服务区": "service_area",
-    "物流园": "logistics_park", "物流园区": "logistics_park", "物流中心": "logistics_park",
-    "法律援助": "legal_aid", "法律援助站": "legal_aid",
-})
-_STATUS_INDEX.update({
-    "开放": "open", "营业": "open", "营业中": "open", "已建成": "open", "运营": "open",
-    "在建": "under_construction", "建设中": "under_construction",
-    "规划": "planned", "拟建": "planned", "关闭": "closed", "停用": "closed",
-})
-_AMENITY_INDEX.update({
-    "停车场": "parking", "货车停车位": "truck_parking", "大车停车": "truck_parking",
-    "休息": "rest_room", "休息区": "rest_room", "住宿": "beds", "床铺": "beds",
-    "洗澡": "shower", "沐浴": "shower", "洗衣房": "laundry", "吃饭": "canteen",
-    "食堂": "canteen", "餐厅": "canteen", "开水": "hot_water", "厕所": "toilet",
-    "wi-fi": "wifi", "无线网": "wifi", "充电桩": "charging", "药箱": "medical_kit",
-    "急救箱": "medical_kit", "心理疏导": "counseling", "修车": "repair", "汽修": "repair",
-    "书屋": "reading", "图书角": "reading",
-})
+_KIND_INDEX.update(
+    {
+        "司机之家": "driver_home",
+        "货车司机之家": "driver_home",
+        "工会驿站": "service_point",
+        "驿站": "service_point",
+        "户外劳动者驿站": "service_point",
+        "服务点": "service_point",
+        "村级服务点": "service_point",
+        "服务站": "service_station",
+        "镇级综合服务站": "service_station",
+        "工会服务站": "service_station",
+        "综合服务站": "service_station",
+        "服务区": "service_area",
+        "高速服务区": "service_area",
+        "物流园": "logistics_park",
+        "物流园区": "logistics_park",
+        "物流中心": "logistics_park",
+        "法律援助": "legal_aid",
+        "法律援助站": "legal_aid",
+    }
+)
+_STATUS_INDEX.update(
+    {
+        "开放": "open",
+        "营业": "open",
+        "营业中": "open",
+        "已建成": "open",
+        "运营": "open",
+        "在建": "under_construction",
+        "建设中": "under_construction",
+        "规划": "planned",
+        "拟建": "planned",
+        "关闭": "closed",
+        "停用": "closed",
+    }
+)
+_AMENITY_INDEX.update(
+    {
+        "停车场": "parking",
+        "货车停车位": "truck_parking",
+        "大车停车": "truck_parking",
+        "休息": "rest_room",
+        "休息区": "rest_room",
+        "住宿": "beds",
+        "床铺": "beds",
+        "洗澡": "shower",
+        "沐浴": "shower",
+        "洗衣房": "laundry",
+        "吃饭": "canteen",
+        "食堂": "canteen",
+        "餐厅": "canteen",
+        "开水": "hot_water",
+        "厕所": "toilet",
+        "wi-fi": "wifi",
+        "无线网": "wifi",
+        "充电桩": "charging",
+        "药箱": "medical_kit",
+        "急救箱": "medical_kit",
+        "心理疏导": "counseling",
+        "修车": "repair",
+        "汽修": "repair",
+        "书屋": "reading",
+        "图书角": "reading",
+    }
+)
 
 
 def _lookup(value: Any, index: dict[str, str], vocabulary: Mapping, field_name: str) -> str:
@@ -340,11 +393,13 @@ def _parse_int(value: Any, field_name: str) -> int | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidParameter(f"{field_name} must be a whole number, got {value!r}",
-                               field=field_name) from None
+        raise InvalidParameter(
+            f"{field_name} must be a whole number, got {value!r}", field=field_name
+        ) from None
     if not number.is_integer() or number < 0:
-        raise InvalidParameter(f"{field_name} must be a whole number of 0 or more",
-                               field=field_name)
+        raise InvalidParameter(
+            f"{field_name} must be a whole number of 0 or more", field=field_name
+        )
     return int(number)
 
 
@@ -364,8 +419,9 @@ def validate_facility(data: Mapping[str, Any]) -> Facility:
     if kind_value is None or (isinstance(kind_value, str) and not kind_value.strip()):
         raise InvalidParameter("kind is required", field="kind")
     status_value = data.get("status")
-    empty_status = status_value is None or (isinstance(status_value, str)
-                                            and not status_value.strip())
+    empty_status = status_value is None or (
+        isinstance(status_value, str) and not status_value.strip()
+    )
     return Facility(
         id=identifier or "",
         name=name,
@@ -379,8 +435,7 @@ def validate_facility(data: Mapping[str, Any]) -> Facility:
         website=_clean_text(data.get("website"), "website"),
         hours=_clean_text(data.get("hours"), "hours"),
         amenities=parse_amenities(data.get("amenities")),
-        truck_parking_spaces=_parse_int(data.get("truck_parking_spaces"),
-                                        "truck_parking_spaces"),
+        truck_parking_spaces=_parse_int(data.get("truck_parking_spaces"), "truck_parking_spaces"),
         opened_on=parse_date(data.get("opened_on")),
         source=_clean_text(data.get("source"), "source"),
         source_id=_clean_text(data.get("source_id"), "source_id"),

@@ -78,8 +78,10 @@ def amap_marker_url(lon: float, lat: float, name: str) -> str:
     """Amap's marker page (or app) at a WGS-84 point, sent in GCJ-02."""
     lon, lat = check_lon_lat(lon, lat)
     g_lon, g_lat = wgs84_to_gcj02(lon, lat)
-    return (f"https://uri.amap.com/marker?position={_pair(g_lon, g_lat)}"
-            f"&name={_q(_label(name))}&src={_q(SOURCE)}&coordinate=gaode&callnative=1")
+    return (
+        f"https://uri.amap.com/marker?position={_pair(g_lon, g_lat)}"
+        f"&name={_q(_label(name))}&src={_q(SOURCE)}&coordinate=gaode&callnative=1"
+    )
 
 
 def amap_route_url(lon: float, lat: float, name: str) -> str:
@@ -87,8 +89,7 @@ def amap_route_url(lon: float, lat: float, name: str) -> str:
     lon, lat = check_lon_lat(lon, lat)
     g_lon, g_lat = wgs84_to_gcj02(lon, lat)
     target = f"{_pair(g_lon, g_lat)},{_label(name).translate(_AMAP_TO)}"
-    return (f"https://uri.amap.com/navigation?to={_q(target)}&mode=car"
-            f"&src={_q(SOURCE)}&callnative=1")
+    return f"https://uri.amap.com/navigation?to={_q(target)}&mode=car&src={_q(SOURCE)}&callnative=1"
 
 
 def baidu_marker_url(lon: float, lat: float, name: str, address: str | None = None) -> str:
@@ -96,9 +97,11 @@ def baidu_marker_url(lon: float, lat: float, name: str, address: str | None = No
     lon, lat = check_lon_lat(lon, lat)
     b_lon, b_lat = wgs84_to_bd09(lon, lat)
     title = _label(name)
-    return (f"https://api.map.baidu.com/marker?location={_pair(b_lat, b_lon)}"
-            f"&title={_q(title)}&content={_q(_label(address) or title)}"
-            f"&output=html&coord_type=bd09ll&src={_q(BAIDU_SOURCE)}")
+    return (
+        f"https://api.map.baidu.com/marker?location={_pair(b_lat, b_lon)}"
+        f"&title={_q(title)}&content={_q(_label(address) or title)}"
+        f"&output=html&coord_type=bd09ll&src={_q(BAIDU_SOURCE)}"
+    )
 
 
 def tencent_marker_url(lon: float, lat: float, name: str, address: str | None = None) -> str:
@@ -152,8 +155,6 @@ def navigation_links(facility: Facility) -> list[NavigationLink]:
         NavigationLink("tencent", tencent_marker_url(f.lon, f.lat, f.name, f.address), "gcj02"),
         NavigationLink("geo", geo_uri(f.lon, f.lat, f.name), "wgs84"),
     ]
-
-
 
 
 def phone_links(phone: str | None) -> list[tuple[str, str]]:

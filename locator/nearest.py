@@ -50,8 +50,7 @@ def unit_vectors(lon, lat) -> np.ndarray:
     lon_r = np.radians(np.asarray(lon, dtype=float))
     lat_r = np.radians(np.asarray(lat, dtype=float))
     cos_lat = np.cos(lat_r)
-    return np.stack([cos_lat * np.cos(lon_r), cos_lat * np.sin(lon_r), np.sin(lat_r)],
-                    axis=-1)
+    return np.stack([cos_lat * np.cos(lon_r), cos_lat * np.sin(lon_r), np.sin(lat_r)], axis=-1)
 
 
 def chord_to_m(chord):
@@ -128,8 +127,11 @@ class Hit:
         A new Feature and properties; the geometry is the index's cached one, to be
         replaced, never changed in place.
         """
-        base = (self.source.feature(self.position) if self.source is not None
-                else self.facility.to_feature())
+        base = (
+            self.source.feature(self.position)
+            if self.source is not None
+            else self.facility.to_feature()
+        )
         props = dict(base["properties"])
         feature = {**base, "properties": props}
         props["distance_m"] = round(self.distance_m, 1)
@@ -160,8 +162,11 @@ class DriveEstimate:
         return np.asarray(distance_m) * self.detour_factor / (self.speed_kmh * 1000 / 60)
 
     def describe(self) -> dict:
-        return {"method": "straight_line_estimate", "detour_factor": self.detour_factor,
-                "speed_kmh": self.speed_kmh}
+        return {
+            "method": "straight_line_estimate",
+            "detour_factor": self.detour_factor,
+            "speed_kmh": self.speed_kmh,
+        }
 
 
 @dataclass
@@ -177,24 +182,27 @@ class NearestIndex:
         self.lon = np.fromiter((f.lon for f in fs), dtype=float, count=self.size)
         self.lat = np.fromiter((f.lat for f in fs), dtype=float, count=self.size)
         self.xyz = unit_vectors(self.lon, self.lat).reshape(self.size, 3)
-        self.kind = np.fromiter((_KIND_CODE[f.kind] for f in fs), dtype=np.int8,
-                                count=self.size)
-        self.status = np.fromiter((_STATUS_CODE[f.status] for f in fs), dtype=np.int8,
-                                  count=self.size)
+        self.kind = np.fromiter((_KIND_CODE[f.kind] for f in fs), dtype=np.int8, count=self.size)
+        self.status = np.fromiter(
+            (_STATUS_CODE[f.status] for f in fs), dtype=np.int8, count=self.size
+        )
         self.amenity_bits = np.fromiter(
-            (sum(_AMENITY_BIT[a] for a in f.amenities) for f in fs), dtype=np.int64,
-            count=self.size)
+            (sum(_AMENITY_BIT[a] for a in f.amenities) for f in fs), dtype=np.int64, count=self.size
+        )
         self.parking = np.fromiter(
             (-1 if f.truck_parking_spaces is None else f.truck_parking_spaces for f in fs),
-            dtype=np.int64, count=self.size)
+            dtype=np.int64,
+            count=self.size,
+        )
         self.ids = [f.id for f in fs]
         self._features: list[dict | None] = [None] * self.size
         self._tree = cKDTree(self.xyz) if self.size else None
         self._subtrees: dict[tuple, tuple[cKDTree | None, np.ndarray]] = {}
 
     # ---- filters -----------------------------------------------------------------------
-    def _passes(self, idx: np.ndarray, query: FacilityQuery,
-                now: dt.datetime | None = None) -> np.ndarray:
+    def _passes(
+        self, idx: np.ndarray, query: FacilityQuery, now: dt.datetime | None = None
+    ) -> np.ndarray:
         keep = np.ones(len(idx), dtype=bool)
         if query.kinds:
             keep &= _lookup_table(_KIND_NAMES, query.kinds)[self.kind[idx]]
@@ -211,14 +219,21 @@ class NearestIndex:
                 keep[j] = open_state(self.facilities[idx[j]].hours, at) == OPEN
         return keep
 
-    def _tree_for(self, query: FacilityQuery
-                  ) -> tuple[cKDTree | None, np.ndarray | None, FacilityQuery]:
+    def _tree_for(
+        self, query: FacilityQuery
+    ) -> tuple[cKDTree | None, np.ndarray | None, FacilityQuery]:
         """A tree over the facilities of the wanted kinds and statuses (built once per
         combination), and what is left of the query to check on its results."""
         statuses = query.statuses if len(query.statuses) < len(STATUSES) else frozenset()
         if query.amenities or query.open_now or query.min_truck_parking is not None:
-            rest = FacilityQuery(frozenset(), frozenset(), query.amenities, query.open_now,
-                                 query.at, query.min_truck_parking)
+            rest = FacilityQuery(
+                frozenset(),
+                frozenset(),
+                query.amenities,
+                query.open_now,
+                query.at,
+                query.min_truck_parking,
+            )
         else:
             rest = _NOTHING_LEFT
         if not query.kinds and not statuses:
@@ -236,8 +251,15 @@ class NearestIndex:
         return (*self._subtrees[key], rest)
 
     # ---- K nearest ---------------------------------------------------------------------
-    def nearest(self, lon: float, lat: float, k: int = 5, query: FacilityQuery | None = None,
-                max_km: float | None = None, now: dt.datetime | None = None) -> list[Hit]:
+    def nearest(
+        self,
+        lon: float,
+        lat: float,
+        k: int = 5,
+        query: FacilityQuery | None = None,
+        max_km: float | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[Hit]:
         """The ``k`` nearest facilities passing ``query``, nearest first (ties by id).
 
         Exact: the KD-tree is asked for more neighbours until the ``k``-th match is
@@ -258,8 +280,9 @@ class NearestIndex:
         bound = m_to_chord(max_km * 1000.0) if max_km is not None else np.inf
         fetch = min(n, k + 1 if unfiltered else k + 8)
         while True:
-            chords, found = tree.query(point, k=[fetch] if fetch == 1 else fetch,
-                                       distance_upper_bound=bound)
+            chords, found = tree.query(
+                point, k=[fetch] if fetch == 1 else fetch, distance_upper_bound=bound
+            )
             if found[-1] >= n:  # past max_km: the tree pads with n
                 valid = found < n
                 chords, found = chords[valid], found[valid]
@@ -283,7 +306,7 @@ class NearestIndex:
         idx = idx.tolist()
         # The tree returns neighbours by distance; equal distances are ordered by id.
         order = range(min(k, len(idx)))
-        if len(set(distances[:k + 1])) < min(k + 1, len(distances)):
+        if len(set(distances[: k + 1])) < min(k + 1, len(distances)):
             order = sorted(range(len(idx)), key=lambda j: (distances[j], self.ids[idx[j]]))[:k]
         at = local_time(query.at or now)
         per_minute = self.estimate.speed_kmh * 1000.0 / 60.0 / self.estimate.detour_factor
@@ -291,8 +314,17 @@ class NearestIndex:
         for j in order:
             i, d = idx[j], distances[j]
             f = self.facilities[i]
-            hits.append(Hit(f, d, _bearing(lon, lat, f.lon, f.lat), d / per_minute,
-                            open_state(f.hours, at), source=self, position=i))
+            hits.append(
+                Hit(
+                    f,
+                    d,
+                    _bearing(lon, lat, f.lon, f.lat),
+                    d / per_minute,
+                    open_state(f.hours, at),
+                    source=self,
+                    position=i,
+                )
+            )
         return hits
 
     def feature(self, i: int) -> dict:
@@ -315,16 +347,21 @@ class NearestIndex:
         reach = m_to_chord(buffer_m + every * line.max_step_m)
         found = []
         for start in range(0, len(probes), 1024):  # bounded lists per batch
-            near = self._tree.query_ball_point(probes[start:start + 1024], r=reach)
-            found.append(np.unique(np.fromiter((i for group in near for i in group),
-                                               dtype=np.int64)))
+            near = self._tree.query_ball_point(probes[start : start + 1024], r=reach)
+            found.append(
+                np.unique(np.fromiter((i for group in near for i in group), dtype=np.int64))
+            )
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
-
-    def along_route(self, route: Sequence[Sequence[float]], buffer_km: float = 5.0,
-                    query: FacilityQuery | None = None,
-                    position: tuple[float, float] | None = None,
-                    limit: int | None = None, now: dt.datetime | None = None) -> list[Hit]:
+    def along_route(
+        self,
+        route: Sequence[Sequence[float]],
+        buffer_km: float = 5.0,
+        query: FacilityQuery | None = None,
+        position: tuple[float, float] | None = None,
+        limit: int | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[Hit]:
         """Facilities within ``buffer_km`` of a route, in driving order.
 
         Each hit has ``distance_along_m`` (from the route's start to the facility's
@@ -334,8 +371,9 @@ class NearestIndex:
         query = query or DEFAULT_QUERY
         coords = check_route(route)
         if not 0 < buffer_km <= MAX_BUFFER_KM:
-            raise InvalidParameter(f"buffer_km must be above 0 and at most {MAX_BUFFER_KM:g}",
-                                   field="buffer_km")
+            raise InvalidParameter(
+                f"buffer_km must be above 0 and at most {MAX_BUFFER_KM:g}", field="buffer_km"
+            )
         length_m = check_corridor(coords, buffer_km)
         if self._tree is None:
             return []
@@ -356,8 +394,9 @@ class NearestIndex:
             start = float(here[0])
             ahead = along >= start
             candidates, along, offset = candidates[ahead], along[ahead], offset[ahead]
-        order = sorted(range(len(candidates)),
-                       key=lambda j: (along[j], offset[j], self.ids[candidates[j]]))
+        order = sorted(
+            range(len(candidates)), key=lambda j: (along[j], offset[j], self.ids[candidates[j]])
+        )
         if limit is not None:
             order = order[:limit]
         at = local_time(query.at or now)
@@ -366,9 +405,19 @@ class NearestIndex:
             f = self.facilities[candidates[j]]
             # Drive time counts from the position (or the start) along the route.
             minutes = float(self.estimate.minutes(along[j] - start + offset[j]))
-            hits.append(Hit(f, float(offset[j]), None, minutes, open_state(f.hours, at),
-                            float(along[j]), float(offset[j]), source=self,
-                            position=int(candidates[j])))
+            hits.append(
+                Hit(
+                    f,
+                    float(offset[j]),
+                    None,
+                    minutes,
+                    open_state(f.hours, at),
+                    float(along[j]),
+                    float(offset[j]),
+                    source=self,
+                    position=int(candidates[j]),
+                )
+            )
         return hits
 
 
@@ -383,15 +432,19 @@ def check_corridor(coords: np.ndarray, buffer_km: float) -> float:
     :data:`MAX_ROUTE_KM` or a corridor larger than :data:`MAX_CORRIDOR_KM2`."""
     length_km = route_length_m(coords) / 1000.0
     if length_km > MAX_ROUTE_KM:
-        raise InvalidParameter(f"the route is {length_km:,.0f} km long; routes of at most "
-                               f"{MAX_ROUTE_KM:,.0f} km are searched", field="route")
+        raise InvalidParameter(
+            f"the route is {length_km:,.0f} km long; routes of at most "
+            f"{MAX_ROUTE_KM:,.0f} km are searched",
+            field="route",
+        )
     if 2.0 * buffer_km * length_km > MAX_CORRIDOR_KM2:
         longest = MAX_CORRIDOR_KM2 / (2.0 * buffer_km)
         raise InvalidParameter(
             f"with buffer_km {buffer_km:g} a route may be at most {longest:,.0f} km long "
             f"(this one is {length_km:,.0f} km; the corridor is limited to "
             f"{MAX_CORRIDOR_KM2:,.0f} km²): choose a smaller buffer_km or a shorter route",
-            field="buffer_km")
+            field="buffer_km",
+        )
     return length_km * 1000.0
 
 
@@ -404,8 +457,7 @@ def check_route(route) -> np.ndarray:
     if not isinstance(route, list | tuple) or len(route) < 2:
         raise InvalidParameter("route needs at least 2 points", field="route")
     if len(route) > MAX_ROUTE_VERTICES:
-        raise InvalidParameter(f"route has more than {MAX_ROUTE_VERTICES} points",
-                               field="route")
+        raise InvalidParameter(f"route has more than {MAX_ROUTE_VERTICES} points", field="route")
     coords = []
     for i, vertex in enumerate(route):
         if not isinstance(vertex, list | tuple) or len(vertex) < 2:
@@ -436,8 +488,9 @@ class _Polyline:
         self.starts, self.ends, self.lengths = starts, ends, lengths
         normals = np.cross(starts, ends)
         norms = np.linalg.norm(normals, axis=1)
-        self.normals = np.divide(normals, norms[:, None], out=np.zeros_like(normals),
-                                 where=norms[:, None] > 0)
+        self.normals = np.divide(
+            normals, norms[:, None], out=np.zeros_like(normals), where=norms[:, None] > 0
+        )
         self._tree = cKDTree(self.vertices)
 
     def locate(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -454,8 +507,7 @@ class _Polyline:
             cross = np.clip(n @ p, -1.0, 1.0)
             foot = p - cross[:, None] * n
             foot_norm = np.linalg.norm(foot, axis=1)
-            foot = np.divide(foot, foot_norm[:, None], out=a.copy(),
-                             where=foot_norm[:, None] > 0)
+            foot = np.divide(foot, foot_norm[:, None], out=a.copy(), where=foot_norm[:, None] > 0)
             from_a = _angle(a, foot)
             seg_len = self.lengths[segs] / EARTH_RADIUS_M
             between = np.abs(from_a + _angle(foot, b) - seg_len) < 1e-9

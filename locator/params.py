@@ -43,8 +43,9 @@ def reject_unknown(args: Mapping, allowed: Set[str], what: str = "parameter") ->
     (typos must not pass silently)."""
     unknown = sorted(set(args) - allowed)
     if unknown:
-        raise InvalidParameter(f"unknown {what} {unknown[0]!r}; known: "
-                               f"{', '.join(sorted(allowed))}", field=unknown[0])
+        raise InvalidParameter(
+            f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(allowed))}", field=unknown[0]
+        )
 
 
 def _single(args: Mapping, name: str) -> str | None:
@@ -60,8 +61,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     try:
         west, south, east, north = (float(p) for p in parts)
     except ValueError:
-        raise InvalidParameter("bbox must be four numbers: west,south,east,north",
-                               field="bbox") from None
+        raise InvalidParameter(
+            "bbox must be four numbers: west,south,east,north", field="bbox"
+        ) from None
     try:
         check_lon_lat(west, south)
         check_lon_lat(east, north)
@@ -80,8 +82,7 @@ def parse_int(args: Mapping, name: str, default: int, low: int, high: int) -> in
     try:
         value = int(text)
     except ValueError:
-        raise InvalidParameter(f"{name} must be a whole number, got {text!r}",
-                               field=name) from None
+        raise InvalidParameter(f"{name} must be a whole number, got {text!r}", field=name) from None
     if not low <= value <= high:
         raise InvalidParameter(f"{name} must be between {low} and {high}", field=name)
     return value
@@ -105,9 +106,9 @@ def parse_filter(args: Mapping) -> FacilityFilter:
     )
 
 
-
-def parse_float(args: Mapping, name: str, default: float | None, low: float, high: float
-                ) -> float | None:
+def parse_float(
+    args: Mapping, name: str, default: float | None, low: float, high: float
+) -> float | None:
     """A number parameter within ``[low, high]``."""
     text = _single(args, name)
     if text is None:
@@ -148,8 +149,9 @@ def parse_datetime(args: Mapping, name: str) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidParameter(f"{name} must be an ISO date-time like 2026-11-30T08:00+08:00",
-                               field=name) from None
+        raise InvalidParameter(
+            f"{name} must be an ISO date-time like 2026-11-30T08:00+08:00", field=name
+        ) from None
 
 
 def parse_crs(args: Mapping, name: str = "crs") -> str:
@@ -180,19 +182,37 @@ def parse_facility_query(args: Mapping) -> FacilityQuery:
     parking = _single(args, "min_truck_parking")
     return FacilityQuery(
         kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
-        statuses=(frozenset(STATUSES) if statuses == ["any"]
-                  else frozenset(parse_status(v) for v in statuses) or frozenset({"open"})),
+        statuses=(
+            frozenset(STATUSES)
+            if statuses == ["any"]
+            else frozenset(parse_status(v) for v in statuses) or frozenset({"open"})
+        ),
         amenities=frozenset(parse_amenity(v) for v in _values(args, "amenity")),
         open_now=parse_bool(args, "open_now"),
         at=parse_datetime(args, "at"),
-        min_truck_parking=None if parking is None else parse_int(
-            args, "min_truck_parking", 0, 0, 100_000),
+        min_truck_parking=None
+        if parking is None
+        else parse_int(args, "min_truck_parking", 0, 0, 100_000),
     )
 
 
 #: The query parameters of a nearest search.
-NEAREST_PARAMS = frozenset({"lon", "lat", "k", "kind", "status", "amenity", "open_now", "at",
-                            "max_km", "min_truck_parking", "crs", "out_crs"})
+NEAREST_PARAMS = frozenset(
+    {
+        "lon",
+        "lat",
+        "k",
+        "kind",
+        "status",
+        "amenity",
+        "open_now",
+        "at",
+        "max_km",
+        "min_truck_parking",
+        "crs",
+        "out_crs",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -213,17 +233,34 @@ class NearestRequest:
         ``out_crs``); unknown parameters are refused."""
         reject_unknown(args, NEAREST_PARAMS)
         lon, lat = parse_point(args)
-        return cls(lon, lat, parse_int(args, "k", 5, 1, MAX_K),
-                   parse_float(args, "max_km", None, 0.001, 20_000.0),
-                   parse_facility_query(args), parse_crs(args, "out_crs"))
+        return cls(
+            lon,
+            lat,
+            parse_int(args, "k", 5, 1, MAX_K),
+            parse_float(args, "max_km", None, 0.001, 20_000.0),
+            parse_facility_query(args),
+            parse_crs(args, "out_crs"),
+        )
 
     def search(self, index: NearestIndex, now: dt.datetime | None = None) -> list[Hit]:
         """The hits of this request in ``index``, open states read at ``now``."""
         return index.nearest(self.lon, self.lat, self.k, self.query, self.max_km, now=now)
 
 
-ROUTE_FIELDS = {"route", "buffer_km", "kind", "status", "amenity", "open_now", "at",
-                "min_truck_parking", "position", "crs", "out_crs", "limit"}
+ROUTE_FIELDS = {
+    "route",
+    "buffer_km",
+    "kind",
+    "status",
+    "amenity",
+    "open_now",
+    "at",
+    "min_truck_parking",
+    "position",
+    "crs",
+    "out_crs",
+    "limit",
+}
 
 
 class Args(dict):
@@ -284,12 +321,17 @@ class RouteRequest:
                 raise InvalidParameter(f"position: {exc.message}", field="position") from None
             if crs != "wgs84":
                 position = to_wgs84(*position, crs)
-        return cls(tuple(map(tuple, route.tolist())),
-                   parse_float(args, "buffer_km", 5.0, 0.001, MAX_BUFFER_KM),
-                   parse_facility_query(args), position,
-                   parse_int(args, "limit", 200, 1, 1000), parse_crs(args, "out_crs"))
+        return cls(
+            tuple(map(tuple, route.tolist())),
+            parse_float(args, "buffer_km", 5.0, 0.001, MAX_BUFFER_KM),
+            parse_facility_query(args),
+            position,
+            parse_int(args, "limit", 200, 1, 1000),
+            parse_crs(args, "out_crs"),
+        )
 
     def search(self, index: NearestIndex, now: dt.datetime | None = None) -> list[Hit]:
         """The hits of this request in ``index``, open states read at ``now``."""
-        return index.along_route(self.route, self.buffer_km, self.query, self.position,
-                                 self.limit, now=now)
+        return index.along_route(
+            self.route, self.buffer_km, self.query, self.position, self.limit, now=now
+        )

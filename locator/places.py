@@ -69,12 +69,15 @@ class Place:
         feature = {
             "type": "Feature",
             "id": self.ref,
-            "geometry": {"type": "Point", "coordinates": [round(self.lon, 7),
-                                                          round(self.lat, 7)]},
+            "geometry": {"type": "Point", "coordinates": [round(self.lon, 7), round(self.lat, 7)]},
             "properties": {
-                "name": self.name, "level": self.level, "code": self.code,
-                "facility_id": self.facility_id, "kind": self.kind,
-                "context": self.context, "approximate": self.approximate,
+                "name": self.name,
+                "level": self.level,
+                "code": self.code,
+                "facility_id": self.facility_id,
+                "kind": self.kind,
+                "context": self.context,
+                "approximate": self.approximate,
             },
         }
         if self.bbox is not None:
@@ -118,8 +121,9 @@ _POLYPHONES = frozenset("长行重乐厦都单曾会解朝蚌六枞歙圩堡铅�
 
 
 def _clean(syllable: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", syllable).lower()
-                  .replace("ü", "v"))
+    return re.sub(
+        r"[^0-9a-z]", "", unicodedata.normalize("NFKC", syllable).lower().replace("ü", "v")
+    )
 
 
 _PIECES = re.compile(r"[\u3400-\u9fff]|[^\u3400-\u9fff]+")
@@ -151,8 +155,9 @@ def readings(name: str) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(result))
 
 
-def _pinyin_keys(names: Iterable[str], given: Iterable[str] = ()
-                 ) -> tuple[list[tuple[str, frozenset[int]]], list[str]]:
+def _pinyin_keys(
+    names: Iterable[str], given: Iterable[str] = ()
+) -> tuple[list[tuple[str, frozenset[int]]], list[str]]:
     syllable_sets: list[tuple[str, ...]] = []
     for text in given:  # a register's own pinyin ("ming guang lu") goes first
         syllables = tuple(s for s in re.split(r"[\s']+", text.lower()) if s)
@@ -227,8 +232,9 @@ class Gazetteer:
     ['合肥市', '合肥北服务区']
     """
 
-    def __init__(self, units: Sequence[AdminUnit], facilities: Sequence[Facility] = (),
-                 data_version: int = 0):
+    def __init__(
+        self, units: Sequence[AdminUnit], facilities: Sequence[Facility] = (), data_version: int = 0
+    ):
         self.data_version = data_version
         by_code = {u.code: u for u in units}
         points: dict[str, tuple[float, float, tuple | None]] = {}
@@ -261,8 +267,9 @@ class Gazetteer:
     def _unit_entry(self, unit, by_code, points) -> _Entry | None:
         ancestors = self._ancestors(unit, by_code)
         # a city is placed in its province; the others in their city and county
-        context = " ".join(a.name for a in reversed(ancestors)
-                           if (a.level == "province") == (unit.level == "city"))
+        context = " ".join(
+            a.name for a in reversed(ancestors) if (a.level == "province") == (unit.level == "city")
+        )
         approximate = False
         located = points.get(unit.code)
         if located is None:
@@ -275,8 +282,9 @@ class Gazetteer:
         if located is None:
             return None
         lon, lat, bbox = located
-        place = Place(unit.name, unit.level, unit.code, float(lon), float(lat), context,
-                      approximate, bbox)
+        place = Place(
+            unit.name, unit.level, unit.code, float(lon), float(lat), context, approximate, bbox
+        )
         given = [unit.extra["pinyin"]] if unit.extra.get("pinyin") else []
         names = short_names(unit.name)
         short = unit.extra.get("short_name")
@@ -287,8 +295,13 @@ class Gazetteer:
     @staticmethod
     def _entry(place: Place, names: list[str], given: Iterable[str] = ()) -> _Entry:
         full, initials = _pinyin_keys(names, given)
-        return _Entry(place, [normalize(n) for n in names if normalize(n)], full, initials,
-                      (_LEVEL_RANK[place.level], place.approximate, len(place.name), place.ref))
+        return _Entry(
+            place,
+            [normalize(n) for n in names if normalize(n)],
+            full,
+            initials,
+            (_LEVEL_RANK[place.level], place.approximate, len(place.name), place.ref),
+        )
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -342,11 +355,21 @@ class Gazetteer:
         return best
 
 
-def build_gazetteer(units: Sequence[AdminUnit], facilities: Sequence[Facility],
-                    data_version: int = 0) -> Gazetteer:
+def build_gazetteer(
+    units: Sequence[AdminUnit], facilities: Sequence[Facility], data_version: int = 0
+) -> Gazetteer:
     """A :class:`Gazetteer` of ``units`` and ``facilities`` (see the class)."""
     return Gazetteer(units, facilities, data_version)
 
 
-__all__ = ["Gazetteer", "Place", "build_gazetteer", "normalize", "readings", "short_names",
-           "MAX_QUERY_LENGTH", "MAX_LIMIT", "LEVELS"]
+__all__ = [
+    "Gazetteer",
+    "Place",
+    "build_gazetteer",
+    "normalize",
+    "readings",
+    "short_names",
+    "MAX_QUERY_LENGTH",
+    "MAX_LIMIT",
+    "LEVELS",
+]

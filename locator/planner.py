@@ -37,8 +37,7 @@ from .progress import FREQUENCIES, ProgressPoint
 SIMPLIFY_TOLERANCE = 0.0005
 
 #: How many results of each kind a planner keeps by default (others: 32).
-RESULT_SIZES = {"planner-layout": 8, "planner-township-features": 8,
-                "planner-grid-features": 8}
+RESULT_SIZES = {"planner-layout": 8, "planner-township-features": 8, "planner-grid-features": 8}
 
 
 # ---- requests ------------------------------------------------------------------------------
@@ -73,8 +72,11 @@ class GridRequest:
     @classmethod
     def from_args(cls, args: Mapping) -> GridRequest:
         """From the coverage parameters plus ``resolution`` and ``blind_only``."""
-        return cls(CoverageRequest.from_args(args), planning.parse_resolution(args),
-                   parse_bool(args, "blind_only"))
+        return cls(
+            CoverageRequest.from_args(args),
+            planning.parse_resolution(args),
+            parse_bool(args, "blind_only"),
+        )
 
 
 @dataclass(frozen=True)
@@ -95,20 +97,32 @@ class PlanRequest:
     def from_body(cls, body: Mapping) -> PlanRequest:
         """From a JSON object (see :func:`locator.planning.parse_plan_request`)."""
         args = planning.parse_plan_request(body)
-        return cls(CoverageRequest(args["params"], args["city"], args["county"]),
-                   sites=args["sites"], candidates=args["candidates"], demand=args["demand"],
-                   method=args["method"], set_cover=args["set_cover"],
-                   resolution=args["resolution"], what_if=args["what_if"])
+        return cls(
+            CoverageRequest(args["params"], args["city"], args["county"]),
+            sites=args["sites"],
+            candidates=args["candidates"],
+            demand=args["demand"],
+            method=args["method"],
+            set_cover=args["set_cover"],
+            resolution=args["resolution"],
+            what_if=args["what_if"],
+        )
 
     @property
     def needs_grid(self) -> bool:
         return self.demand == "grid" or self.candidates == "grid"
 
     def key(self) -> tuple:
-        candidates = (self.candidates if isinstance(self.candidates, str)
-                      else self.candidates.key())
-        return (self.area.key(), self.sites, candidates, self.demand, self.method,
-                self.set_cover, self.resolution)
+        candidates = self.candidates if isinstance(self.candidates, str) else self.candidates.key()
+        return (
+            self.area.key(),
+            self.sites,
+            candidates,
+            self.demand,
+            self.method,
+            self.set_cover,
+            self.resolution,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,8 +156,14 @@ class Planner:
     callers want it at the same time.
     """
 
-    def __init__(self, data: planning.PlanningData, results: ResultCache | None = None,
-                 gate: WorkGate | None = None, *, time_limit_s: float = 60.0):
+    def __init__(
+        self,
+        data: planning.PlanningData,
+        results: ResultCache | None = None,
+        gate: WorkGate | None = None,
+        *,
+        time_limit_s: float = 60.0,
+    ):
         self.data = data
         self.results = results if results is not None else ResultCache(RESULT_SIZES)
         self.gate = gate
@@ -164,8 +184,13 @@ class Planner:
     # ---- coverage ----------------------------------------------------------------------
     def coverage(self, request: CoverageRequest) -> CoverageReport:
         """Township coverage of the area."""
-        return self._kept("coverage", request.key(), lambda: planning.coverage(
-            self.data, request.params, city=request.city, county=request.county))
+        return self._kept(
+            "coverage",
+            request.key(),
+            lambda: planning.coverage(
+                self.data, request.params, city=request.city, county=request.county
+            ),
+        )
 
     def summary(self, request: CoverageRequest) -> dict:
         """Rollups per city and county, and the total."""
@@ -174,75 +199,121 @@ class Planner:
     def township_features(self, request: CoverageRequest, *, simplify: bool = False) -> dict:
         """Every township of the area as GeoJSON with its coverage, and the rollup."""
         report = self.coverage(request)
-        body = self._kept("township-features", (request.key(), simplify), lambda: (
-            planning.township_features(report, self.data.units,
-                                       tolerance=SIMPLIFY_TOLERANCE if simplify else None)))
-        return {**body, "params": planning.params_dict(request.params),
-                "summary": planning.rollup_dict(report.total)}
+        body = self._kept(
+            "township-features",
+            (request.key(), simplify),
+            lambda: planning.township_features(
+                report, self.data.units, tolerance=SIMPLIFY_TOLERANCE if simplify else None
+            ),
+        )
+        return {
+            **body,
+            "params": planning.params_dict(request.params),
+            "summary": planning.rollup_dict(report.total),
+        }
 
     # ---- the grid ----------------------------------------------------------------------
     def layout(self, request: CoverageRequest, resolution: int | None) -> GridLayout:
         """The grid's cells over the area with their demand (they do not depend on the
         facilities: kept per admin data)."""
         area = self.data.area(request.city, request.county)
-        key = (self.data.units_key, area.code if area else None, resolution,
-               request.params.weight)
-        return self._kept("layout", key, lambda: planning.layout(
-            self.data, city=request.city, county=request.county, resolution=resolution,
-            weight=request.params.weight), per_version=False)
+        key = (self.data.units_key, area.code if area else None, resolution, request.params.weight)
+        return self._kept(
+            "layout",
+            key,
+            lambda: planning.layout(
+                self.data,
+                city=request.city,
+                county=request.county,
+                resolution=resolution,
+                weight=request.params.weight,
+            ),
+            per_version=False,
+        )
 
     def grid(self, request: GridRequest) -> GridReport:
         """Each cell's distance to the nearest counted facility and its demand."""
         cells = self.layout(request.area, request.resolution)
         area = self.data.area(request.area.city, request.area.county)
-        key = (planning.coverage_key(request.area.params), area.code if area else None,
-               cells.resolution, request.area.params.weight)
-        return self._kept("grid", key, lambda: planning.grid(
-            self.data, request.area.params, cells=cells))
+        key = (
+            planning.coverage_key(request.area.params),
+            area.code if area else None,
+            cells.resolution,
+            request.area.params.weight,
+        )
+        return self._kept(
+            "grid", key, lambda: planning.grid(self.data, request.area.params, cells=cells)
+        )
 
     def grid_features(self, request: GridRequest) -> dict:
         """The grid as GeoJSON: every cell (a grid small enough to list; see
         :func:`locator.planning.listed_grid_resolution`), or the merged blind spots."""
         if not request.blind_only:
-            request = GridRequest(request.area, planning.listed_grid_resolution(
-                self.data, request.area.city, request.area.county, request.resolution))
+            request = GridRequest(
+                request.area,
+                planning.listed_grid_resolution(
+                    self.data, request.area.city, request.area.county, request.resolution
+                ),
+            )
         report = self.grid(request)
-        body = self._kept("grid-features", (request.area.key(), report.resolution,
-                                            request.blind_only), lambda: (
-            report.blind_spots_geojson() if request.blind_only else report.cells_geojson()))
-        return {**body, "summary": planning.grid_summary(report),
-                "blind_only": request.blind_only}
+        body = self._kept(
+            "grid-features",
+            (request.area.key(), report.resolution, request.blind_only),
+            lambda: report.blind_spots_geojson() if request.blind_only else report.cells_geojson(),
+        )
+        return {**body, "summary": planning.grid_summary(report), "blind_only": request.blind_only}
 
     def blind_spots(self, request: CoverageRequest) -> dict:
         """The merged blind spots of the area's grid, simplified for a map."""
         report = self.grid(GridRequest(request))
-        return self._kept("blind-spots", (request.key(), report.resolution),
-                          lambda: planning.blind_spots_for_display(report))
+        return self._kept(
+            "blind-spots",
+            (request.key(), report.resolution),
+            lambda: planning.blind_spots_for_display(report),
+        )
 
     # ---- siting ------------------------------------------------------------------------
-    def plan(self, request: PlanRequest, *,
-             on_progress: planning.ProgressCallback | None = None) -> planning.PlanResult:
+    def plan(
+        self, request: PlanRequest, *, on_progress: planning.ProgressCallback | None = None
+    ) -> planning.PlanResult:
         """Where ``request.sites`` new stations would add the most covered demand
         (``on_progress`` hears of the stages of a plan that is computed, not kept)."""
         if request.sites is None:
-            raise InvalidParameter("sites is required: how many new sites to suggest",
-                                   field="sites")
+            raise InvalidParameter(
+                "sites is required: how many new sites to suggest", field="sites"
+            )
         area = request.area
 
         def build() -> planning.PlanResult:
             cells = None
             if request.needs_grid:
-                planning.check_plan_size(self.data, area.params, city=area.city,
-                                         county=area.county, demand=request.demand,
-                                         candidates=request.candidates,
-                                         method=request.method, resolution=request.resolution)
+                planning.check_plan_size(
+                    self.data,
+                    area.params,
+                    city=area.city,
+                    county=area.county,
+                    demand=request.demand,
+                    candidates=request.candidates,
+                    method=request.method,
+                    resolution=request.resolution,
+                )
                 cells = self.layout(area, request.resolution)
             return planning.plan(
-                self.data, area.params, sites=request.sites, candidates=request.candidates,
-                demand=request.demand, city=area.city, county=area.county,
-                method=request.method, set_cover=request.set_cover,
-                resolution=request.resolution, report=self.coverage(area), cells=cells,
-                time_limit_s=self.time_limit_s, on_progress=on_progress)
+                self.data,
+                area.params,
+                sites=request.sites,
+                candidates=request.candidates,
+                demand=request.demand,
+                city=area.city,
+                county=area.county,
+                method=request.method,
+                set_cover=request.set_cover,
+                resolution=request.resolution,
+                report=self.coverage(area),
+                cells=cells,
+                time_limit_s=self.time_limit_s,
+                on_progress=on_progress,
+            )
 
         return self._kept("plan", request.key(), build)
 
@@ -253,11 +324,23 @@ class Planner:
         area = request.area
         before = self.coverage(area)
         if self.gate is None:
-            return planning.what_if(self.data, request.what_if, area.params, city=area.city,
-                                    county=area.county, before=before)
+            return planning.what_if(
+                self.data,
+                request.what_if,
+                area.params,
+                city=area.city,
+                county=area.county,
+                before=before,
+            )
         with self.gate.enter():
-            return planning.what_if(self.data, request.what_if, area.params, city=area.city,
-                                    county=area.county, before=before)
+            return planning.what_if(
+                self.data,
+                request.what_if,
+                area.params,
+                city=area.city,
+                county=area.county,
+                before=before,
+            )
 
     def answer_plan(self, request: PlanRequest) -> dict:
         """The plan answer of the API: the plan, the what-if, or both."""
@@ -273,15 +356,33 @@ class Planner:
     # ---- progress ------------------------------------------------------------------------
     def progress(self, request: ProgressRequest, today: dt.date) -> list[ProgressPoint]:
         """The progress series up to ``today`` (Shanghai's date by the caller's clock)."""
-        key = (planning.coverage_key(request.params), request.city, request.freq,
-               request.periods, today)
-        return self._kept("progress", key, lambda: planning.progress(
-            self.data, request.params, city=request.city, freq=request.freq,
-            periods=request.periods, end=today))
+        key = (
+            planning.coverage_key(request.params),
+            request.city,
+            request.freq,
+            request.periods,
+            today,
+        )
+        return self._kept(
+            "progress",
+            key,
+            lambda: planning.progress(
+                self.data,
+                request.params,
+                city=request.city,
+                freq=request.freq,
+                periods=request.periods,
+                end=today,
+            ),
+        )
 
     def progress_answer(self, request: ProgressRequest, today: dt.date) -> dict:
         """The progress answer of the API."""
         points = self.progress(request, today)
-        return {"freq": request.freq, "periods": len({p.period_end for p in points}),
-                "params": planning.params_dict(request.params), "city": request.city,
-                "series": [p.to_dict() for p in points]}
+        return {
+            "freq": request.freq,
+            "periods": len({p.period_end for p in points}),
+            "params": planning.params_dict(request.params),
+            "city": request.city,
+            "series": [p.to_dict() for p in points],
+        }

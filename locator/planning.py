@@ -53,7 +53,7 @@ import h3
 import numpy as np
 import shapely
 
-from .admin import AdminIndex
+from .admin_units import AdminIndex
 from .coverage import (
     DEFAULT_COUNTED_KINDS,
     DEMAND_WEIGHTS,
@@ -107,8 +107,14 @@ MAX_CANDIDATE_POINTS = 20_000
 MAX_AREA_TEXT = 60
 
 #: Stages reported to a ``progress`` callback, with the share of the work done after each.
-STAGES = {"coverage": 0.25, "demand": 0.4, "candidates": 0.5, "solve": 0.85,
-          "set_cover": 0.95, "done": 1.0}
+STAGES = {
+    "coverage": 0.25,
+    "demand": 0.4,
+    "candidates": 0.5,
+    "solve": 0.85,
+    "set_cover": 0.95,
+    "done": 1.0,
+}
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -120,9 +126,14 @@ class PlanningData:
     Built once per data version (the web app caches it) and never written to.
     """
 
-    def __init__(self, units: Sequence[AdminUnit], facilities: Sequence[Facility],
-                 junctions: Sequence[CandidateSite] = (), history: Sequence = (),
-                 data_version: int = 0):
+    def __init__(
+        self,
+        units: Sequence[AdminUnit],
+        facilities: Sequence[Facility],
+        junctions: Sequence[CandidateSite] = (),
+        history: Sequence = (),
+        data_version: int = 0,
+    ):
         self.units = list(units)
         self.facilities = list(facilities)
         self.junctions = list(junctions)
@@ -130,13 +141,18 @@ class PlanningData:
         self.data_version = data_version
 
     @classmethod
-    def from_storage(cls, storage, facilities: Sequence[Facility] | None = None,
-                     data_version: int | None = None) -> PlanningData:
+    def from_storage(
+        cls, storage, facilities: Sequence[Facility] | None = None, data_version: int | None = None
+    ) -> PlanningData:
         """Everything planning needs from ``storage`` (facilities from a catalog if given)."""
         version = storage.data_version() if data_version is None else data_version
-        return cls(storage.admin_units(),
-                   storage.facilities() if facilities is None else facilities,
-                   storage.candidates("junction"), storage.history(), version)
+        return cls(
+            storage.admin_units(),
+            storage.facilities() if facilities is None else facilities,
+            storage.candidates("junction"),
+            storage.history(),
+            version,
+        )
 
     @functools.cached_property
     def by_code(self) -> dict[str, AdminUnit]:
@@ -152,8 +168,19 @@ class PlanningData:
         digest = hashlib.sha256()
         for u in self.units:
             bounds = u.geometry.bounds if u.geometry is not None else None
-            digest.update(repr((u.code, u.parent_code, u.level, bounds, u.seat_lon,
-                                u.seat_lat, sorted(u.demand.items()))).encode())
+            digest.update(
+                repr(
+                    (
+                        u.code,
+                        u.parent_code,
+                        u.level,
+                        bounds,
+                        u.seat_lon,
+                        u.seat_lat,
+                        sorted(u.demand.items()),
+                    )
+                ).encode()
+            )
         return digest.hexdigest()[:16]
 
     def area(self, city: str | None = None, county: str | None = None) -> AdminUnit | None:
@@ -165,16 +192,21 @@ class PlanningData:
             while unit is not None and unit.code != parent.code:
                 unit = self.by_code.get(unit.parent_code) if unit.parent_code else None
             if unit is None:
-                raise InvalidParameter(f"county {county!r} is not in city {city!r}",
-                                       field="county")
+                raise InvalidParameter(f"county {county!r} is not in city {city!r}", field="county")
         return area
 
     def cities(self) -> list[AdminUnit]:
         return sorted((u for u in self.units if u.level == "city"), key=lambda u: u.code)
 
     def counties(self, city: AdminUnit | None = None) -> list[AdminUnit]:
-        return sorted((u for u in self.units if u.level == "county"
-                       and (city is None or u.parent_code == city.code)), key=lambda u: u.code)
+        return sorted(
+            (
+                u
+                for u in self.units
+                if u.level == "county" and (city is None or u.parent_code == city.code)
+            ),
+            key=lambda u: u.code,
+        )
 
 
 def in_area(f: Facility, area: AdminUnit | None) -> bool:
@@ -189,8 +221,7 @@ def parse_area(args: Mapping) -> tuple[str | None, str | None]:
     for name in ("city", "county"):
         value = _single(args, name)
         if value is not None and len(value) > MAX_AREA_TEXT:
-            raise InvalidParameter(f"{name} is limited to {MAX_AREA_TEXT} characters",
-                                   field=name)
+            raise InvalidParameter(f"{name} is limited to {MAX_AREA_TEXT} characters", field=name)
         out.append(value or None)
     return out[0], out[1]
 
@@ -200,13 +231,13 @@ def parse_coverage_params(args: Mapping) -> CoverageParams:
     the demand weight (``weight``)."""
     radius = parse_float(args, "radius_km", 5.0, 0.0, MAX_RADIUS_KM)
     if radius <= 0:
-        raise InvalidParameter(f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g}",
-                               field="radius_km")
+        raise InvalidParameter(
+            f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g}", field="radius_km"
+        )
     kinds = frozenset(parse_kind(v) for v in _values(args, "kind")) or DEFAULT_COUNTED_KINDS
     weight = _single(args, "weight") or "population"
     if weight not in DEMAND_WEIGHTS:
-        raise InvalidParameter(f"weight must be one of {', '.join(DEMAND_WEIGHTS)}",
-                               field="weight")
+        raise InvalidParameter(f"weight must be one of {', '.join(DEMAND_WEIGHTS)}", field="weight")
     return CoverageParams(radius_km=radius, kinds=kinds, weight=weight)
 
 
@@ -229,13 +260,22 @@ def parse_choice(args: Mapping, name: str, choices: Sequence[str], default: str)
 
 def coverage_key(params: CoverageParams) -> tuple:
     """A hashable key of coverage parameters, for caches."""
-    return (round(params.radius_km, 6), tuple(sorted(params.kinds)),
-            tuple(sorted(params.statuses)), params.weight)
+    return (
+        round(params.radius_km, 6),
+        tuple(sorted(params.kinds)),
+        tuple(sorted(params.statuses)),
+        params.weight,
+    )
 
 
 # ---- coverage ------------------------------------------------------------------------------
-def coverage(data: PlanningData, params: CoverageParams | None = None, *,
-             city: str | None = None, county: str | None = None) -> CoverageReport:
+def coverage(
+    data: PlanningData,
+    params: CoverageParams | None = None,
+    *,
+    city: str | None = None,
+    county: str | None = None,
+) -> CoverageReport:
     """Township coverage of an area (see :func:`locator.coverage.township_coverage`)."""
     data.area(city, county)  # checks a county lies in the city named
     return township_coverage(data.units, data.facilities, params, city=city, county=county)
@@ -254,17 +294,24 @@ def rollup_dict(rollup: Rollup | None) -> dict | None:
 def coverage_summary(report: CoverageReport) -> dict:
     """Rollups per city and county and the total, with the parameters that made them."""
     area = report.area
-    return {"params": params_dict(report.params),
-            "area": None if area is None else {"code": area.code, "name": area.name,
-                                               "level": area.level},
-            "total": rollup_dict(report.total),
-            "cities": [rollup_dict(r) for r in report.cities],
-            "counties": [rollup_dict(r) for r in report.counties]}
+    return {
+        "params": params_dict(report.params),
+        "area": None
+        if area is None
+        else {"code": area.code, "name": area.name, "level": area.level},
+        "total": rollup_dict(report.total),
+        "cities": [rollup_dict(r) for r in report.cities],
+        "counties": [rollup_dict(r) for r in report.counties],
+    }
 
 
 def params_dict(params: CoverageParams) -> dict:
-    return {"radius_km": params.radius_km, "kinds": sorted(params.kinds),
-            "statuses": sorted(params.statuses), "weight": params.weight}
+    return {
+        "radius_km": params.radius_km,
+        "kinds": sorted(params.kinds),
+        "statuses": sorted(params.statuses),
+        "weight": params.weight,
+    }
 
 
 def township_status(row: TownshipCoverage) -> str:
@@ -277,8 +324,13 @@ def township_status(row: TownshipCoverage) -> str:
     return "partly" if (row.covered_share or 0) > 0 else "uncovered"
 
 
-def township_features(report: CoverageReport, units: Sequence[AdminUnit], *,
-                      tolerance: float | None = None, precision: int = 6) -> dict:
+def township_features(
+    report: CoverageReport,
+    units: Sequence[AdminUnit],
+    *,
+    tolerance: float | None = None,
+    precision: int = 6,
+) -> dict:
     """Townships as GeoJSON: the polygon when there is one, else the reference point,
     else a null geometry (unlocated); properties are the coverage fields.
 
@@ -299,34 +351,43 @@ def township_features(report: CoverageReport, units: Sequence[AdminUnit], *,
             shape = shapely.transform(shape, lambda xy: np.round(xy, precision))
             geometry = shapely.geometry.mapping(shape)
         elif row.ref_lon is not None:
-            geometry = {"type": "Point", "coordinates": [round(row.ref_lon, precision),
-                                                         round(row.ref_lat, precision)]}
+            geometry = {
+                "type": "Point",
+                "coordinates": [round(row.ref_lon, precision), round(row.ref_lat, precision)],
+            }
         properties = row.to_dict()
         properties["status"] = township_status(row)
         properties["demand"] = round(row.demand, 1)
         properties["demand_covered"] = round(row.demand_covered, 1)
         if row.area_km2 is not None:
             properties["area_km2"] = round(row.area_km2, 3)
-        features.append({"type": "Feature", "id": row.code, "geometry": geometry,
-                          "properties": properties})
-    return {"type": "FeatureCollection", "features": features,
-            "numberMatched": len(features), "numberReturned": len(features)}
+        features.append(
+            {"type": "Feature", "id": row.code, "geometry": geometry, "properties": properties}
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": len(features),
+        "numberReturned": len(features),
+    }
 
 
 def ordered_townships(report: CoverageReport) -> list[TownshipCoverage]:
     """Townships for tables: gaps by rank, then the covered ones, then the unlocated."""
     gaps = report.gaps
     taken = {t.code for t in gaps}
-    covered = sorted((t for t in report.townships
-                      if t.code not in taken and t.located != "unlocated"),
-                     key=lambda t: (t.county_code or "", t.code))
+    covered = sorted(
+        (t for t in report.townships if t.code not in taken and t.located != "unlocated"),
+        key=lambda t: (t.county_code or "", t.code),
+    )
     unlocated = sorted(report.unlocated, key=lambda t: (t.county_code or "", t.code))
     return [*gaps, *covered, *unlocated]
 
 
 # ---- the grid ----------------------------------------------------------------------------
-def grid_estimate(data: PlanningData, city: str | None, county: str | None,
-                  resolution: int | None) -> tuple[int, float]:
+def grid_estimate(
+    data: PlanningData, city: str | None, county: str | None, resolution: int | None
+) -> tuple[int, float]:
     """The resolution a grid over the area would have (``resolution``, or the one chosen
     automatically) and about how many cells it would lay, before laying any."""
     area_km2 = geodesic_area_m2(area_geometry(data.units, city, county)) / 1e6
@@ -335,8 +396,9 @@ def grid_estimate(data: PlanningData, city: str | None, county: str | None,
     return resolution, area_km2 / h3.average_hexagon_area(resolution, "km^2")
 
 
-def listed_grid_resolution(data: PlanningData, city: str | None, county: str | None,
-                           resolution: int | None) -> int:
+def listed_grid_resolution(
+    data: PlanningData, city: str | None, county: str | None, resolution: int | None
+) -> int:
     """The resolution of a grid whose every cell is listed in one answer: the finest
     under :data:`MAX_LISTED_CELLS` cells when not given; a given one that would list
     more is refused (the merged blind spots of a finer grid stay small)."""
@@ -349,12 +411,15 @@ def listed_grid_resolution(data: PlanningData, city: str | None, county: str | N
         raise PayloadTooLarge(
             f"resolution {resolution} would list about {cells:,.0f} cells of this area; "
             f"one answer lists at most {MAX_LISTED_CELLS:,}: choose a coarser resolution, "
-            f"a smaller area, or blind_only=true", field="resolution")
+            f"a smaller area, or blind_only=true",
+            field="resolution",
+        )
     return resolution
 
 
-def check_grid_size(data: PlanningData, city: str | None, county: str | None,
-                    resolution: int | None) -> None:
+def check_grid_size(
+    data: PlanningData, city: str | None, county: str | None, resolution: int | None
+) -> None:
     """Refuse a resolution that would lay more than :data:`MAX_GRID_CELLS` cells."""
     if resolution is None:
         return
@@ -363,26 +428,37 @@ def check_grid_size(data: PlanningData, city: str | None, county: str | None,
         raise InvalidParameter(
             f"resolution {resolution} would lay about {cells:,.0f} cells over this area; "
             f"the limit is {MAX_GRID_CELLS:,}: choose a coarser resolution or a smaller area",
-            field="resolution")
+            field="resolution",
+        )
 
 
-def layout(data: PlanningData, *, city: str | None = None, county: str | None = None,
-           resolution: int | None = None, weight: str = "population") -> GridLayout:
+def layout(
+    data: PlanningData,
+    *,
+    city: str | None = None,
+    county: str | None = None,
+    resolution: int | None = None,
+    weight: str = "population",
+) -> GridLayout:
     """The grid over an area with each cell's demand (after checking its size)."""
     data.area(city, county)
     check_grid_size(data, city, county, resolution)
-    return grid_layout(data.units, city=city, county=county, resolution=resolution,
-                       weight=weight)
+    return grid_layout(data.units, city=city, county=county, resolution=resolution, weight=weight)
 
 
-def grid(data: PlanningData, params: CoverageParams | None = None, *,
-         city: str | None = None, county: str | None = None, resolution: int | None = None,
-         cells: GridLayout | None = None) -> GridReport:
+def grid(
+    data: PlanningData,
+    params: CoverageParams | None = None,
+    *,
+    city: str | None = None,
+    county: str | None = None,
+    resolution: int | None = None,
+    cells: GridLayout | None = None,
+) -> GridReport:
     """Each cell's nearest distance and demand (pass ``cells`` to reuse a layout)."""
     params = params or CoverageParams()
     if cells is None:
-        cells = layout(data, city=city, county=county, resolution=resolution,
-                       weight=params.weight)
+        cells = layout(data, city=city, county=county, resolution=resolution, weight=params.weight)
     return blind_spots(data.units, data.facilities, params, layout=cells)
 
 
@@ -398,27 +474,43 @@ def blind_spots_for_display(report: GridReport, tolerance: float = 0.002) -> dic
     """The merged blind spots simplified for a map (about 200 m at Anhui's latitude)."""
     collection = report.blind_spots_geojson()
     for feature in collection["features"]:
-        shape = shapely.simplify(shapely.geometry.shape(feature["geometry"]), tolerance,
-                                 preserve_topology=True)
+        shape = shapely.simplify(
+            shapely.geometry.shape(feature["geometry"]), tolerance, preserve_topology=True
+        )
         shape = shapely.transform(shape, lambda xy: np.round(xy, 4))
         feature["geometry"] = shapely.geometry.mapping(shape)
     return collection
 
 
 # ---- progress ------------------------------------------------------------------------------
-def progress(data: PlanningData, params: CoverageParams | None = None, *,
-             city: str | None = None, freq: str = "monthly", periods: int | None = None,
-             end: dt.date) -> list[ProgressPoint]:
+def progress(
+    data: PlanningData,
+    params: CoverageParams | None = None,
+    *,
+    city: str | None = None,
+    freq: str = "monthly",
+    periods: int | None = None,
+    end: dt.date,
+) -> list[ProgressPoint]:
     """Open counted facilities and covered townships per period up to ``end`` (today, in
     Shanghai, by the caller's clock; see :func:`locator.progress.progress_series`)."""
     if freq not in FREQUENCIES:
         raise InvalidParameter(f"freq must be one of {', '.join(FREQUENCIES)}", field="freq")
-    return progress_series(data.units, data.facilities, data.history, params, freq=freq,
-                           end=end, periods=periods, city=city)
+    return progress_series(
+        data.units,
+        data.facilities,
+        data.history,
+        params,
+        freq=freq,
+        end=end,
+        periods=periods,
+        city=city,
+    )
 
 
-def progress_totals(points: Sequence[ProgressPoint], city_code: str | None = None
-                    ) -> list[ProgressPoint]:
+def progress_totals(
+    points: Sequence[ProgressPoint], city_code: str | None = None
+) -> list[ProgressPoint]:
     """The points of one city (by code), or the totals when ``city_code`` is None.
 
     With one city asked, :func:`progress` returns only that city's points, which are
@@ -454,47 +546,84 @@ class CandidateSet:
         if area is None or area.geometry is None or not len(self):
             return self
         inside = shapely.contains_xy(area.geometry, self.lon, self.lat)
-        return CandidateSet(self.source, [i for i, k in zip(self.ids, inside, strict=True) if k],
-                            [n for n, k in zip(self.names, inside, strict=True) if k],
-                            self.lon[inside], self.lat[inside],
-                            self.dropped + int((~inside).sum()))
+        return CandidateSet(
+            self.source,
+            [i for i, k in zip(self.ids, inside, strict=True) if k],
+            [n for n, k in zip(self.names, inside, strict=True) if k],
+            self.lon[inside],
+            self.lat[inside],
+            self.dropped + int((~inside).sum()),
+        )
 
     def key(self) -> str:
         """A short fingerprint (for caches)."""
-        text = json.dumps([self.source, self.ids, self.names, np.round(self.lon, 7).tolist(),
-                           np.round(self.lat, 7).tolist()], ensure_ascii=False)
+        text = json.dumps(
+            [
+                self.source,
+                self.ids,
+                self.names,
+                np.round(self.lon, 7).tolist(),
+                np.round(self.lat, 7).tolist(),
+            ],
+            ensure_ascii=False,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def candidate_set(source: str, data: PlanningData, *, area: AdminUnit | None,
-                  report: CoverageReport | None = None, cells: GridLayout | None = None
-                  ) -> CandidateSet:
+def candidate_set(
+    source: str,
+    data: PlanningData,
+    *,
+    area: AdminUnit | None,
+    report: CoverageReport | None = None,
+    cells: GridLayout | None = None,
+) -> CandidateSet:
     """Candidates of a named source, restricted to ``area``.
 
     ``seats`` needs the area's coverage ``report``; ``grid`` needs the ``cells``.
     """
     if source == "seats":
         rows = [t for t in (report.townships if report else []) if t.ref_lon is not None]
-        return CandidateSet("seats", [t.code for t in rows], [t.name for t in rows],
-                            [t.ref_lon for t in rows], [t.ref_lat for t in rows])
+        return CandidateSet(
+            "seats",
+            [t.code for t in rows],
+            [t.name for t in rows],
+            [t.ref_lon for t in rows],
+            [t.ref_lat for t in rows],
+        )
     if source in CANDIDATE_KINDS:
         kind = CANDIDATE_KINDS[source]
-        chosen = [f for f in data.facilities
-                  if f.kind == kind and f.status != "closed" and in_area(f, area)]
-        return CandidateSet(source, [f.id for f in chosen], [f.name for f in chosen],
-                            [f.lon for f in chosen], [f.lat for f in chosen])
+        chosen = [
+            f
+            for f in data.facilities
+            if f.kind == kind and f.status != "closed" and in_area(f, area)
+        ]
+        return CandidateSet(
+            source,
+            [f.id for f in chosen],
+            [f.name for f in chosen],
+            [f.lon for f in chosen],
+            [f.lat for f in chosen],
+        )
     if source == "junctions":
         sites = data.junctions
-        return CandidateSet("junctions", [s.id for s in sites],
-                            [s.name or f"互通 {s.id.rsplit('/', 1)[-1]}" for s in sites],
-                            [s.lon for s in sites], [s.lat for s in sites]).within(area)
+        return CandidateSet(
+            "junctions",
+            [s.id for s in sites],
+            [s.name or f"互通 {s.id.rsplit('/', 1)[-1]}" for s in sites],
+            [s.lon for s in sites],
+            [s.lat for s in sites],
+        ).within(area)
     if source == "grid":
         if cells is None:
             raise InvalidParameter("grid candidates need a grid", field="candidates")
-        return CandidateSet("grid", list(cells.cells), [f"网格 {c}" for c in cells.cells],
-                            cells.lon, cells.lat)
-    raise InvalidParameter(f"candidates must be one of {', '.join(CANDIDATE_SOURCES)}, a file "
-                           "or a list of points", field="candidates")
+        return CandidateSet(
+            "grid", list(cells.cells), [f"网格 {c}" for c in cells.cells], cells.lon, cells.lat
+        )
+    raise InvalidParameter(
+        f"candidates must be one of {', '.join(CANDIDATE_SOURCES)}, a file or a list of points",
+        field="candidates",
+    )
 
 
 def _china(lon: float, lat: float) -> bool:
@@ -504,12 +633,20 @@ def _china(lon: float, lat: float) -> bool:
     return west <= lon <= east and south <= lat <= north
 
 
-def _convert_points(source: str, names: list[str], ids: list[str], lon: list[float],
-                    lat: list[float], crs: str | None, field_name: str) -> CandidateSet:
+def _convert_points(
+    source: str,
+    names: list[str],
+    ids: list[str],
+    lon: list[float],
+    lat: list[float],
+    crs: str | None,
+    field_name: str,
+) -> CandidateSet:
     datum = normalize_crs(crs)
     if len(lon) > MAX_CANDIDATE_POINTS:
-        raise PayloadTooLarge(f"at most {MAX_CANDIDATE_POINTS:,} candidate points",
-                              field=field_name)
+        raise PayloadTooLarge(
+            f"at most {MAX_CANDIDATE_POINTS:,} candidate points", field=field_name
+        )
     lons = np.asarray(lon, dtype=float)
     lats = np.asarray(lat, dtype=float)
     if datum != "wgs84" and len(lons):
@@ -517,38 +654,56 @@ def _convert_points(source: str, names: list[str], ids: list[str], lon: list[flo
     return CandidateSet(source, ids, names, lons, lats)
 
 
-def candidates_from_points(points: Any, *, crs: str | None = "wgs84",
-                           field_name: str = "candidates",
-                           default_name: str = "候选点") -> CandidateSet:
+def candidates_from_points(
+    points: Any,
+    *,
+    crs: str | None = "wgs84",
+    field_name: str = "candidates",
+    default_name: str = "候选点",
+) -> CandidateSet:
     """Candidates from JSON: ``[[lon, lat], ...]``, ``[{"lon", "lat", "name"}, ...]`` or a
     GeoJSON FeatureCollection of points (``properties.name`` optional; unnamed points are
     called ``default_name`` and their number)."""
     if isinstance(points, Mapping):
         if points.get("type") != "FeatureCollection" or not isinstance(
-                points.get("features"), list):
-            raise InvalidParameter(f"{field_name} must be a source name, a list of [lon, lat] "
-                                   "or a GeoJSON FeatureCollection of points", field=field_name)
+            points.get("features"), list
+        ):
+            raise InvalidParameter(
+                f"{field_name} must be a source name, a list of [lon, lat] "
+                "or a GeoJSON FeatureCollection of points",
+                field=field_name,
+            )
         items = []
         for i, feature in enumerate(points["features"], start=1):
             geometry = feature.get("geometry") if isinstance(feature, Mapping) else None
             if not isinstance(geometry, Mapping) or geometry.get("type") != "Point":
-                raise InvalidParameter(f"{field_name}: feature {i} must have a Point geometry",
-                                       field=field_name)
+                raise InvalidParameter(
+                    f"{field_name}: feature {i} must have a Point geometry", field=field_name
+                )
             properties = feature.get("properties") or {}
             name = properties.get("name") if isinstance(properties, Mapping) else None
             coordinates = geometry.get("coordinates")
-            items.append({"lon": (coordinates or [None])[0] if isinstance(coordinates, list)
-                          else None,
-                          "lat": coordinates[1] if isinstance(coordinates, list)
-                          and len(coordinates) > 1 else None, "name": name})
+            items.append(
+                {
+                    "lon": (coordinates or [None])[0] if isinstance(coordinates, list) else None,
+                    "lat": coordinates[1]
+                    if isinstance(coordinates, list) and len(coordinates) > 1
+                    else None,
+                    "name": name,
+                }
+            )
         points = items
     if not isinstance(points, list):
         sources = ", ".join(CANDIDATE_SOURCES)
-        raise InvalidParameter(f"{field_name} must be a source name ({sources}), a list of "
-                               "[lon, lat] or a GeoJSON FeatureCollection", field=field_name)
+        raise InvalidParameter(
+            f"{field_name} must be a source name ({sources}), a list of "
+            "[lon, lat] or a GeoJSON FeatureCollection",
+            field=field_name,
+        )
     if len(points) > MAX_CANDIDATE_POINTS:
-        raise PayloadTooLarge(f"at most {MAX_CANDIDATE_POINTS:,} candidate points",
-                              field=field_name)
+        raise PayloadTooLarge(
+            f"at most {MAX_CANDIDATE_POINTS:,} candidate points", field=field_name
+        )
     lon, lat, names, ids = [], [], [], []
     for i, item in enumerate(points, start=1):
         name = None
@@ -557,15 +712,23 @@ def candidates_from_points(points: Any, *, crs: str | None = "wgs84",
         elif isinstance(item, Mapping):
             x, y, name = item.get("lon"), item.get("lat"), item.get("name")
         else:
-            raise InvalidParameter(f"{field_name}: item {i} must be [lon, lat] or "
-                                   '{"lon": ..., "lat": ..., "name": ...}', field=field_name)
-        if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
-               for v in (x, y)):
-            raise InvalidParameter(f"{field_name}: item {i} needs numeric lon and lat",
-                                   field=field_name)
+            raise InvalidParameter(
+                f"{field_name}: item {i} must be [lon, lat] or "
+                '{"lon": ..., "lat": ..., "name": ...}',
+                field=field_name,
+            )
+        if any(
+            isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+            for v in (x, y)
+        ):
+            raise InvalidParameter(
+                f"{field_name}: item {i} needs numeric lon and lat", field=field_name
+            )
         if not _china(float(x), float(y)):
-            raise InvalidParameter(f"{field_name}: item {i} ({x}, {y}) is not in China; give "
-                                   "[lon, lat] in this order", field=field_name)
+            raise InvalidParameter(
+                f"{field_name}: item {i} ({x}, {y}) is not in China; give [lon, lat] in this order",
+                field=field_name,
+            )
         if name is not None and not isinstance(name, str):
             name = str(name)
         lon.append(float(x))
@@ -575,8 +738,9 @@ def candidates_from_points(points: Any, *, crs: str | None = "wgs84",
     return _convert_points("points", names, ids, lon, lat, crs, field_name)
 
 
-def read_candidates(source: Any, *, filename: str | None = None, crs: str | None = "wgs84",
-                    sheet: str | None = None) -> CandidateSet:
+def read_candidates(
+    source: Any, *, filename: str | None = None, crs: str | None = "wgs84", sheet: str | None = None
+) -> CandidateSet:
     """Candidates from a CSV, XLSX or GeoJSON file (or zipped Shapefile, GeoPackage):
     longitude/latitude columns (any header :mod:`locator.ingest` knows, or a combined
     coordinates column) or point geometry, and an optional name column.
@@ -586,8 +750,7 @@ def read_candidates(source: Any, *, filename: str | None = None, crs: str | None
     from .ingest import map_columns, parse_coordinate, read_table
 
     normalize_crs(crs)
-    table = read_table(source, filename=filename, sheet=sheet,
-                       max_rows=MAX_CANDIDATE_POINTS)
+    table = read_table(source, filename=filename, sheet=sheet, max_rows=MAX_CANDIDATE_POINTS)
     cmap = map_columns(table.headers)
     fields = cmap.fields
     name_header = fields.get("name")
@@ -602,8 +765,14 @@ def read_candidates(source: Any, *, filename: str | None = None, crs: str | None
                     x = parse_coordinate(record.values.get(fields["lon"]))
                     y = parse_coordinate(record.values.get(fields["lat"]))
                 elif cmap.coordinates:
-                    parts = [p for p in str(record.values.get(cmap.coordinates) or "")
-                             .replace("，", ",").replace(";", ",").split(",") if p.strip()]
+                    parts = [
+                        p
+                        for p in str(record.values.get(cmap.coordinates) or "")
+                        .replace("，", ",")
+                        .replace(";", ",")
+                        .split(",")
+                        if p.strip()
+                    ]
                     if len(parts) != 2:
                         raise ValueError(parts)
                     x, y = parse_coordinate(parts[0]), parse_coordinate(parts[1])
@@ -611,13 +780,17 @@ def read_candidates(source: Any, *, filename: str | None = None, crs: str | None
                     raise InvalidParameter(
                         "the candidates file needs longitude and latitude columns (经度/纬度, "
                         f"lon/lat) or point geometry; headers found: "
-                        f"{', '.join(table.headers) or '(none)'}", field="candidates")
+                        f"{', '.join(table.headers) or '(none)'}",
+                        field="candidates",
+                    )
             except (TypeError, ValueError):
-                raise InvalidParameter(f"candidates file, {where}: the coordinates are not "
-                                       "numbers", field="candidates") from None
+                raise InvalidParameter(
+                    f"candidates file, {where}: the coordinates are not numbers", field="candidates"
+                ) from None
         if not _china(x, y):
-            raise InvalidParameter(f"candidates file, {where}: ({x}, {y}) is not in China",
-                                   field="candidates")
+            raise InvalidParameter(
+                f"candidates file, {where}: ({x}, {y}) is not in China", field="candidates"
+            )
         name = record.values.get(name_header) if name_header else None
         lon.append(float(x))
         lat.append(float(y))
@@ -663,9 +836,13 @@ class SetCoverAnswer:
     optimal: bool | None
 
     def to_dict(self) -> dict:
-        return {"count": len(self.sites), "sites": [s.to_dict() for s in self.sites],
-                "uncoverable_demand": round(self.uncoverable, 1), "method": self.method,
-                "optimal": self.optimal}
+        return {
+            "count": len(self.sites),
+            "sites": [s.to_dict() for s in self.sites],
+            "uncoverable_demand": round(self.uncoverable, 1),
+            "method": self.method,
+            "optimal": self.optimal,
+        }
 
 
 @dataclass
@@ -710,22 +887,33 @@ class PlanResult:
         area = self.area
         return {
             "params": params_dict(self.params),
-            "area": None if area is None else {"code": area.code, "name": area.name,
-                                               "level": area.level},
-            "demand": self.demand_source, "candidates": self.candidate_source,
+            "area": None
+            if area is None
+            else {"code": area.code, "name": area.name, "level": area.level},
+            "demand": self.demand_source,
+            "candidates": self.candidate_source,
             "resolution": self.resolution,
             "sites_requested": self.sites_requested,
             "sites": [s.to_dict() for s in self.sites],
-            "curve": [{"sites": i + 1, "added": round(v, 1),
-                       "covered": round(self.baseline + v, 1),
-                       "share": (self.baseline + v) / self.total if self.total else None}
-                      for i, v in enumerate(self.curve)],
-            "baseline": round(self.baseline, 1), "total": round(self.total, 1),
+            "curve": [
+                {
+                    "sites": i + 1,
+                    "added": round(v, 1),
+                    "covered": round(self.baseline + v, 1),
+                    "share": (self.baseline + v) / self.total if self.total else None,
+                }
+                for i, v in enumerate(self.curve)
+            ],
+            "baseline": round(self.baseline, 1),
+            "total": round(self.total, 1),
             "added_total": round(self.added_total, 1),
-            "share_before": self.share_before, "share_after": self.share_after,
+            "share_before": self.share_before,
+            "share_after": self.share_after,
             "unlocated_demand": round(self.unlocated_demand, 1),
-            "method": self.method, "optimal": self.optimal,
-            "demand_points": self.demand_points, "candidate_count": self.candidates,
+            "method": self.method,
+            "optimal": self.optimal,
+            "demand_points": self.demand_points,
+            "candidate_count": self.candidates,
             "candidates_outside_area": self.candidates_dropped,
             "set_cover": self.set_cover.to_dict() if self.set_cover else None,
             "coverage_check": self.check_dict(),
@@ -739,42 +927,68 @@ class PlanResult:
         if self.checked is None:
             return None
         before, after = self.checked.before.total, self.checked.after.total
-        return {"share_before": before.demand_share, "share_after": after.demand_share,
-                "added_demand": round(after.demand_covered - before.demand_covered, 1),
-                "added_covered_townships": after.covered - before.covered}
+        return {
+            "share_before": before.demand_share,
+            "share_after": after.demand_share,
+            "added_demand": round(after.demand_covered - before.demand_covered, 1),
+            "added_covered_townships": after.covered - before.covered,
+        }
 
 
 def _counted(data: PlanningData, params: CoverageParams) -> list[Facility]:
     return [f for f in data.facilities if params.counts(f)]
 
 
-def _sites(result: SitingResult, cands: CandidateSet, data: PlanningData,
-           problem: SitingProblem, keep_zero: bool = False) -> list[ProposedSite]:
-    chosen = [(j, gain) for j, gain in zip(result.chosen, result.added, strict=True)
-              if keep_zero or gain > 1e-9]
+def _sites(
+    result: SitingResult,
+    cands: CandidateSet,
+    data: PlanningData,
+    problem: SitingProblem,
+    keep_zero: bool = False,
+) -> list[ProposedSite]:
+    chosen = [
+        (j, gain)
+        for j, gain in zip(result.chosen, result.added, strict=True)
+        if keep_zero or gain > 1e-9
+    ]
     if not chosen:
         return []
-    located = data.admin_index.locate([cands.lon[j] for j, _ in chosen],
-                                      [cands.lat[j] for j, _ in chosen])
+    located = data.admin_index.locate(
+        [cands.lon[j] for j, _ in chosen], [cands.lat[j] for j, _ in chosen]
+    )
     reached = problem.already_covered | (problem.open_weight <= 0)
     cover = problem.cover
     sites, total = [], 0.0
     for rank, ((j, gain), where) in enumerate(zip(chosen, located, strict=True), start=1):
         total += gain
-        points = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
+        points = cover.indices[cover.indptr[j] : cover.indptr[j + 1]]
         fresh = int((~reached[points]).sum())
         reached[points] = True
-        sites.append(ProposedSite(rank, cands.names[j], round(float(cands.lon[j]), 6),
-                                  round(float(cands.lat[j]), 6), cands.source, cands.ids[j],
-                                  float(gain), float(total), fresh, where["city"],
-                                  where["county"], where["township"]))
+        sites.append(
+            ProposedSite(
+                rank,
+                cands.names[j],
+                round(float(cands.lon[j]), 6),
+                round(float(cands.lat[j]), 6),
+                cands.source,
+                cands.ids[j],
+                float(gain),
+                float(total),
+                fresh,
+                where["city"],
+                where["county"],
+                where["township"],
+            )
+        )
     return sites
 
 
 #: Deprecation notices PuLP 3 gives about PuLP 4 when spopt builds its models: not ours to
 #: fix, and noise in the logs of every exact plan.
-_SOLVER_NOTICES = (r"Constructing LpVariable\(name, \.\.\.\) directly is deprecated",
-                   r"PULP_CBC_CMD is deprecated")
+_SOLVER_NOTICES = (
+    r"Constructing LpVariable\(name, \.\.\.\) directly is deprecated",
+    r"PULP_CBC_CMD is deprecated",
+)
 
 
 @contextlib.contextmanager
@@ -785,9 +999,17 @@ def _quiet_solver():
         yield
 
 
-def check_plan_size(data: PlanningData, params: CoverageParams, *, city: str | None,
-                    county: str | None, demand: str, candidates: str | CandidateSet,
-                    method: str, resolution: int | None) -> None:
+def check_plan_size(
+    data: PlanningData,
+    params: CoverageParams,
+    *,
+    city: str | None,
+    county: str | None,
+    demand: str,
+    candidates: str | CandidateSet,
+    method: str,
+    resolution: int | None,
+) -> None:
     """Refuse, before any grid is laid, a grid plan whose problem would exceed
     :data:`MAX_COVER_PAIRS` pairs within the radius, or :data:`EXACT_MAX_PAIRS` demand
     x candidate pairs for the exact solver (estimated from the area and cell size)."""
@@ -795,14 +1017,16 @@ def check_plan_size(data: PlanningData, params: CoverageParams, *, city: str | N
     demand_points = cells if demand == "grid" else float(len(data.units))
     if candidates == "grid":
         hexagon_km2 = h3.average_hexagon_area(resolution, "km^2")
-        in_reach = math.pi * params.radius_km ** 2 / hexagon_km2
+        in_reach = math.pi * params.radius_km**2 / hexagon_km2
         pairs = demand_points * min(cells, max(1.0, in_reach))
         if pairs > 2 * MAX_COVER_PAIRS:
             raise PayloadTooLarge(
                 f"at resolution {resolution} this plan would compare about {pairs:,.0f} "
                 f"pairs of candidates and demand points within the radius; the limit is "
                 f"{MAX_COVER_PAIRS:,}: choose a coarser resolution, a smaller area or a "
-                f"smaller radius", field="resolution")
+                f"smaller radius",
+                field="resolution",
+            )
         all_pairs = demand_points * cells
     else:
         all_pairs = demand_points * len(data.units)
@@ -810,16 +1034,28 @@ def check_plan_size(data: PlanningData, params: CoverageParams, *, city: str | N
         raise PayloadTooLarge(
             f"the exact solver takes at most {EXACT_MAX_PAIRS:,} demand x candidate pairs; "
             f"at resolution {resolution} this plan would have about {all_pairs:,.0f}: use "
-            f"method auto or greedy, a coarser resolution or a smaller area", field="method")
+            f"method auto or greedy, a coarser resolution or a smaller area",
+            field="method",
+        )
 
 
-def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int,
-         candidates: str | CandidateSet = "seats", demand: str = "townships",
-         city: str | None = None, county: str | None = None, method: str = "auto",
-         set_cover: bool = False, resolution: int | None = None,
-         report: CoverageReport | None = None, cells: GridLayout | None = None,
-         time_limit_s: float = 60.0, on_progress: ProgressCallback | None = None
-         ) -> PlanResult:
+def plan(
+    data: PlanningData,
+    params: CoverageParams | None = None,
+    *,
+    sites: int,
+    candidates: str | CandidateSet = "seats",
+    demand: str = "townships",
+    city: str | None = None,
+    county: str | None = None,
+    method: str = "auto",
+    set_cover: bool = False,
+    resolution: int | None = None,
+    report: CoverageReport | None = None,
+    cells: GridLayout | None = None,
+    time_limit_s: float = 60.0,
+    on_progress: ProgressCallback | None = None,
+) -> PlanResult:
     """Where ``sites`` new stations would add the most covered demand.
 
     Parameters
@@ -841,31 +1077,37 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
     params = params or CoverageParams()
     report_progress = on_progress or (lambda stage, share: None)
     if isinstance(sites, bool) or not isinstance(sites, int) or not 1 <= sites <= MAX_SITES:
-        raise InvalidParameter(f"sites must be a whole number from 1 to {MAX_SITES}",
-                               field="sites")
+        raise InvalidParameter(f"sites must be a whole number from 1 to {MAX_SITES}", field="sites")
     if demand not in DEMAND_SOURCES:
-        raise InvalidParameter(f"demand must be one of {', '.join(DEMAND_SOURCES)}",
-                               field="demand")
+        raise InvalidParameter(f"demand must be one of {', '.join(DEMAND_SOURCES)}", field="demand")
     if method not in PLAN_METHODS:
-        raise InvalidParameter(f"method must be one of {', '.join(PLAN_METHODS)}",
-                               field="method")
+        raise InvalidParameter(f"method must be one of {', '.join(PLAN_METHODS)}", field="method")
     area = data.area(city, county)
     needs_grid = demand == "grid" or candidates == "grid"
     if needs_grid and cells is None:
-        check_plan_size(data, params, city=city, county=county, demand=demand,
-                        candidates=candidates, method=method, resolution=resolution)
-        cells = layout(data, city=city, county=county, resolution=resolution,
-                       weight=params.weight)
+        check_plan_size(
+            data,
+            params,
+            city=city,
+            county=county,
+            demand=demand,
+            candidates=candidates,
+            method=method,
+            resolution=resolution,
+        )
+        cells = layout(data, city=city, county=county, resolution=resolution, weight=params.weight)
     if report is None and (demand == "townships" or candidates == "seats"):
-        report = township_coverage(data.units, data.facilities, params, city=city,
-                                   county=county)
+        report = township_coverage(data.units, data.facilities, params, city=city, county=county)
     report_progress("coverage", STAGES["coverage"])
 
     existing = _counted(data, params)
     notes: list[str] = []
     if demand == "townships":
-        rows = [t for t in report.townships
-                if t.located != "unlocated" and t.demand - t.demand_covered > 1e-9]
+        rows = [
+            t
+            for t in report.townships
+            if t.located != "unlocated" and t.demand - t.demand_covered > 1e-9
+        ]
         d_lon = [t.ref_lon for t in rows]
         d_lat = [t.ref_lat for t in rows]
         d_weight = [t.demand - t.demand_covered for t in rows]
@@ -881,8 +1123,11 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
         unlocated = 0.0
     report_progress("demand", STAGES["demand"])
 
-    cands = (candidates if isinstance(candidates, CandidateSet)
-             else candidate_set(candidates, data, area=area, report=report, cells=cells))
+    cands = (
+        candidates
+        if isinstance(candidates, CandidateSet)
+        else candidate_set(candidates, data, area=area, report=report, cells=cells)
+    )
     if isinstance(candidates, CandidateSet):
         cands = cands.within(area)
     if not len(cands):
@@ -891,13 +1136,24 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
 
     grid_field = "resolution" if needs_grid else "radius_km"
     try:
-        problem = SitingProblem(d_lon, d_lat, d_weight, cands.lon, cands.lat, params.radius_m,
-                                np.array([f.lon for f in existing]),
-                                np.array([f.lat for f in existing]), candidate_ids=cands.ids,
-                                max_pairs=MAX_COVER_PAIRS)
+        problem = SitingProblem(
+            d_lon,
+            d_lat,
+            d_weight,
+            cands.lon,
+            cands.lat,
+            params.radius_m,
+            np.array([f.lon for f in existing]),
+            np.array([f.lat for f in existing]),
+            candidate_ids=cands.ids,
+            max_pairs=MAX_COVER_PAIRS,
+        )
     except PayloadTooLarge as exc:
-        hint = ("a coarser resolution, a smaller area or a smaller radius" if needs_grid
-                else "a smaller area, a smaller radius or fewer candidates")
+        hint = (
+            "a coarser resolution, a smaller area or a smaller radius"
+            if needs_grid
+            else "a smaller area, a smaller radius or fewer candidates"
+        )
         raise PayloadTooLarge(f"{exc.message}: choose {hint}", field=grid_field) from None
     if baseline is None:
         baseline = float(problem.demand_weight[problem.already_covered].sum())
@@ -907,7 +1163,9 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
             f"the exact solver takes at most {EXACT_MAX_PAIRS:,} demand x candidate pairs; "
             f"this plan has {useful:,} x {len(cands):,} = {useful * len(cands):,}: use "
             f"method auto or greedy, {'a coarser resolution, ' if needs_grid else ''}"
-            f"or a smaller area", field="method")
+            f"or a smaller area",
+            field="method",
+        )
     chosen_method = method
     if method == "auto":
         chosen_method = "exact" if useful * len(cands) <= EXACT_MAX_PAIRS else "greedy"
@@ -925,28 +1183,51 @@ def plan(data: PlanningData, params: CoverageParams | None = None, *, sites: int
 
     answer = None
     if set_cover:
-        sc_method = ("exact" if method == "exact" or (
-            method == "auto" and useful * len(cands) <= EXACT_MAX_PAIRS) else "greedy")
+        sc_method = (
+            "exact"
+            if method == "exact" or (method == "auto" and useful * len(cands) <= EXACT_MAX_PAIRS)
+            else "greedy"
+        )
         with _quiet_solver():
             covering = set_covering(problem, sc_method, time_limit_s=time_limit_s)
-        answer = SetCoverAnswer(_sites(covering, cands, data, problem, keep_zero=True),
-                                covering.uncoverable, covering.method, covering.optimal)
+        answer = SetCoverAnswer(
+            _sites(covering, cands, data, problem, keep_zero=True),
+            covering.uncoverable,
+            covering.method,
+            covering.optimal,
+        )
         report_progress("set_cover", STAGES["set_cover"])
 
     proposed = _sites(result, cands, data, problem)
     if len(proposed) < sites and useful:
         notes.append("fewer_sites_add_demand")
-    checked = (what_if(data, proposed, params, city=city, county=county, before=report)
-               if proposed else None)
+    checked = (
+        what_if(data, proposed, params, city=city, county=county, before=report)
+        if proposed
+        else None
+    )
     report_progress("done", STAGES["done"])
     return PlanResult(
-        params=params, area=area, demand_source=demand, candidate_source=cands.source,
-        sites_requested=sites, sites=proposed, curve=[s.cumulative for s in proposed],
-        baseline=float(baseline), total=float(total), method=result.method,
-        optimal=result.optimal, demand_points=len(d_weight), candidates=len(cands),
-        candidates_dropped=cands.dropped, unlocated_demand=float(unlocated),
-        resolution=cells.resolution if cells is not None else None, set_cover=answer,
-        notes=notes, checked=checked)
+        params=params,
+        area=area,
+        demand_source=demand,
+        candidate_source=cands.source,
+        sites_requested=sites,
+        sites=proposed,
+        curve=[s.cumulative for s in proposed],
+        baseline=float(baseline),
+        total=float(total),
+        method=result.method,
+        optimal=result.optimal,
+        demand_points=len(d_weight),
+        candidates=len(cands),
+        candidates_dropped=cands.dropped,
+        unlocated_demand=float(unlocated),
+        resolution=cells.resolution if cells is not None else None,
+        set_cover=answer,
+        notes=notes,
+        checked=checked,
+    )
 
 
 # ---- what if --------------------------------------------------------------------------------
@@ -966,26 +1247,41 @@ class WhatIf:
     def to_dict(self) -> dict:
         before, after = self.before.total, self.after.total
         return {
-            "sites": [{"id": f.id, "name": f.name, "lon": f.lon, "lat": f.lat, "kind": f.kind,
-                       "city": f.city, "county": f.county, "township": f.township}
-                      for f in self.sites],
+            "sites": [
+                {
+                    "id": f.id,
+                    "name": f.name,
+                    "lon": f.lon,
+                    "lat": f.lat,
+                    "kind": f.kind,
+                    "city": f.city,
+                    "county": f.county,
+                    "township": f.township,
+                }
+                for f in self.sites
+            ],
             "before": coverage_summary(self.before),
             "after": coverage_summary(self.after),
             "added_demand": round(after.demand_covered - before.demand_covered, 1),
             "added_covered_townships": after.covered - before.covered,
-            "newly_covered": [{"code": t.code, "name": t.name, "county": t.county,
-                               "city": t.city} for t in self.newly_covered],
+            "newly_covered": [
+                {"code": t.code, "name": t.name, "county": t.county, "city": t.city}
+                for t in self.newly_covered
+            ],
         }
 
 
-def proposed_facilities(data: PlanningData, points: Sequence, params: CoverageParams
-                        ) -> list[Facility]:
+def proposed_facilities(
+    data: PlanningData, points: Sequence, params: CoverageParams
+) -> list[Facility]:
     """Temporary facilities at ``points`` ((lon, lat) pairs, :class:`ProposedSite` or a
     :class:`CandidateSet`): driver homes, or the first counted kind when driver homes
     are not counted, placed in their city, county and township."""
     if isinstance(points, CandidateSet):
-        items = [(float(x), float(y), n) for x, y, n in zip(points.lon, points.lat,
-                                                            points.names, strict=True)]
+        items = [
+            (float(x), float(y), n)
+            for x, y, n in zip(points.lon, points.lat, points.names, strict=True)
+        ]
     else:
         items = []
         for i, p in enumerate(points, start=1):
@@ -995,15 +1291,30 @@ def proposed_facilities(data: PlanningData, points: Sequence, params: CoveragePa
                 items.append((float(p[0]), float(p[1]), f"拟建站点 {i}"))
     kind = "driver_home" if "driver_home" in params.kinds else sorted(params.kinds)[0]
     status = "open" if "open" in params.statuses else sorted(params.statuses)[0]
-    sites = [Facility(id=f"proposed:{i}", name=name, kind=kind, lon=lon, lat=lat,
-                      status=status, source="what-if")
-             for i, (lon, lat, name) in enumerate(items, start=1)]
+    sites = [
+        Facility(
+            id=f"proposed:{i}",
+            name=name,
+            kind=kind,
+            lon=lon,
+            lat=lat,
+            status=status,
+            source="what-if",
+        )
+        for i, (lon, lat, name) in enumerate(items, start=1)
+    ]
     return data.admin_index.assign(sites)
 
 
-def what_if(data: PlanningData, points: Sequence, params: CoverageParams | None = None, *,
-            city: str | None = None, county: str | None = None,
-            before: CoverageReport | None = None) -> WhatIf:
+def what_if(
+    data: PlanningData,
+    points: Sequence,
+    params: CoverageParams | None = None,
+    *,
+    city: str | None = None,
+    county: str | None = None,
+    before: CoverageReport | None = None,
+) -> WhatIf:
     """Coverage with temporary facilities added at ``points`` (storage is not touched)."""
     params = params or CoverageParams()
     if not len(points):
@@ -1011,14 +1322,28 @@ def what_if(data: PlanningData, points: Sequence, params: CoverageParams | None 
     if before is None:
         before = coverage(data, params, city=city, county=county)
     sites = proposed_facilities(data, points, params)
-    after = township_coverage(data.units, [*data.facilities, *sites], params, city=city,
-                              county=county)
+    after = township_coverage(
+        data.units, [*data.facilities, *sites], params, city=city, county=county
+    )
     return WhatIf(sites, before, after)
 
 
 # ---- the plan request (API body and CLI options) ----------------------------------------------
-PLAN_FIELDS = {"sites", "radius_km", "candidates", "crs", "demand", "method", "city", "county",
-               "kind", "weight", "resolution", "set_cover", "what_if"}
+PLAN_FIELDS = {
+    "sites",
+    "radius_km",
+    "candidates",
+    "crs",
+    "demand",
+    "method",
+    "city",
+    "county",
+    "kind",
+    "weight",
+    "resolution",
+    "set_cover",
+    "what_if",
+}
 
 
 def parse_plan_request(body: Mapping) -> dict:
@@ -1031,20 +1356,32 @@ def parse_plan_request(body: Mapping) -> dict:
     """
     unknown = sorted(set(body) - PLAN_FIELDS)
     if unknown:
-        raise InvalidParameter(f"unknown field {unknown[0]!r}; known: "
-                               f"{', '.join(sorted(PLAN_FIELDS))}", field=unknown[0])
+        raise InvalidParameter(
+            f"unknown field {unknown[0]!r}; known: {', '.join(sorted(PLAN_FIELDS))}",
+            field=unknown[0],
+        )
     from .params import Args
 
     scalars = {}
-    for name in ("radius_km", "demand", "method", "city", "county", "weight", "resolution",
-                 "set_cover", "crs"):
+    for name in (
+        "radius_km",
+        "demand",
+        "method",
+        "city",
+        "county",
+        "weight",
+        "resolution",
+        "set_cover",
+        "crs",
+    ):
         value = body.get(name)
         if value is None:
             continue
         if isinstance(value, dict | list):
             raise InvalidParameter(f"{name} must be a single value", field=name)
-        if name in ("radius_km", "resolution") and (isinstance(value, bool) or not isinstance(
-                value, int | float | str)):
+        if name in ("radius_km", "resolution") and (
+            isinstance(value, bool) or not isinstance(value, int | float | str)
+        ):
             raise InvalidParameter(f"{name} must be a number", field=name)
         scalars[name] = value
     kind = body.get("kind")
@@ -1068,37 +1405,43 @@ def parse_plan_request(body: Mapping) -> dict:
     what = body.get("what_if")
     what_points = None
     if what is not None:
-        what_points = candidates_from_points(what, crs=crs, field_name="what_if",
-                                             default_name="拟建站点")
+        what_points = candidates_from_points(
+            what, crs=crs, field_name="what_if", default_name="拟建站点"
+        )
         if not len(what_points):
             raise InvalidParameter("what_if needs at least one point", field="what_if")
         if len(what_points) > MAX_SITES:
-            raise InvalidParameter(f"what_if takes at most {MAX_SITES} points",
-                                   field="what_if")
+            raise InvalidParameter(f"what_if takes at most {MAX_SITES} points", field="what_if")
 
     sites = body.get("sites")
     if sites is None and what_points is None:
-        raise InvalidParameter("sites is required: how many new sites to suggest",
-                               field="sites")
-    if sites is not None and (isinstance(sites, bool) or not isinstance(sites, int)
-                              or not 1 <= sites <= MAX_SITES):
-        raise InvalidParameter(f"sites must be a whole number from 1 to {MAX_SITES}",
-                               field="sites")
+        raise InvalidParameter("sites is required: how many new sites to suggest", field="sites")
+    if sites is not None and (
+        isinstance(sites, bool) or not isinstance(sites, int) or not 1 <= sites <= MAX_SITES
+    ):
+        raise InvalidParameter(f"sites must be a whole number from 1 to {MAX_SITES}", field="sites")
     raw = body.get("candidates", "seats")
     if isinstance(raw, str):
         if raw not in CANDIDATE_SOURCES:
-            raise InvalidParameter(f"candidates must be one of {', '.join(CANDIDATE_SOURCES)}, "
-                                   "a list of [lon, lat] or a GeoJSON FeatureCollection",
-                                   field="candidates")
+            raise InvalidParameter(
+                f"candidates must be one of {', '.join(CANDIDATE_SOURCES)}, "
+                "a list of [lon, lat] or a GeoJSON FeatureCollection",
+                field="candidates",
+            )
         candidates: str | CandidateSet = raw
     else:
         candidates = candidates_from_points(raw, crs=crs)
         if not len(candidates):
             raise InvalidParameter("candidates is an empty list", field="candidates")
-    return {"params": params, "city": city, "county": county, "sites": sites,
-            "candidates": candidates,
-            "demand": parse_choice(args, "demand", DEMAND_SOURCES, "townships"),
-            "method": parse_choice(args, "method", PLAN_METHODS, "auto"),
-            "resolution": parse_resolution(args),
-            "set_cover": parse_bool(args, "set_cover"),
-            "what_if": what_points}
+    return {
+        "params": params,
+        "city": city,
+        "county": county,
+        "sites": sites,
+        "candidates": candidates,
+        "demand": parse_choice(args, "demand", DEMAND_SOURCES, "townships"),
+        "method": parse_choice(args, "method", PLAN_METHODS, "auto"),
+        "resolution": parse_resolution(args),
+        "set_cover": parse_bool(args, "set_cover"),
+        "what_if": what_points,
+    }

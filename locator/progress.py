@@ -39,10 +39,14 @@ class ProgressPoint:
     located_townships: int
 
     def to_dict(self) -> dict:
-        return {"period_end": self.period_end.isoformat(), "city_code": self.city_code,
-                "city": self.city, "open_facilities": self.open_facilities,
-                "covered_townships": self.covered_townships,
-                "located_townships": self.located_townships}
+        return {
+            "period_end": self.period_end.isoformat(),
+            "city_code": self.city_code,
+            "city": self.city,
+            "open_facilities": self.open_facilities,
+            "covered_townships": self.covered_townships,
+            "located_townships": self.located_townships,
+        }
 
 
 def period_ends(freq: str, end: dt.date, periods: int | None = None) -> list[dt.date]:
@@ -98,10 +102,17 @@ def open_on(facility: Facility, entries: Sequence[HistoryEntry], day: dt.date) -
     return status == "open"
 
 
-def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
-                    history: Sequence[HistoryEntry], params: CoverageParams | None = None, *,
-                    end: dt.date, freq: str = "monthly", periods: int | None = None,
-                    city: str | None = None) -> list[ProgressPoint]:
+def progress_series(
+    units: Sequence[AdminUnit],
+    facilities: Sequence[Facility],
+    history: Sequence[HistoryEntry],
+    params: CoverageParams | None = None,
+    *,
+    end: dt.date,
+    freq: str = "monthly",
+    periods: int | None = None,
+    city: str | None = None,
+) -> list[ProgressPoint]:
     """Open counted facilities and covered townships per city at the end of each period.
 
     ``facilities`` are the stored ones; deleted facilities count, up to their deletion,
@@ -133,15 +144,20 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
             continue
         refs.append((t.code, ref))
         town_city.append(city_code)
-    ref_xyz = (unit_vectors([r[1][0] for r in refs], [r[1][1] for r in refs]).reshape(-1, 3)
-               if refs else np.zeros((0, 3)))
+    ref_xyz = (
+        unit_vectors([r[1][0] for r in refs], [r[1][1] for r in refs]).reshape(-1, 3)
+        if refs
+        else np.zeros((0, 3))
+    )
     entries_by_id: dict[str, list[HistoryEntry]] = defaultdict(list)
     for entry in history:
         entries_by_id[entry.facility_id].append(entry)
     stored = {f.id for f in facilities}
-    deleted = {e.facility_id: e.facility for e in history
-               if e.action == "delete" and e.facility is not None
-               and e.facility_id not in stored}
+    deleted = {
+        e.facility_id: e.facility
+        for e in history
+        if e.action == "delete" and e.facility is not None and e.facility_id not in stored
+    }
     counted = [f for f in [*facilities, *deleted.values()] if f.kind in params.kinds]
 
     points = []
@@ -149,8 +165,9 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
         open_now = [f for f in counted if open_on(f, entries_by_id.get(f.id, ()), day)]
         covered = np.zeros(len(refs), dtype=bool)
         if open_now and refs:
-            tree = cKDTree(unit_vectors([f.lon for f in open_now],
-                                        [f.lat for f in open_now]).reshape(-1, 3))
+            tree = cKDTree(
+                unit_vectors([f.lon for f in open_now], [f.lat for f in open_now]).reshape(-1, 3)
+            )
             chords, _ = tree.query(ref_xyz, k=1)
             covered = chord_to_m(chords) <= params.radius_m
             inside = {f.township_code for f in open_now if f.township_code}
@@ -160,10 +177,25 @@ def progress_series(units: Sequence[AdminUnit], facilities: Sequence[Facility],
             per_city_open[f.city_code] += 1
         for code, unit in sorted(cities.items()):
             mask = np.array([c == code for c in town_city], dtype=bool)
-            points.append(ProgressPoint(day, code, unit.name, per_city_open.get(code, 0),
-                                        int(covered[mask].sum()), int(mask.sum())))
+            points.append(
+                ProgressPoint(
+                    day,
+                    code,
+                    unit.name,
+                    per_city_open.get(code, 0),
+                    int(covered[mask].sum()),
+                    int(mask.sum()),
+                )
+            )
         if city is None:
-            points.append(ProgressPoint(day, None, None,
-                                        sum(per_city_open.get(c, 0) for c in cities),
-                                        int(covered.sum()), len(refs)))
+            points.append(
+                ProgressPoint(
+                    day,
+                    None,
+                    None,
+                    sum(per_city_open.get(c, 0) for c in cities),
+                    int(covered.sum()),
+                    len(refs),
+                )
+            )
     return points

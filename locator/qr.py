@@ -27,6 +27,15 @@ def qr_svg(data: str, *, scale: int = 4, title: str | None = None) -> str:
     True
     """
     buffer = io.BytesIO()
-    qr_code(data).save(buffer, kind="svg", scale=scale, border=QUIET_ZONE, dark="#000",
-                       light="#fff", xmldecl=True, svgns=True, title=title)
+    qr_code(data).save(
+        buffer,
+        kind="svg",
+        scale=scale,
+        border=QUIET_ZONE,
+        dark="#000",
+        light="#fff",
+        xmldecl=True,
+        svgns=True,
+        title=title,
+    )
     return buffer.getvalue().decode("utf-8")

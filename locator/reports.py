@@ -30,38 +30,52 @@ from .planning import PlanResult, ordered_townships, township_features, township
 from .progress import ProgressPoint
 
 #: Table names of the downloads, with their sheet names.
-TABLES = {"townships": {"zh": "乡镇覆盖", "en": "Townships"},
-          "counties": {"zh": "县区汇总", "en": "Counties"},
-          "cities": {"zh": "市汇总", "en": "Cities"},
-          "sites": {"zh": "建议选址", "en": "Suggested sites"},
-          "progress": {"zh": "进展", "en": "Progress"}}
+TABLES = {
+    "townships": {"zh": "乡镇覆盖", "en": "Townships"},
+    "counties": {"zh": "县区汇总", "en": "Counties"},
+    "cities": {"zh": "市汇总", "en": "Cities"},
+    "sites": {"zh": "建议选址", "en": "Suggested sites"},
+    "progress": {"zh": "进展", "en": "Progress"},
+}
 
-STATUS_LABELS = {"covered": {"zh": "已覆盖", "en": "Covered"},
-                 "partly": {"zh": "部分覆盖", "en": "Partly covered"},
-                 "uncovered": {"zh": "未覆盖", "en": "Not covered"},
-                 "unlocated": {"zh": "未定位", "en": "Not located"}}
+STATUS_LABELS = {
+    "covered": {"zh": "已覆盖", "en": "Covered"},
+    "partly": {"zh": "部分覆盖", "en": "Partly covered"},
+    "uncovered": {"zh": "未覆盖", "en": "Not covered"},
+    "unlocated": {"zh": "未定位", "en": "Not located"},
+}
 
-LOCATED_LABELS = {"polygon": {"zh": "边界面", "en": "Polygon"},
-                  "seat": {"zh": "驻地点", "en": "Seat point"},
-                  "unlocated": {"zh": "未定位", "en": "Not located"}}
+LOCATED_LABELS = {
+    "polygon": {"zh": "边界面", "en": "Polygon"},
+    "seat": {"zh": "驻地点", "en": "Seat point"},
+    "unlocated": {"zh": "未定位", "en": "Not located"},
+}
 
-SOURCE_LABELS = {"seats": {"zh": "乡镇驻地", "en": "Township seat"},
-                 "logistics": {"zh": "物流园区", "en": "Logistics park"},
-                 "service_areas": {"zh": "高速服务区", "en": "Service area"},
-                 "junctions": {"zh": "高速互通", "en": "Expressway junction"},
-                 "grid": {"zh": "网格中心", "en": "Grid cell"},
-                 "file": {"zh": "上传文件", "en": "Uploaded file"},
-                 "points": {"zh": "指定点位", "en": "Given points"}}
+SOURCE_LABELS = {
+    "seats": {"zh": "乡镇驻地", "en": "Township seat"},
+    "logistics": {"zh": "物流园区", "en": "Logistics park"},
+    "service_areas": {"zh": "高速服务区", "en": "Service area"},
+    "junctions": {"zh": "高速互通", "en": "Expressway junction"},
+    "grid": {"zh": "网格中心", "en": "Grid cell"},
+    "file": {"zh": "上传文件", "en": "Uploaded file"},
+    "points": {"zh": "指定点位", "en": "Given points"},
+}
 
-WEIGHT_LABELS = {"population": {"zh": "常住人口", "en": "population"},
-                 "transport_workers": {"zh": "交通运输从业人员", "en": "transport workers"}}
+WEIGHT_LABELS = {
+    "population": {"zh": "常住人口", "en": "population"},
+    "transport_workers": {"zh": "交通运输从业人员", "en": "transport workers"},
+}
 
 #: Colours of the choropleth (ColorBrewer RdYlBu, colour-blind safe): by distance class
 #: (within the radius, up to 2x, 3x, 5x, beyond or no facility), and covered/not.
 DISTANCE_COLORS = ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c")
 DISTANCE_STEPS = (1.0, 2.0, 3.0, 5.0)
-COVERED_COLORS = {"covered": "#2c7bb6", "partly": "#fdae61", "uncovered": "#d7191c",
-                  "unlocated": "#bdbdbd"}
+COVERED_COLORS = {
+    "covered": "#2c7bb6",
+    "partly": "#fdae61",
+    "uncovered": "#d7191c",
+    "unlocated": "#bdbdbd",
+}
 SITE_COLOR = "#6a1b9a"
 
 FMT_INT = "#,##0"
@@ -94,12 +108,20 @@ def demand_header(weight: str, lang: str, what: str = "demand") -> str:
     """``需求(常住人口)``, ``已覆盖需求(常住人口)``... for the weight used."""
     label = _t(WEIGHT_LABELS, weight, lang)
     if lang == "zh":
-        return {"demand": f"需求({label})", "covered": f"已覆盖需求({label})",
-                "uncovered": f"未覆盖需求({label})", "added": f"新增覆盖需求({label})",
-                "cumulative": f"累计新增覆盖({label})"}[what]
-    return {"demand": f"Demand ({label})", "covered": f"Covered demand ({label})",
-            "uncovered": f"Uncovered demand ({label})", "added": f"Demand added ({label})",
-            "cumulative": f"Cumulative added ({label})"}[what]
+        return {
+            "demand": f"需求({label})",
+            "covered": f"已覆盖需求({label})",
+            "uncovered": f"未覆盖需求({label})",
+            "added": f"新增覆盖需求({label})",
+            "cumulative": f"累计新增覆盖({label})",
+        }[what]
+    return {
+        "demand": f"Demand ({label})",
+        "covered": f"Covered demand ({label})",
+        "uncovered": f"Uncovered demand ({label})",
+        "added": f"Demand added ({label})",
+        "cumulative": f"Cumulative added ({label})",
+    }[what]
 
 
 def township_columns(weight: str) -> list[Column]:
@@ -117,10 +139,18 @@ def township_columns(weight: str) -> list[Column]:
         Column("covered_share", "面积覆盖比例", "Area covered", FMT_SHARE),
         Column("area_km2", "面积(平方公里)", "Area (km²)", FMT_KM),
         Column("demand", demand_header(weight, "zh"), demand_header(weight, "en"), FMT_INT),
-        Column("demand_covered", demand_header(weight, "zh", "covered"),
-               demand_header(weight, "en", "covered"), FMT_INT),
-        Column("demand_uncovered", demand_header(weight, "zh", "uncovered"),
-               demand_header(weight, "en", "uncovered"), FMT_INT),
+        Column(
+            "demand_covered",
+            demand_header(weight, "zh", "covered"),
+            demand_header(weight, "en", "covered"),
+            FMT_INT,
+        ),
+        Column(
+            "demand_uncovered",
+            demand_header(weight, "zh", "uncovered"),
+            demand_header(weight, "en", "uncovered"),
+            FMT_INT,
+        ),
         Column("ref_lon", "参考点经度", "Reference lon", FMT_DEG),
         Column("ref_lat", "参考点纬度", "Reference lat", FMT_DEG),
     ]
@@ -138,16 +168,25 @@ def rollup_columns(level: str, weight: str) -> list[Column]:
         Column("uncovered", "未覆盖", "Not covered", FMT_INT),
         Column("covered_share", "乡镇覆盖率", "Townships covered", FMT_SHARE),
         Column("demand", demand_header(weight, "zh"), demand_header(weight, "en"), FMT_INT),
-        Column("demand_covered", demand_header(weight, "zh", "covered"),
-               demand_header(weight, "en", "covered"), FMT_INT),
+        Column(
+            "demand_covered",
+            demand_header(weight, "zh", "covered"),
+            demand_header(weight, "en", "covered"),
+            FMT_INT,
+        ),
         Column("demand_share", "需求覆盖率", "Demand covered", FMT_SHARE),
         Column("facilities", "站点数", "Facilities", FMT_INT),
         Column("population", "常住人口", "Population", FMT_INT),
         Column("transport_workers", "交通运输从业人员", "Transport workers", FMT_INT),
-        Column("facilities_per_100k_people", "每十万人站点数", "Facilities per 100k people",
-               FMT_RATE),
-        Column("facilities_per_10k_transport_workers", "每万名从业人员站点数",
-               "Facilities per 10k transport workers", FMT_RATE),
+        Column(
+            "facilities_per_100k_people", "每十万人站点数", "Facilities per 100k people", FMT_RATE
+        ),
+        Column(
+            "facilities_per_10k_transport_workers",
+            "每万名从业人员站点数",
+            "Facilities per 10k transport workers",
+            FMT_RATE,
+        ),
     ]
 
 
@@ -161,10 +200,18 @@ def site_columns(weight: str) -> list[Column]:
         Column("township", "乡镇(街道)", "Township"),
         Column("lon", "经度", "Lon", FMT_DEG),
         Column("lat", "纬度", "Lat", FMT_DEG),
-        Column("added", demand_header(weight, "zh", "added"),
-               demand_header(weight, "en", "added"), FMT_INT),
-        Column("cumulative", demand_header(weight, "zh", "cumulative"),
-               demand_header(weight, "en", "cumulative"), FMT_INT),
+        Column(
+            "added",
+            demand_header(weight, "zh", "added"),
+            demand_header(weight, "en", "added"),
+            FMT_INT,
+        ),
+        Column(
+            "cumulative",
+            demand_header(weight, "zh", "cumulative"),
+            demand_header(weight, "en", "cumulative"),
+            FMT_INT,
+        ),
         Column("points_reached", "新覆盖需求点数", "Demand points newly reached", FMT_INT),
         Column("share_after", "建成后需求覆盖率", "Demand covered after", FMT_SHARE),
     ]
@@ -187,7 +234,10 @@ def township_values(row: TownshipCoverage, lang: str) -> dict[str, Any]:
         "gap_rank": row.gap_rank,
         "status": _t(STATUS_LABELS, township_status(row), lang),
         "status_key": township_status(row),
-        "code": row.code, "name": row.name, "county": row.county, "city": row.city,
+        "code": row.code,
+        "name": row.name,
+        "county": row.county,
+        "city": row.city,
         "located": _t(LOCATED_LABELS, row.located, lang),
         "nearest_km": None if row.nearest_m is None else round(row.nearest_m / 1000.0, 3),
         "nearest_name": row.nearest_name,
@@ -197,7 +247,8 @@ def township_values(row: TownshipCoverage, lang: str) -> dict[str, Any]:
         "demand": round(row.demand, 1),
         "demand_covered": round(row.demand_covered, 1),
         "demand_uncovered": round(row.demand - row.demand_covered, 1),
-        "ref_lon": row.ref_lon, "ref_lat": row.ref_lat,
+        "ref_lon": row.ref_lon,
+        "ref_lat": row.ref_lat,
     }
 
 
@@ -226,9 +277,12 @@ class Table:
 
 def township_table(report: CoverageReport, lang: str = "zh") -> Table:
     """Every township (gaps by rank, then covered, then unlocated — never dropped)."""
-    return Table("townships", _t(TABLES, "townships", lang),
-                 township_columns(report.params.weight),
-                 [township_values(t, lang) for t in ordered_townships(report)])
+    return Table(
+        "townships",
+        _t(TABLES, "townships", lang),
+        township_columns(report.params.weight),
+        [township_values(t, lang) for t in ordered_townships(report)],
+    )
 
 
 def rollup_table(report: CoverageReport, level: str, lang: str = "zh") -> Table:
@@ -241,20 +295,19 @@ def rollup_table(report: CoverageReport, level: str, lang: str = "zh") -> Table:
         total["code"] = report.total.code
         rows.append(total)
     name = "counties" if level == "county" else "cities"
-    return Table(name, _t(TABLES, name, lang), rollup_columns(level, report.params.weight),
-                 rows)
+    return Table(name, _t(TABLES, name, lang), rollup_columns(level, report.params.weight), rows)
 
 
-def site_table(result: PlanResult | None, lang: str = "zh", weight: str = "population"
-               ) -> Table:
+def site_table(result: PlanResult | None, lang: str = "zh", weight: str = "population") -> Table:
     rows = []
     if result is not None:
         weight = result.params.weight
         for site in result.sites:
             values = site.to_dict()
             values["source"] = _t(SOURCE_LABELS, site.source, lang)
-            values["share_after"] = ((result.baseline + site.cumulative) / result.total
-                                     if result.total else None)
+            values["share_after"] = (
+                (result.baseline + site.cumulative) / result.total if result.total else None
+            )
             rows.append(values)
     return Table("sites", _t(TABLES, "sites", lang), site_columns(weight), rows)
 
@@ -262,22 +315,35 @@ def site_table(result: PlanResult | None, lang: str = "zh", weight: str = "popul
 def progress_table(points: Sequence[ProgressPoint], lang: str = "zh") -> Table:
     rows = []
     for p in points:
-        rows.append({"period_end": p.period_end,
-                     "city": p.city or ("全部" if lang == "zh" else "All"),
-                     "open_facilities": p.open_facilities,
-                     "covered_townships": p.covered_townships,
-                     "located_townships": p.located_townships,
-                     "share": (p.covered_townships / p.located_townships
-                               if p.located_townships else None)})
+        rows.append(
+            {
+                "period_end": p.period_end,
+                "city": p.city or ("全部" if lang == "zh" else "All"),
+                "open_facilities": p.open_facilities,
+                "covered_townships": p.covered_townships,
+                "located_townships": p.located_townships,
+                "share": (
+                    p.covered_townships / p.located_townships if p.located_townships else None
+                ),
+            }
+        )
     return Table("progress", _t(TABLES, "progress", lang), PROGRESS_COLUMNS, rows)
 
 
-def all_tables(report: CoverageReport, result: PlanResult | None,
-               points: Sequence[ProgressPoint], lang: str = "zh") -> list[Table]:
+def all_tables(
+    report: CoverageReport,
+    result: PlanResult | None,
+    points: Sequence[ProgressPoint],
+    lang: str = "zh",
+) -> list[Table]:
     """The five tables of the workbook, in sheet order."""
-    return [township_table(report, lang), rollup_table(report, "county", lang),
-            rollup_table(report, "city", lang),
-            site_table(result, lang, report.params.weight), progress_table(points, lang)]
+    return [
+        township_table(report, lang),
+        rollup_table(report, "county", lang),
+        rollup_table(report, "city", lang),
+        site_table(result, lang, report.params.weight),
+        progress_table(points, lang),
+    ]
 
 
 # ---- XLSX ---------------------------------------------------------------------------------
@@ -293,8 +359,9 @@ def _display_width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def write_workbook(tables: Sequence[Table], target: Any, lang: str = "zh",
-                   about: Sequence[tuple[str, Any]] = ()) -> None:
+def write_workbook(
+    tables: Sequence[Table], target: Any, lang: str = "zh", about: Sequence[tuple[str, Any]] = ()
+) -> None:
     """An XLSX workbook, one sheet per table: bold frozen header, number formats, widths,
     auto-filter; text cells stored as text. ``about`` adds a sheet of parameters."""
     from openpyxl import Workbook
@@ -342,16 +409,21 @@ def write_workbook(tables: Sequence[Table], target: Any, lang: str = "zh",
         for key, value in about:
             name = WriteOnlyCell(ws, value=str(key))
             name.font = bold
-            cell = WriteOnlyCell(ws, value=value if isinstance(value, int | float) else
-                                 ("" if value is None else str(value)))
+            cell = WriteOnlyCell(
+                ws,
+                value=value
+                if isinstance(value, int | float)
+                else ("" if value is None else str(value)),
+            )
             if isinstance(cell.value, str):
                 cell.data_type = "s"
             ws.append([name, cell])
     wb.save(target)
 
 
-def workbook_bytes(tables: Sequence[Table], lang: str = "zh",
-                   about: Sequence[tuple[str, Any]] = ()) -> bytes:
+def workbook_bytes(
+    tables: Sequence[Table], lang: str = "zh", about: Sequence[tuple[str, Any]] = ()
+) -> bytes:
     buffer = io.BytesIO()
     write_workbook(tables, buffer, lang, about)
     return buffer.getvalue()
@@ -393,10 +465,15 @@ def townships_geojson(report: CoverageReport, units: Sequence[AdminUnit]) -> dic
 def sites_geojson(result: PlanResult | None) -> dict:
     """Suggested sites as points with the demand each adds."""
     features = []
-    for site in (result.sites if result else []):
-        features.append({"type": "Feature", "id": f"site-{site.rank}",
-                         "geometry": {"type": "Point", "coordinates": [site.lon, site.lat]},
-                         "properties": site.to_dict()})
+    for site in result.sites if result else []:
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"site-{site.rank}",
+                "geometry": {"type": "Point", "coordinates": [site.lon, site.lat]},
+                "properties": site.to_dict(),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -419,19 +496,28 @@ def distance_legend(radius_km: float, lang: str) -> list[tuple[str, str]]:
     r = radius_km
     steps = [s * r for s in DISTANCE_STEPS]
     if lang == "zh":
-        labels = [f"已覆盖（≤ {r:g} 公里或辖区内有站点）",
-                  f"{steps[0]:g}–{steps[1]:g} 公里", f"{steps[1]:g}–{steps[2]:g} 公里",
-                  f"{steps[2]:g}–{steps[3]:g} 公里", f"> {steps[3]:g} 公里或无站点"]
+        labels = [
+            f"已覆盖（≤ {r:g} 公里或辖区内有站点）",
+            f"{steps[0]:g}–{steps[1]:g} 公里",
+            f"{steps[1]:g}–{steps[2]:g} 公里",
+            f"{steps[2]:g}–{steps[3]:g} 公里",
+            f"> {steps[3]:g} 公里或无站点",
+        ]
     else:
-        labels = [f"Covered (≤ {r:g} km or a facility inside)",
-                  f"{steps[0]:g}–{steps[1]:g} km", f"{steps[1]:g}–{steps[2]:g} km",
-                  f"{steps[2]:g}–{steps[3]:g} km", f"> {steps[3]:g} km or none"]
+        labels = [
+            f"Covered (≤ {r:g} km or a facility inside)",
+            f"{steps[0]:g}–{steps[1]:g} km",
+            f"{steps[1]:g}–{steps[2]:g} km",
+            f"{steps[2]:g}–{steps[3]:g} km",
+            f"> {steps[3]:g} km or none",
+        ]
     return list(zip(DISTANCE_COLORS, labels, strict=True))
 
 
 def covered_legend(lang: str) -> list[tuple[str, str]]:
-    return [(COVERED_COLORS[k], _t(STATUS_LABELS, k, lang))
-            for k in ("covered", "partly", "uncovered")]
+    return [
+        (COVERED_COLORS[k], _t(STATUS_LABELS, k, lang)) for k in ("covered", "partly", "uncovered")
+    ]
 
 
 def township_color(row: TownshipCoverage, mode: str, radius_km: float) -> str:
@@ -445,10 +531,18 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def coverage_svg(report: CoverageReport, units: Sequence[AdminUnit], *, mode: str = "covered",
-                 facilities: Sequence[Facility] = (), sites: Sequence = (),
-                 width: int = 720, height: int = 520, lang: str = "zh",
-                 title: str | None = None) -> Markup:
+def coverage_svg(
+    report: CoverageReport,
+    units: Sequence[AdminUnit],
+    *,
+    mode: str = "covered",
+    facilities: Sequence[Facility] = (),
+    sites: Sequence = (),
+    width: int = 720,
+    height: int = 520,
+    lang: str = "zh",
+    title: str | None = None,
+) -> Markup:
     """An SVG map of the townships coloured by coverage, drawn on the server.
 
     Polygons are simplified to about half a pixel; townships known only by their seat
@@ -467,8 +561,10 @@ def coverage_svg(report: CoverageReport, units: Sequence[AdminUnit], *, mode: st
     outline = area.geometry if area is not None and area.geometry is not None else None
     geoms = [g for _, g in shapes] + ([outline] if outline is not None else [])
     if not geoms:
-        return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="coverage-svg" '
-                      f'viewBox="0 0 {width} {height}" role="img"></svg>')
+        return Markup(
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="coverage-svg" '
+            f'viewBox="0 0 {width} {height}" role="img"></svg>'
+        )
     west, south, east, north = shapely.total_bounds(geoms)
     margin = 10.0
     lat0 = math.radians((south + north) / 2)
@@ -498,9 +594,11 @@ def coverage_svg(report: CoverageReport, units: Sequence[AdminUnit], *, mode: st
         return "".join(parts)
 
     radius_km = report.params.radius_km
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="coverage-svg" '
-           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-           f'aria-label="{escape(title or "")}">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="coverage-svg" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title or "")}">'
+    ]
     if title:
         out.append(f"<title>{escape(title)}</title>")
     out.append(f'<rect width="{width}" height="{height}" fill="#ffffff"/>')
@@ -511,53 +609,75 @@ def coverage_svg(report: CoverageReport, units: Sequence[AdminUnit], *, mode: st
         label = escape(f"{row.name} ({_t(STATUS_LABELS, status, lang)})")
         if geometry.geom_type == "Point":
             x, y = xy(geometry.x, geometry.y)
-            dots.append(f'<circle class="svg-seat status-{status}" cx="{_fmt(x)}" '
-                        f'cy="{_fmt(y)}" r="3.5" fill="{color}" stroke="#333" '
-                        f'stroke-width="0.6"><title>{label}</title></circle>')
+            dots.append(
+                f'<circle class="svg-seat status-{status}" cx="{_fmt(x)}" '
+                f'cy="{_fmt(y)}" r="3.5" fill="{color}" stroke="#333" '
+                f'stroke-width="0.6"><title>{label}</title></circle>'
+            )
         else:
             d = path(geometry)
             if d:
-                out.append(f'<path class="svg-township status-{status}" d="{d}" '
-                           f'fill="{color}" stroke="#555" stroke-width="0.4" '
-                           f'fill-rule="evenodd"><title>{label}</title></path>')
+                out.append(
+                    f'<path class="svg-township status-{status}" d="{d}" '
+                    f'fill="{color}" stroke="#555" stroke-width="0.4" '
+                    f'fill-rule="evenodd"><title>{label}</title></path>'
+                )
     if outline is not None:
-        out.append(f'<path d="{path(outline)}" fill="none" stroke="#222" stroke-width="1.2" '
-                   'fill-rule="evenodd"/>')
+        out.append(
+            f'<path d="{path(outline)}" fill="none" stroke="#222" stroke-width="1.2" '
+            'fill-rule="evenodd"/>'
+        )
     out.extend(dots)
     for f in facilities:
         if not (west <= f.lon <= east and south <= f.lat <= north):
             continue
         x, y = xy(f.lon, f.lat)
-        out.append(f'<circle class="svg-facility" cx="{_fmt(x)}" cy="{_fmt(y)}" r="2.2" '
-                   f'fill="#111"><title>{escape(f.name)}</title></circle>')
+        out.append(
+            f'<circle class="svg-facility" cx="{_fmt(x)}" cy="{_fmt(y)}" r="2.2" '
+            f'fill="#111"><title>{escape(f.name)}</title></circle>'
+        )
     for site in sites:
         x, y = xy(site.lon, site.lat)
-        out.append(f'<g class="svg-site"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="7" '
-                   f'fill="{SITE_COLOR}" stroke="#fff" stroke-width="1.5"/>'
-                   f'<text x="{_fmt(x)}" y="{_fmt(y + 3.5)}" font-size="9" fill="#fff" '
-                   f'text-anchor="middle" font-family="sans-serif">{site.rank}</text>'
-                   f"<title>{escape(site.name)}</title></g>")
+        out.append(
+            f'<g class="svg-site"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="7" '
+            f'fill="{SITE_COLOR}" stroke="#fff" stroke-width="1.5"/>'
+            f'<text x="{_fmt(x)}" y="{_fmt(y + 3.5)}" font-size="9" fill="#fff" '
+            f'text-anchor="middle" font-family="sans-serif">{site.rank}</text>'
+            f"<title>{escape(site.name)}</title></g>"
+        )
     out.append("</svg>")
     return Markup("".join(out))
 
 
 # ---- SVG chart ----------------------------------------------------------------------------
-def progress_svg(points: Sequence[ProgressPoint], *, lang: str = "zh", width: int = 720,
-                 height: int = 240, freq: str = "monthly") -> Markup:
+def progress_svg(
+    points: Sequence[ProgressPoint],
+    *,
+    lang: str = "zh",
+    width: int = 720,
+    height: int = 240,
+    freq: str = "monthly",
+) -> Markup:
     """A line chart of open facilities and covered townships per period (inline SVG)."""
     series = sorted(points, key=lambda p: p.period_end)
-    names = {"open": "运营站点数" if lang == "zh" else "Open facilities",
-             "covered": "已覆盖乡镇数" if lang == "zh" else "Covered townships"}
+    names = {
+        "open": "运营站点数" if lang == "zh" else "Open facilities",
+        "covered": "已覆盖乡镇数" if lang == "zh" else "Covered townships",
+    }
     left, right, top, bottom = 48, 36, 28, 36
     plot_w, plot_h = width - left - right, height - top - bottom
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="progress-chart" '
-           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-           f'aria-label="{escape(names["open"])} / {escape(names["covered"])}">',
-           f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="progress-chart" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(names["open"])} / {escape(names["covered"])}">',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
     if not series:
         empty = "暂无数据" if lang == "zh" else "No data"
-        out.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-                   f'font-size="13" fill="#666">{empty}</text></svg>')
+        out.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+            f'font-size="13" fill="#666">{empty}</text></svg>'
+        )
         return Markup("".join(out))
     highest = max(max(p.open_facilities, p.covered_townships) for p in series)
     step = _nice_step(max(highest, 1) / 4)
@@ -573,34 +693,51 @@ def progress_svg(points: Sequence[ProgressPoint], *, lang: str = "zh", width: in
     for k in range(round(top_value / step) + 1):
         value = step * k
         y = y_at(value)
-        out.append(f'<line x1="{left}" y1="{_fmt(y)}" x2="{width - right}" y2="{_fmt(y)}" '
-                   f'stroke="#e0e0e0"/><text x="{left - 6}" y="{_fmt(y + 4)}" font-size="11" '
-                   f'text-anchor="end" fill="#555">{value}</text>')
+        out.append(
+            f'<line x1="{left}" y1="{_fmt(y)}" x2="{width - right}" y2="{_fmt(y)}" '
+            f'stroke="#e0e0e0"/><text x="{left - 6}" y="{_fmt(y + 4)}" font-size="11" '
+            f'text-anchor="end" fill="#555">{value}</text>'
+        )
     step = max(1, math.ceil(n / 8))
     for i, p in enumerate(series):
         if i % step and i != n - 1:
             continue
-        text = (p.period_end.strftime("%m-%d") if freq == "daily"
-                else p.period_end.strftime("%Y-%m-%d") if freq == "weekly"
-                else p.period_end.strftime("%Y-%m"))
-        out.append(f'<text x="{_fmt(x_at(i))}" y="{height - bottom + 16}" font-size="11" '
-                   f'text-anchor="middle" fill="#555">{text}</text>')
-    for key, color, attr in (("open", "#b71c1c", "open_facilities"),
-                             ("covered", "#2c7bb6", "covered_townships")):
-        coords = " ".join(f"{_fmt(x_at(i))},{_fmt(y_at(getattr(p, attr)))}"
-                          for i, p in enumerate(series))
-        out.append(f'<polyline class="series-{key}" points="{coords}" fill="none" '
-                   f'stroke="{color}" stroke-width="2"/>')
+        text = (
+            p.period_end.strftime("%m-%d")
+            if freq == "daily"
+            else p.period_end.strftime("%Y-%m-%d")
+            if freq == "weekly"
+            else p.period_end.strftime("%Y-%m")
+        )
+        out.append(
+            f'<text x="{_fmt(x_at(i))}" y="{height - bottom + 16}" font-size="11" '
+            f'text-anchor="middle" fill="#555">{text}</text>'
+        )
+    for key, color, attr in (
+        ("open", "#b71c1c", "open_facilities"),
+        ("covered", "#2c7bb6", "covered_townships"),
+    ):
+        coords = " ".join(
+            f"{_fmt(x_at(i))},{_fmt(y_at(getattr(p, attr)))}" for i, p in enumerate(series)
+        )
+        out.append(
+            f'<polyline class="series-{key}" points="{coords}" fill="none" '
+            f'stroke="{color}" stroke-width="2"/>'
+        )
         for i, p in enumerate(series):
             value = getattr(p, attr)
-            out.append(f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_at(value))}" r="2.5" '
-                       f'fill="{color}"><title>{p.period_end.isoformat()}: '
-                       f'{escape(names[key])} {value}</title></circle>')
+            out.append(
+                f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_at(value))}" r="2.5" '
+                f'fill="{color}"><title>{p.period_end.isoformat()}: '
+                f"{escape(names[key])} {value}</title></circle>"
+            )
     legend_x = left
     for key, color in (("open", "#b71c1c"), ("covered", "#2c7bb6")):
-        out.append(f'<rect x="{legend_x}" y="8" width="14" height="4" fill="{color}"/>'
-                   f'<text x="{legend_x + 18}" y="14" font-size="12" fill="#333">'
-                   f"{escape(names[key])}</text>")
+        out.append(
+            f'<rect x="{legend_x}" y="8" width="14" height="4" fill="{color}"/>'
+            f'<text x="{legend_x + 18}" y="14" font-size="12" fill="#333">'
+            f"{escape(names[key])}</text>"
+        )
         legend_x += 18 + 13 * len(names[key]) + 24
     out.append("</svg>")
     return Markup("".join(out))
@@ -621,9 +758,14 @@ def kind_names(kinds, lang: str) -> str:
     return sep.join(_t(KINDS, k, lang) for k in KINDS if k in kinds)
 
 
-def report_about(report: CoverageReport, result: PlanResult | None, lang: str = "zh", *,
-                 generated: dt.datetime, data_version: int | None = None
-                 ) -> list[tuple[str, Any]]:
+def report_about(
+    report: CoverageReport,
+    result: PlanResult | None,
+    lang: str = "zh",
+    *,
+    generated: dt.datetime,
+    data_version: int | None = None,
+) -> list[tuple[str, Any]]:
     """The parameters sheet: area, radius, counted kinds, weight, plan, time."""
     zh = lang == "zh"
     area = report.area
@@ -634,12 +776,12 @@ def report_about(report: CoverageReport, result: PlanResult | None, lang: str = 
         ("需求口径" if zh else "Demand weight", _t(WEIGHT_LABELS, report.params.weight, lang)),
     ]
     if result is not None:
-        rows += [("建议选址数" if zh else "Suggested sites", len(result.sites)),
-                 ("候选来源" if zh else "Candidates",
-                  _t(SOURCE_LABELS, result.candidate_source, lang)),
-                 ("求解方法" if zh else "Method", result.method)]
+        rows += [
+            ("建议选址数" if zh else "Suggested sites", len(result.sites)),
+            ("候选来源" if zh else "Candidates", _t(SOURCE_LABELS, result.candidate_source, lang)),
+            ("求解方法" if zh else "Method", result.method),
+        ]
     if data_version is not None:
         rows.append(("数据版本" if zh else "Data version", data_version))
-    rows.append(("生成时间" if zh else "Generated", generated.replace(microsecond=0)
-                 .isoformat()))
+    rows.append(("生成时间" if zh else "Generated", generated.replace(microsecond=0).isoformat()))
     return rows

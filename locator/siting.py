@@ -56,8 +56,7 @@ class SitingProblem:
         if len(self.candidate_lon) != len(self.candidate_lat):
             raise InvalidParameter("candidate arrays differ in length", field="candidates")
         if np.any(self.demand_weight < 0) or not np.all(np.isfinite(self.demand_weight)):
-            raise InvalidParameter("demand weights must be finite and not negative",
-                                   field="demand")
+            raise InvalidParameter("demand weights must be finite and not negative", field="demand")
         if self.radius_m <= 0:
             raise InvalidParameter("radius must be positive", field="radius_km")
         if self.candidate_ids is None:
@@ -70,33 +69,39 @@ class SitingProblem:
         if len(self.existing_lon) and len(self.demand_lon):
             tree = cKDTree(unit_vectors(self.existing_lon, self.existing_lat).reshape(-1, 3))
             chords, _ = tree.query(demand_xyz, k=1, distance_upper_bound=reach * (1 + 1e-12))
-            self.already_covered = np.isfinite(chords) & (chord_to_m(
-                np.where(np.isfinite(chords), chords, 0)) <= self.radius_m)
+            self.already_covered = np.isfinite(chords) & (
+                chord_to_m(np.where(np.isfinite(chords), chords, 0)) <= self.radius_m
+            )
         self.open_weight = np.where(self.already_covered, 0.0, self.demand_weight)
         # The sparse coverage matrix: candidates x demand points within the radius.
         rows = cols = np.zeros(0, dtype=np.int64)
         if len(self.candidate_lon) and len(self.demand_lon):
             candidate_xyz = unit_vectors(self.candidate_lon, self.candidate_lat).reshape(-1, 3)
-            counts = self._demand_tree.query_ball_point(candidate_xyz, r=reach * (1 + 1e-12),
-                                                        return_length=True)
+            counts = self._demand_tree.query_ball_point(
+                candidate_xyz, r=reach * (1 + 1e-12), return_length=True
+            )
             pairs = int(np.sum(counts))
             if pairs > self.max_pairs:  # counted before any list is made
                 raise PayloadTooLarge(
                     f"{len(self.candidate_lon):,} candidates and {len(self.demand_lon):,} "
                     f"demand points make {pairs:,} pairs within the radius; the limit is "
-                    f"{self.max_pairs:,}", field="candidates")
+                    f"{self.max_pairs:,}",
+                    field="candidates",
+                )
             rows = np.repeat(np.arange(len(self.candidate_lon)), counts)
             cols = np.empty(pairs, dtype=np.int64)
             at = 0
             for start in range(0, len(candidate_xyz), 4096):  # bounded lists per batch
                 near = self._demand_tree.query_ball_point(
-                    candidate_xyz[start:start + 4096], r=reach * (1 + 1e-12))
+                    candidate_xyz[start : start + 4096], r=reach * (1 + 1e-12)
+                )
                 for points in near:
-                    cols[at:at + len(points)] = points
+                    cols[at : at + len(points)] = points
                     at += len(points)
         self.cover = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.float64), (rows, cols)),
-            shape=(len(self.candidate_lon), len(self.demand_lon)))
+            shape=(len(self.candidate_lon), len(self.demand_lon)),
+        )
 
     @property
     def n_candidates(self) -> int:
@@ -122,12 +127,12 @@ class SitingResult:
 
     method: str
     chosen: list[int]
-    added: list[float]          # demand each chosen site adds, given the ones before it
-    curve: list[float]          # demand added by the first 1, 2, ... N sites
-    baseline: float             # demand already covered by existing facilities
-    total: float                # all demand
+    added: list[float]  # demand each chosen site adds, given the ones before it
+    curve: list[float]  # demand added by the first 1, 2, ... N sites
+    baseline: float  # demand already covered by existing facilities
+    total: float  # all demand
     optimal: bool | None = None  # True when the exact solver proved optimality
-    uncoverable: float = 0.0    # demand no candidate can reach (set covering)
+    uncoverable: float = 0.0  # demand no candidate can reach (set covering)
 
     @property
     def added_total(self) -> float:
@@ -143,29 +148,44 @@ def _order_by_gain(problem: SitingProblem, chosen: Sequence[int]) -> tuple[list[
     while remaining:
         best, best_gain = None, -1.0
         for j in remaining:
-            points = problem.cover.indices[problem.cover.indptr[j]:problem.cover.indptr[j + 1]]
+            points = problem.cover.indices[problem.cover.indptr[j] : problem.cover.indptr[j + 1]]
             gain = float(weights[points[~reached[points]]].sum())
-            if gain > best_gain + 1e-12 or (abs(gain - best_gain) <= 1e-12 and
-                                             best is not None and j < best):
+            if gain > best_gain + 1e-12 or (
+                abs(gain - best_gain) <= 1e-12 and best is not None and j < best
+            ):
                 best, best_gain = j, gain
         order.append(best)
         gains.append(best_gain)
         remaining.remove(best)
-        points = problem.cover.indices[problem.cover.indptr[best]:problem.cover.indptr[best + 1]]
+        points = problem.cover.indices[problem.cover.indptr[best] : problem.cover.indptr[best + 1]]
         reached[points] = True
     return order, gains
 
 
 def _result(problem, method, chosen, optimal=None, uncoverable=0.0) -> SitingResult:
     order, gains = _order_by_gain(problem, chosen)
-    return SitingResult(method, order, gains, list(np.cumsum(gains)) if gains else [],
-                        float(problem.demand_weight[problem.already_covered].sum()),
-                        float(problem.demand_weight.sum()), optimal, uncoverable)
+    return SitingResult(
+        method,
+        order,
+        gains,
+        list(np.cumsum(gains)) if gains else [],
+        float(problem.demand_weight[problem.already_covered].sum()),
+        float(problem.demand_weight.sum()),
+        optimal,
+        uncoverable,
+    )
 
 
-def greedy_maximal_covering(problem: SitingProblem, p: int, *, improve: bool = True,
-                            max_passes: int = 20, kicks: int = 100, patience: int = 60,
-                            seed: int = 0) -> list[int]:
+def greedy_maximal_covering(
+    problem: SitingProblem,
+    p: int,
+    *,
+    improve: bool = True,
+    max_passes: int = 20,
+    kicks: int = 100,
+    patience: int = 60,
+    seed: int = 0,
+) -> list[int]:
     """Lazy greedy choice of ``p`` candidates, then iterated local search.
 
     The greedy set is improved by best swaps until none adds demand (a local optimum);
@@ -184,7 +204,7 @@ def greedy_maximal_covering(problem: SitingProblem, p: int, *, improve: bool = T
     chosen: list[int] = []
     while heap and len(chosen) < p:
         _, j = heapq.heappop(heap)
-        points = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
+        points = cover.indices[cover.indptr[j] : cover.indptr[j + 1]]
         gain = float(weights[points[~reached[points]]].sum())
         if heap and gain < -heap[0][0] - 1e-12:
             heapq.heappush(heap, (-gain, j))
@@ -196,8 +216,9 @@ def greedy_maximal_covering(problem: SitingProblem, p: int, *, improve: bool = T
     return chosen
 
 
-def _iterated_local_search(problem: SitingProblem, start: list[int], max_passes: int,
-                           kicks: int, patience: int, seed: int) -> list[int]:
+def _iterated_local_search(
+    problem: SitingProblem, start: list[int], max_passes: int, kicks: int, patience: int, seed: int
+) -> list[int]:
     best = _improve_by_swaps(problem, start, max_passes)
     best_value = problem.covered_weight(best)
     standalone = problem.cover @ problem.open_weight
@@ -211,8 +232,7 @@ def _iterated_local_search(problem: SitingProblem, start: list[int], max_passes:
         if idle >= patience:
             break
         trial = list(best)
-        for pos in rng.choice(len(trial), size=min(len(trial), rng.integers(1, 3)),
-                              replace=False):
+        for pos in rng.choice(len(trial), size=min(len(trial), rng.integers(1, 3)), replace=False):
             fresh = int(rng.choice(pool, p=odds))
             if fresh not in trial:
                 trial[pos] = fresh
@@ -238,16 +258,18 @@ def _improve_by_swaps(problem: SitingProblem, chosen: list[int], max_passes: int
         in_set[chosen] = True
         best = (1e-9, None, None)
         for pos, s in enumerate(chosen):
-            points = cover.indices[cover.indptr[s]:cover.indptr[s + 1]]
+            points = cover.indices[cover.indptr[s] : cover.indptr[s + 1]]
             only_s = points[counts[points] == 1]
             loss = float(weights[only_s].sum())
             # Candidates touching the points only s covers regain them after the swap.
             regain = np.zeros(problem.n_candidates)
             if len(only_s):
                 sub = cover_t[only_s]
-                regain = np.bincount(sub.indices, weights=np.repeat(weights[only_s],
-                                                                    np.diff(sub.indptr)),
-                                     minlength=problem.n_candidates)
+                regain = np.bincount(
+                    sub.indices,
+                    weights=np.repeat(weights[only_s], np.diff(sub.indptr)),
+                    minlength=problem.n_candidates,
+                )
             delta = gain_free + regain - loss
             delta[in_set] = -np.inf
             c = int(np.argmax(delta))
@@ -259,8 +281,9 @@ def _improve_by_swaps(problem: SitingProblem, chosen: list[int], max_passes: int
     return chosen
 
 
-def maximal_covering(problem: SitingProblem, p: int, method: str = "greedy", *,
-                     time_limit_s: float = 120.0) -> SitingResult:
+def maximal_covering(
+    problem: SitingProblem, p: int, method: str = "greedy", *, time_limit_s: float = 120.0
+) -> SitingResult:
     """Choose ``p`` new sites that add the most covered demand.
 
     Examples
@@ -311,18 +334,25 @@ def _exact_mclp(problem: SitingProblem, p: int, time_limit_s: float) -> SitingRe
     if len(useful) == 0:
         return _result(problem, "exact", [], optimal=True)
     # Only demand not yet covered matters; spopt takes a dense cost matrix.
-    sub = SitingProblem(problem.demand_lon[useful], problem.demand_lat[useful],
-                        problem.open_weight[useful], problem.candidate_lon,
-                        problem.candidate_lat, problem.radius_m)
-    model = MCLP.from_cost_matrix(sub.distances_m(), sub.demand_weight,
-                                  service_radius=problem.radius_m, p_facilities=p)
+    sub = SitingProblem(
+        problem.demand_lon[useful],
+        problem.demand_lat[useful],
+        problem.open_weight[useful],
+        problem.candidate_lon,
+        problem.candidate_lat,
+        problem.radius_m,
+    )
+    model = MCLP.from_cost_matrix(
+        sub.distances_m(), sub.demand_weight, service_radius=problem.radius_m, p_facilities=p
+    )
     model.solve(_solver(time_limit_s))
     chosen = [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
     return _result(problem, "exact", chosen, optimal=_proved_optimal(model.problem))
 
 
-def set_covering(problem: SitingProblem, method: str = "greedy", *,
-                 time_limit_s: float = 120.0) -> SitingResult:
+def set_covering(
+    problem: SitingProblem, method: str = "greedy", *, time_limit_s: float = 120.0
+) -> SitingResult:
     """The fewest new sites that cover every demand point some candidate can reach.
 
     Demand points no candidate reaches are left out and reported as ``uncoverable``.
@@ -338,14 +368,24 @@ def set_covering(problem: SitingProblem, method: str = "greedy", *,
     if method == "exact":
         from spopt.locate import LSCP
 
-        sub = SitingProblem(problem.demand_lon[targets], problem.demand_lat[targets],
-                            np.ones(len(targets)), problem.candidate_lon,
-                            problem.candidate_lat, problem.radius_m)
+        sub = SitingProblem(
+            problem.demand_lon[targets],
+            problem.demand_lat[targets],
+            np.ones(len(targets)),
+            problem.candidate_lon,
+            problem.candidate_lat,
+            problem.radius_m,
+        )
         model = LSCP.from_cost_matrix(sub.distances_m(), service_radius=problem.radius_m)
         model.solve(_solver(time_limit_s))
         chosen = [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
-        return _result(problem, "exact", chosen, optimal=_proved_optimal(model.problem),
-                       uncoverable=uncoverable)
+        return _result(
+            problem,
+            "exact",
+            chosen,
+            optimal=_proved_optimal(model.problem),
+            uncoverable=uncoverable,
+        )
     # Greedy set cover by count of points reached, then drop redundant sites.
     cover = problem.cover[:, targets].tocsr()
     uncovered = np.ones(len(targets), dtype=bool)
@@ -354,12 +394,12 @@ def set_covering(problem: SitingProblem, method: str = "greedy", *,
         gains = cover @ uncovered.astype(float)
         j = int(np.argmax(gains))
         chosen.append(j)
-        uncovered[cover.indices[cover.indptr[j]:cover.indptr[j + 1]]] = False
+        uncovered[cover.indices[cover.indptr[j] : cover.indptr[j + 1]]] = False
     # A site is redundant when every point it covers is covered by another chosen site;
     # the cover counts are kept up to date as sites are dropped (smallest sites first).
     counts = np.asarray(cover[chosen].sum(axis=0)).ravel()
     for j in sorted(chosen, key=lambda j: cover.indptr[j + 1] - cover.indptr[j]):
-        points = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
+        points = cover.indices[cover.indptr[j] : cover.indptr[j + 1]]
         if len(chosen) > 1 and (counts[points] >= 2).all():
             chosen = [k for k in chosen if k != j]
             counts[points] -= 1

@@ -14,8 +14,9 @@ TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
 
 #: The PostGIS server the tests use; the suite fails (not skips) when it is unreachable.
-POSTGIS_URL = os.environ.get("LOCATOR_TEST_POSTGIS_URL",
-                             "postgresql://postgres@127.0.0.1:5432/test")
+POSTGIS_URL = os.environ.get(
+    "LOCATOR_TEST_POSTGIS_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def _postgis_schema_url():
@@ -28,8 +29,10 @@ def _postgis_schema_url():
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             conn.execute(f'CREATE SCHEMA "{schema}"')
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostGIS tests need a PostgreSQL server with PostGIS at {POSTGIS_URL} "
-                    f"(set LOCATOR_TEST_POSTGIS_URL; .ci/run installs it): {exc}")
+        pytest.fail(
+            f"PostGIS tests need a PostgreSQL server with PostGIS at {POSTGIS_URL} "
+            f"(set LOCATOR_TEST_POSTGIS_URL; .ci/run installs it): {exc}"
+        )
     sep = "&" if "?" in POSTGIS_URL else "?"
     return schema, f"{POSTGIS_URL}{sep}options=-csearch_path%3D{schema},public"
 
@@ -108,8 +111,9 @@ def data(url):
         return planning.PlanningData.from_storage(storage)
 
 
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
+)
 def loaded_url(request, tmp_path_factory):
     """One database per backend with the shipped data, shared by a module's readers."""
     from tests.web_fixtures import loaded_database

@@ -93,8 +93,9 @@ def assert_geojson(body: dict) -> None:
 
 # ---- the Hefei service areas, checked against shapely ----------------------------------------
 def test_hefei_service_areas_match_an_independent_count(client):
-    response = client.get(f"{API}/facilities",
-                          query_string={"kind": "service_area", "city": HEFEI, "limit": 1000})
+    response = client.get(
+        f"{API}/facilities", query_string={"kind": "service_area", "city": HEFEI, "limit": 1000}
+    )
     assert response.status_code == 200
     assert response.mimetype == "application/geo+json"
     body = response.get_json()
@@ -167,11 +168,14 @@ def test_first_middle_and_last_pages(client):
     assert beyond["numberMatched"] == ALL
 
 
-@pytest.mark.parametrize(("params", "limit"), [
-    ({}, 37),
-    ({"kind": "logistics_park"}, 10),
-    ({"kind": "service_area", "city": HEFEI}, 5),
-])
+@pytest.mark.parametrize(
+    ("params", "limit"),
+    [
+        ({}, 37),
+        ({"kind": "logistics_park"}, 10),
+        ({"kind": "service_area", "city": HEFEI}, 5),
+    ],
+)
 def test_following_next_links_visits_every_match_once(client, params, limit):
     expected = matched_ids(client, **params)
     seen: list[str] = []
@@ -244,8 +248,15 @@ def test_amenity_status_and_kind_on_inserted_facilities(own_db):
     add_facilities(
         url,
         facility("test:a", "蜀山司机之家", amenities=frozenset({"shower", "canteen", "wifi"})),
-        facility("test:b", "包河驿站", kind="service_point", lon=117.30, lat=31.79,
-                 status="planned", amenities=frozenset({"shower"})),
+        facility(
+            "test:b",
+            "包河驿站",
+            kind="service_point",
+            lon=117.30,
+            lat=31.79,
+            status="planned",
+            amenities=frozenset({"shower"}),
+        ),
         facility("test:c", "无设施站", kind="service_station"),
     )
     assert matched_ids(client, amenity="shower") == {"test:a", "test:b"}
@@ -274,8 +285,11 @@ def test_county_by_name_and_by_code(client, code):
 
 
 def test_city_by_code(client):
-    assert matched_ids(client, city=HEFEI_CODE) == matched_ids(client, city=HEFEI) == ids_within(
-        admin_polygon(HEFEI_CODE))
+    assert (
+        matched_ids(client, city=HEFEI_CODE)
+        == matched_ids(client, city=HEFEI)
+        == ids_within(admin_polygon(HEFEI_CODE))
+    )
 
 
 @pytest.mark.parametrize("township", ["撮镇镇", "上派镇", "包公镇"])
@@ -302,8 +316,9 @@ def test_q_finds_chinese_substrings(client):
 
 
 # ---- one facility ---------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["osm:way/161679435", "osm:way%2F161679435",
-                                  quote("osm:way/161679435", safe="")])
+@pytest.mark.parametrize(
+    "path", ["osm:way/161679435", "osm:way%2F161679435", quote("osm:way/161679435", safe="")]
+)
 def test_one_facility_with_a_slash_in_its_id(client, path):
     response = client.get(f"{API}/facilities/{path}")
     assert response.status_code == 200
@@ -321,8 +336,9 @@ def test_one_facility_with_a_slash_in_its_id(client, path):
     assert response.headers["ETag"]
 
 
-@pytest.mark.parametrize("path", ["osm:way/1", "nope", "osm:way/161679435/extra",
-                                  "%3Cscript%3E", "%E2%9C%93"])
+@pytest.mark.parametrize(
+    "path", ["osm:way/1", "nope", "osm:way/161679435/extra", "%3Cscript%3E", "%E2%9C%93"]
+)
 def test_unknown_facility_is_a_404_error(client, path):
     response = client.get(f"{API}/facilities/{path}")
     assert response.status_code == 404
@@ -393,20 +409,36 @@ def test_bad_parameters_are_400_naming_the_field(client, query, field):
     assert isinstance(error["message"], str) and 0 < len(error["message"]) < 2000
 
 
-@pytest.mark.parametrize(("query", "hint"), [
-    ("kind=servce_area", "service_area"),
-    ("kind=logistic_park", "logistics_park"),
-    ("status=opne", "open"),
-    ("amenity=showr", "shower"),
-])
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("kind=servce_area", "service_area"),
+        ("kind=logistic_park", "logistics_park"),
+        ("status=opne", "open"),
+        ("amenity=showr", "shower"),
+    ],
+)
 def test_near_misses_suggest_the_valid_value(client, query, hint):
     message = get_json(client, f"{API}/facilities?{query}", 400)["error"]["message"]
     assert f"did you mean '{hint}'" in message
 
 
-HOSTILE = ["<script>alert(1)</script>", "' OR 1=1 --", "\"; DROP TABLE facilities; --",
-           "a\x00b", "\x00", "🚚🚛", "%", "_", "\\", "${alert(1)}", "../../etc/passwd",
-           "NULL", "\u202e", "\ufeff"]
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    '"; DROP TABLE facilities; --',
+    "a\x00b",
+    "\x00",
+    "🚚🚛",
+    "%",
+    "_",
+    "\\",
+    "${alert(1)}",
+    "../../etc/passwd",
+    "NULL",
+    "\u202e",
+    "\ufeff",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -419,8 +451,22 @@ def test_hostile_text_is_searched_for_not_executed(client, name, text):
 
 
 def test_parameters_never_cause_a_500(client):
-    values = ["", " ", ",", ",,,", "-0", "1e400", "0x10", "١٠", "9" * 400, "\x00", "🚚",
-              "<b>", "' OR '1'='1", "%FF"]
+    values = [
+        "",
+        " ",
+        ",",
+        ",,,",
+        "-0",
+        "1e400",
+        "0x10",
+        "١٠",
+        "9" * 400,
+        "\x00",
+        "🚚",
+        "<b>",
+        "' OR '1'='1",
+        "%FF",
+    ]
     for name in sorted(FACILITY_PARAMS):
         for value in values:
             response = client.get(f"{API}/facilities", query_string={name: value})
@@ -454,8 +500,12 @@ def test_etag_and_304(client):
     assert other.headers["ETag"] != etag
 
     one = client.get(f"{API}/facilities/osm:way/161679435")
-    assert client.get(f"{API}/facilities/osm:way/161679435",
-                      headers={"If-None-Match": one.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(
+            f"{API}/facilities/osm:way/161679435", headers={"If-None-Match": one.headers["ETag"]}
+        ).status_code
+        == 304
+    )
 
 
 def test_weak_etag_from_a_proxy_still_validates(client):
@@ -576,9 +626,19 @@ def test_openapi_documents_every_accepted_parameter(openapi):
 
 
 def test_every_documented_parameter_is_accepted(client, openapi):
-    examples = {"bbox": "116,31,118,33", "kind": "service_area", "status": "open",
-                "amenity": "shower", "city": HEFEI, "county": "肥东县", "township": "撮镇镇",
-                "q": "服务区", "limit": "10", "offset": "0", "f": "json"}
+    examples = {
+        "bbox": "116,31,118,33",
+        "kind": "service_area",
+        "status": "open",
+        "amenity": "shower",
+        "city": HEFEI,
+        "county": "肥东县",
+        "township": "撮镇镇",
+        "q": "服务区",
+        "limit": "10",
+        "offset": "0",
+        "f": "json",
+    }
     for parameter in openapi["paths"]["/facilities"]["get"]["parameters"]:
         name = parameter["name"]
         response = client.get(f"{API}/facilities", query_string={name: examples[name]})
@@ -596,8 +656,9 @@ def test_unknown_api_path_is_a_json_404(client, path):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
-@pytest.mark.parametrize("path", [f"{API}/facilities", f"{API}/facilities/osm:way/161679435",
-                                  f"{API}/openapi.json"])
+@pytest.mark.parametrize(
+    "path", [f"{API}/facilities", f"{API}/facilities/osm:way/161679435", f"{API}/openapi.json"]
+)
 def test_other_methods_are_a_json_405(client, method, path):
     response = getattr(client, method)(path, json={"name": "x"})
     assert response.status_code == 405
@@ -626,8 +687,10 @@ def _fetch(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
 def test_over_a_real_socket(app):
     expected = ids_within(admin_polygon(HEFEI_CODE), "service_area")
     with LiveServer(app) as server:
-        url = (f"{server.url}{API}/facilities?"
-               f"{urlencode({'kind': 'service_area', 'city': HEFEI, 'limit': 10})}")
+        url = (
+            f"{server.url}{API}/facilities?"
+            f"{urlencode({'kind': 'service_area', 'city': HEFEI, 'limit': 10})}"
+        )
         seen: list[str] = []
         etag = None
         while url:
@@ -643,8 +706,10 @@ def test_over_a_real_socket(app):
             url = links.get("next")
         assert sorted(seen) == sorted(expected)
 
-        first = (f"{server.url}{API}/facilities?"
-                 f"{urlencode({'kind': 'service_area', 'city': HEFEI, 'limit': 10})}")
+        first = (
+            f"{server.url}{API}/facilities?"
+            f"{urlencode({'kind': 'service_area', 'city': HEFEI, 'limit': 10})}"
+        )
         status, _, data = _fetch(first, {"If-None-Match": etag})
         assert status == 304 and data == b""
 

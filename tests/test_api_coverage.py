@@ -63,12 +63,26 @@ def test_townships_equal_the_library(client, data):
     for feature, row in zip(body["features"], report.townships, strict=True):
         props = feature["properties"]
         assert feature["id"] == props["code"] == row.code
-        for key in ("name", "county", "city", "located", "covered", "nearest_id",
-                    "nearest_name", "nearest_m", "facilities_inside", "gap_rank",
-                    "covered_share", "ref_lon", "ref_lat"):
-            assert props[key] == (pytest.approx(getattr(row, key))
-                                  if isinstance(getattr(row, key), float)
-                                  else getattr(row, key)), key
+        for key in (
+            "name",
+            "county",
+            "city",
+            "located",
+            "covered",
+            "nearest_id",
+            "nearest_name",
+            "nearest_m",
+            "facilities_inside",
+            "gap_rank",
+            "covered_share",
+            "ref_lon",
+            "ref_lat",
+        ):
+            assert props[key] == (
+                pytest.approx(getattr(row, key))
+                if isinstance(getattr(row, key), float)
+                else getattr(row, key)
+            ), key
         assert props["demand"] == pytest.approx(row.demand, abs=0.05)
         assert props["status"] == planning.township_status(row)
         if row.located == "unlocated":
@@ -81,8 +95,7 @@ def test_townships_spot_check_against_the_coverage_report(client, loaded_url):
     """Independently of the app's caches: the report computed straight from storage."""
     with open_storage(loaded_url) as storage:
         units, facilities = storage.admin_units(), storage.facilities()
-    report = township_coverage(units, facilities, CoverageParams(radius_km=10),
-                               county="肥东县")
+    report = township_coverage(units, facilities, CoverageParams(radius_km=10), county="肥东县")
     body = get_json(client, "/townships", county="肥东县", radius_km="10")
     by_code = {f["id"]: f["properties"] for f in body["features"]}
     assert set(by_code) == {t.code for t in report.townships}
@@ -103,27 +116,38 @@ def test_province_townships_keep_the_unlocated_with_null_geometry(client):
         key = f["properties"]["located"]
         types.setdefault(key, set()).add(f["geometry"] and f["geometry"]["type"])
     assert types == {"unlocated": {None}, "seat": {"Point"}, "polygon": {"MultiPolygon"}}
-    assert body["summary"]["unlocated"] == sum(1 for f in features
-                                               if f["properties"]["located"] == "unlocated")
+    assert body["summary"]["unlocated"] == sum(
+        1 for f in features if f["properties"]["located"] == "unlocated"
+    )
 
 
 def test_simplified_polygons_are_smaller(client):
     full = client.get(f"{API}/townships", query_string={"county": "肥东县"})
-    simple = client.get(f"{API}/townships", query_string={"county": "肥东县",
-                                                          "simplify": "1"})
+    simple = client.get(f"{API}/townships", query_string={"county": "肥东县", "simplify": "1"})
     assert len(simple.data) < len(full.data) / 2
 
 
 # ---- summary -------------------------------------------------------------------------------
-@pytest.mark.parametrize("params,kwargs", [
-    ({"city": HEFEI}, {"city": HEFEI}),
-    ({"city": "340100", "radius_km": "12.5", "kind": "service_area,driver_home"},
-     {"city": "340100", "params": CoverageParams(radius_km=12.5, kinds=frozenset(
-         {"service_area", "driver_home"}))}),
-    ({"county": "340122", "weight": "transport_workers"},
-     {"county": "340122", "params": CoverageParams(weight="transport_workers")}),
-    ({}, {}),
-])
+@pytest.mark.parametrize(
+    "params,kwargs",
+    [
+        ({"city": HEFEI}, {"city": HEFEI}),
+        (
+            {"city": "340100", "radius_km": "12.5", "kind": "service_area,driver_home"},
+            {
+                "city": "340100",
+                "params": CoverageParams(
+                    radius_km=12.5, kinds=frozenset({"service_area", "driver_home"})
+                ),
+            },
+        ),
+        (
+            {"county": "340122", "weight": "transport_workers"},
+            {"county": "340122", "params": CoverageParams(weight="transport_workers")},
+        ),
+        ({}, {}),
+    ],
+)
 def test_summary_equals_the_library(client, data, params, kwargs):
     body = get_json(client, "/coverage/summary", **params)
     kwargs = dict(kwargs)
@@ -146,18 +170,14 @@ def test_kind_is_repeatable_and_takes_labels(client):
 # ---- grid ----------------------------------------------------------------------------------
 def test_grid_equals_the_library(client, data):
     cells = get_json(client, "/coverage/grid", city=HEFEI, resolution="7")
-    report = blind_spots(data.units, data.facilities, CoverageParams(), city=HEFEI,
-                         resolution=7)
+    report = blind_spots(data.units, data.facilities, CoverageParams(), city=HEFEI, resolution=7)
     assert len(cells["features"]) == len(report.cells)
     summary = report.summary()
     assert cells["summary"]["cells"] == summary["cells"]
     assert cells["summary"]["blind_cells"] == summary["blind_cells"]
-    assert cells["summary"]["demand_covered"] == pytest.approx(summary["demand_covered"],
-                                                               abs=0.1)
-    assert sum(not f["properties"]["covered"] for f in cells["features"]) == \
-        summary["blind_cells"]
-    blind = get_json(client, "/coverage/grid", city=HEFEI, resolution="7",
-                     blind_only="true")
+    assert cells["summary"]["demand_covered"] == pytest.approx(summary["demand_covered"], abs=0.1)
+    assert sum(not f["properties"]["covered"] for f in cells["features"]) == summary["blind_cells"]
+    blind = get_json(client, "/coverage/grid", city=HEFEI, resolution="7", blind_only="true")
     assert blind["blind_only"] is True
     assert blind["features"] == jsonable(report.blind_spots_geojson())["features"]
     assert blind["summary"] == cells["summary"]
@@ -171,8 +191,9 @@ def test_progress_equals_the_library(client, data):
     assert body["freq"] == "weekly" and body["periods"] == 6
     assert body["series"] == [p.to_dict() for p in points]
     last = body["series"][-1]
-    assert last["open_facilities"] == sum(1 for f in data.facilities if f.city == HEFEI
-                                          and CoverageParams().counts(f))
+    assert last["open_facilities"] == sum(
+        1 for f in data.facilities if f.city == HEFEI and CoverageParams().counts(f)
+    )
     everywhere = get_json(client, "/progress", freq="monthly")
     assert {p["city_code"] for p in everywhere["series"]} >= {None, "340100"}
 
@@ -213,32 +234,47 @@ def test_plan_with_a_list_of_candidates_in_gcj02(client, data):
     from locator.crs import from_wgs84
 
     lon, lat = from_wgs84(gap.ref_lon, gap.ref_lat, "gcj02")
-    body = post_plan(client, {"sites": 1, "city": HEFEI, "crs": "gcj02",
-                              "candidates": [{"lon": float(lon), "lat": float(lat),
-                                              "name": "候选甲"}]})
+    body = post_plan(
+        client,
+        {
+            "sites": 1,
+            "city": HEFEI,
+            "crs": "gcj02",
+            "candidates": [{"lon": float(lon), "lat": float(lat), "name": "候选甲"}],
+        },
+    )
     site = body["sites"][0]
     assert site["name"] == "候选甲" and site["source"] == "points"
     assert site["lon"] == pytest.approx(gap.ref_lon, abs=1e-5)
     assert site["added"] >= round(gap.demand - gap.demand_covered, 1) - 0.1
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"sites": 3, "colour": "red"}, "colour"), ({}, "sites"), ({"sites": 0}, "sites"),
-    ({"sites": 3, "radius_km": 0}, "radius_km"), ({"sites": 3, "city": "火星市"}, "city"),
-    ({"sites": 3, "city": HEFEI, "county": "埇桥区"}, "county"),
-    ({"sites": 3, "candidates": "airports"}, "candidates"),
-    ({"sites": 3, "candidates": [[31.8, 117.2]]}, "candidates"),
-    ({"sites": 3, "resolution": 10, "demand": "grid"}, "resolution"),
-    ({"what_if": "here"}, "what_if"), ([1, 2], "body"), ("five", "body"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"sites": 3, "colour": "red"}, "colour"),
+        ({}, "sites"),
+        ({"sites": 0}, "sites"),
+        ({"sites": 3, "radius_km": 0}, "radius_km"),
+        ({"sites": 3, "city": "火星市"}, "city"),
+        ({"sites": 3, "city": HEFEI, "county": "埇桥区"}, "county"),
+        ({"sites": 3, "candidates": "airports"}, "candidates"),
+        ({"sites": 3, "candidates": [[31.8, 117.2]]}, "candidates"),
+        ({"sites": 3, "resolution": 10, "demand": "grid"}, "resolution"),
+        ({"what_if": "here"}, "what_if"),
+        ([1, 2], "body"),
+        ("five", "body"),
+    ],
+)
 def test_plan_errors_name_the_field(client, body, field):
     error = post_plan(client, body, expect=400)["error"]
     assert error["code"] == "invalid_parameter" and error["field"] == field
 
 
 def test_plan_needs_json(client):
-    response = client.post(f"{API}/plan", data="sites=3",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"{API}/plan", data="sites=3", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
     assert response.get_json()["error"]["code"] == "unsupported_format"
     broken = client.post(f"{API}/plan", data="{sites: 3", content_type="application/json")
@@ -258,30 +294,33 @@ def test_plan_is_post_only(client):
 
 
 # ---- bad parameters ------------------------------------------------------------------------
-@pytest.mark.parametrize("path,params,field", [
-    ("/townships", {"radius_km": "0"}, "radius_km"),
-    ("/townships", {"radius_km": "100.5"}, "radius_km"),
-    ("/townships", {"radius_km": "abc"}, "radius_km"),
-    ("/townships", {"radius_km": "nan"}, "radius_km"),
-    ("/townships", {"kind": "卡车"}, "kind"),
-    ("/townships", {"weight": "cars"}, "weight"),
-    ("/townships", {"city": "火星市"}, "city"),
-    ("/townships", {"county": "不存在县"}, "county"),
-    ("/townships", {"city": HEFEI, "county": "埇桥区"}, "county"),
-    ("/townships", {"simplify": "maybe"}, "simplify"),
-    ("/townships", {"bbox": "1,2,3,4"}, "bbox"),
-    ("/coverage/summary", {"resolution": "7"}, "resolution"),
-    ("/coverage/summary", {"city": "x" * 100}, "city"),
-    ("/coverage/grid", {"resolution": "4"}, "resolution"),
-    ("/coverage/grid", {"resolution": "eleven"}, "resolution"),
-    ("/coverage/grid", {"resolution": "10"}, "resolution"),
-    ("/coverage/grid", {"city": HEFEI, "blind_only": "perhaps"}, "blind_only"),
-    ("/progress", {"freq": "yearly"}, "freq"),
-    ("/progress", {"periods": "0"}, "periods"),
-    ("/progress", {"periods": "400"}, "periods"),
-    ("/progress", {"city": "火星市"}, "city"),
-    ("/progress", {"county": "肥东县"}, "county"),
-])
+@pytest.mark.parametrize(
+    "path,params,field",
+    [
+        ("/townships", {"radius_km": "0"}, "radius_km"),
+        ("/townships", {"radius_km": "100.5"}, "radius_km"),
+        ("/townships", {"radius_km": "abc"}, "radius_km"),
+        ("/townships", {"radius_km": "nan"}, "radius_km"),
+        ("/townships", {"kind": "卡车"}, "kind"),
+        ("/townships", {"weight": "cars"}, "weight"),
+        ("/townships", {"city": "火星市"}, "city"),
+        ("/townships", {"county": "不存在县"}, "county"),
+        ("/townships", {"city": HEFEI, "county": "埇桥区"}, "county"),
+        ("/townships", {"simplify": "maybe"}, "simplify"),
+        ("/townships", {"bbox": "1,2,3,4"}, "bbox"),
+        ("/coverage/summary", {"resolution": "7"}, "resolution"),
+        ("/coverage/summary", {"city": "x" * 100}, "city"),
+        ("/coverage/grid", {"resolution": "4"}, "resolution"),
+        ("/coverage/grid", {"resolution": "eleven"}, "resolution"),
+        ("/coverage/grid", {"resolution": "10"}, "resolution"),
+        ("/coverage/grid", {"city": HEFEI, "blind_only": "perhaps"}, "blind_only"),
+        ("/progress", {"freq": "yearly"}, "freq"),
+        ("/progress", {"periods": "0"}, "periods"),
+        ("/progress", {"periods": "400"}, "periods"),
+        ("/progress", {"city": "火星市"}, "city"),
+        ("/progress", {"county": "肥东县"}, "county"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_field(sweep_client, path, params, field):
     body = get_json(sweep_client, path, expect=400, **params)
     assert body["error"]["code"] == "invalid_parameter"
@@ -291,10 +330,12 @@ def test_bad_parameters_are_400_naming_the_field(sweep_client, path, params, fie
 def test_parameters_never_cause_a_500(sweep_client):
     client = sweep_client
     odd = ["", " ", "-1", "1e400", "inf", "0x10", "%00", "<script>", "合肥市,芜湖市", "' OR 1=1"]
-    for path, names in (("/townships", TOWNSHIP_PARAMS),
-                        ("/coverage/summary", COVERAGE_PARAMS),
-                        ("/coverage/grid", GRID_PARAMS),
-                        ("/progress", PROGRESS_PARAMS)):
+    for path, names in (
+        ("/townships", TOWNSHIP_PARAMS),
+        ("/coverage/summary", COVERAGE_PARAMS),
+        ("/coverage/grid", GRID_PARAMS),
+        ("/progress", PROGRESS_PARAMS),
+    ):
         for name in sorted(names):
             for value in odd:
                 params = {name: value}
@@ -307,7 +348,9 @@ def test_parameters_never_cause_a_500(sweep_client):
                 assert response.status_code in (200, 400, 413), (path, name, value)
                 if response.status_code == 413:
                     assert (path, response.get_json()["error"]["field"]) == (
-                        "/coverage/grid", "resolution")
+                        "/coverage/grid",
+                        "resolution",
+                    )
                 assert response.mimetype in ("application/json", "application/geo+json")
 
 
@@ -315,8 +358,9 @@ def test_parameters_never_cause_a_500(sweep_client):
 def test_etag_and_304(client):
     first = client.get(f"{API}/coverage/summary", query_string={"city": HEFEI})
     etag = first.headers["ETag"]
-    again = client.get(f"{API}/coverage/summary", query_string={"city": HEFEI},
-                       headers={"If-None-Match": etag})
+    again = client.get(
+        f"{API}/coverage/summary", query_string={"city": HEFEI}, headers={"If-None-Match": etag}
+    )
     assert again.status_code == 304 and again.data == b""
 
 
@@ -342,9 +386,11 @@ def test_a_new_station_changes_the_answer(tmp_path):
     try:
         client = app.test_client()
         before = get_json(client, "/townships", county="肥东县")
-        target = next(f for f in before["features"]
-                      if f["properties"]["located"] != "unlocated"
-                      and not f["properties"]["covered"])
+        target = next(
+            f
+            for f in before["features"]
+            if f["properties"]["located"] != "unlocated" and not f["properties"]["covered"]
+        )
         lon, lat = target["properties"]["ref_lon"], target["properties"]["ref_lat"]
         add_facilities(url, facility("test:new", "新司机之家", lon=lon, lat=lat))
         after = get_json(client, "/townships", county="肥东县")
@@ -361,26 +407,44 @@ def test_a_new_station_changes_the_answer(tmp_path):
 def test_openapi_documents_the_coverage_endpoints(client):
     doc = get_json(client, "/openapi.json")
     paths = doc["paths"]
-    for path, accepted in (("/townships", TOWNSHIP_PARAMS),
-                           ("/coverage/summary", COVERAGE_PARAMS),
-                           ("/coverage/grid", GRID_PARAMS), ("/progress", PROGRESS_PARAMS)):
+    for path, accepted in (
+        ("/townships", TOWNSHIP_PARAMS),
+        ("/coverage/summary", COVERAGE_PARAMS),
+        ("/coverage/grid", GRID_PARAMS),
+        ("/progress", PROGRESS_PARAMS),
+    ):
         documented = {p["name"] for p in paths[path]["get"]["parameters"]}
         assert documented == accepted, path
     plan = paths["/plan"]["post"]
     assert set(plan["responses"]) >= {"200", "400", "413", "415"}
     schema = doc["components"]["schemas"]["PlanRequest"]
     assert set(schema["properties"]) == planning.PLAN_FIELDS
-    for name in ("Rollup", "CoverageSummary", "TownshipCollection", "GridCollection",
-                 "ProgressSeries", "PlanResult"):
+    for name in (
+        "Rollup",
+        "CoverageSummary",
+        "TownshipCollection",
+        "GridCollection",
+        "ProgressSeries",
+        "PlanResult",
+    ):
         assert name in doc["components"]["schemas"]
 
 
 def test_every_documented_parameter_is_accepted(sweep_client):
     client = sweep_client
     doc = get_json(client, "/openapi.json")
-    examples = {"city": HEFEI, "county": "肥东县", "radius_km": "8", "kind": "service_area",
-                "weight": "transport_workers", "simplify": "true", "resolution": "7",
-                "blind_only": "true", "freq": "weekly", "periods": "4"}
+    examples = {
+        "city": HEFEI,
+        "county": "肥东县",
+        "radius_km": "8",
+        "kind": "service_area",
+        "weight": "transport_workers",
+        "simplify": "true",
+        "resolution": "7",
+        "blind_only": "true",
+        "freq": "weekly",
+        "periods": "4",
+    }
     for path in ("/townships", "/coverage/summary", "/coverage/grid", "/progress"):
         for parameter in doc["paths"][path]["get"]["parameters"]:
             name = parameter["name"]

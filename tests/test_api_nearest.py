@@ -65,8 +65,7 @@ def test_open_now_at_a_given_time(client, facilities):
     query = FacilityQuery(open_now=True, at=dt.datetime.fromisoformat(at))
     expected = brute_force([f for f in facilities if matches(f, query)], 117.2, 31.8, 20)
     assert ids_of(body) == [fid for _, fid in expected]
-    assert {f["properties"]["hours"] for f in body["features"]} <= {"24/7",
-                                                                    "Mo-Su 22:00-06:00"}
+    assert {f["properties"]["hours"] for f in body["features"]} <= {"24/7", "Mo-Su 22:00-06:00"}
 
 
 def ids_of(body):
@@ -109,17 +108,30 @@ def test_etag_and_cache_control(client):
     assert again.status_code == 304 and again.data == b""
 
 
-@pytest.mark.parametrize("query, field", [
-    ("lat=31.8", "lon"), ("lon=117.2", "lat"), ("lon=abc&lat=31.8", "lon"),
-    ("lon=117.2&lat=95", "lat"), ("lon=200&lat=31", "lon"), ("lon=117&lat=31&k=51", "k"),
-    ("lon=117&lat=31&k=0", "k"), ("lon=117&lat=31&k=x", "k"), ("lon=117&lat=31&kind=shop", "kind"),
-    ("lon=117&lat=31&amenity=sauna", "amenity"), ("lon=117&lat=31&crs=mercator", "crs"),
-    ("lon=117&lat=31&out_crs=x", "out_crs"), ("lon=117&lat=31&max_km=-1", "max_km"),
-    ("lon=117&lat=31&open_now=maybe", "open_now"), ("lon=117&lat=31&at=yesterday", "at"),
-    ("lon=117&lat=31&min_truck_parking=-5", "min_truck_parking"),
-    ("lon=117&lat=31&radius=5", "radius"), ("lon=nan&lat=31", "lon"),
-    ("lon=%3Cscript%3E&lat=31", "lon"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("lat=31.8", "lon"),
+        ("lon=117.2", "lat"),
+        ("lon=abc&lat=31.8", "lon"),
+        ("lon=117.2&lat=95", "lat"),
+        ("lon=200&lat=31", "lon"),
+        ("lon=117&lat=31&k=51", "k"),
+        ("lon=117&lat=31&k=0", "k"),
+        ("lon=117&lat=31&k=x", "k"),
+        ("lon=117&lat=31&kind=shop", "kind"),
+        ("lon=117&lat=31&amenity=sauna", "amenity"),
+        ("lon=117&lat=31&crs=mercator", "crs"),
+        ("lon=117&lat=31&out_crs=x", "out_crs"),
+        ("lon=117&lat=31&max_km=-1", "max_km"),
+        ("lon=117&lat=31&open_now=maybe", "open_now"),
+        ("lon=117&lat=31&at=yesterday", "at"),
+        ("lon=117&lat=31&min_truck_parking=-5", "min_truck_parking"),
+        ("lon=117&lat=31&radius=5", "radius"),
+        ("lon=nan&lat=31", "lon"),
+        ("lon=%3Cscript%3E&lat=31", "lon"),
+    ],
+)
 def test_bad_nearest_parameters_are_400_naming_the_field(client, query, field):
     response = client.get(f"/api/v1/nearest?{query}")
     assert response.status_code == 400
@@ -134,18 +146,21 @@ def test_along_route_in_driving_order(client, facilities):
     assert alongs and alongs == sorted(alongs)
     assert all(f["properties"]["offset_m"] <= 8000 for f in body["features"])
     assert all(f["properties"]["status"] == "open" for f in body["features"])
-    reverse = client.post("/api/v1/along-route", json={
-        "route": route["coordinates"][::-1], "buffer_km": 8}).json
+    reverse = client.post(
+        "/api/v1/along-route", json={"route": route["coordinates"][::-1], "buffer_km": 8}
+    ).json
     assert set(ids_of(reverse)) == set(ids_of(body))
     # Driving the other way, each facility lies at (route length - its distance along).
     coords = route["coordinates"]
     length = sum(float(haversine_m(*a, *b)) for a, b in zip(coords, coords[1:], strict=False))
     backward = {f["id"]: f["properties"]["distance_along_m"] for f in reverse["features"]}
     for f in body["features"]:
-        assert backward[f["id"]] == pytest.approx(length - f["properties"]["distance_along_m"],
-                                                  abs=5.0)
-    ahead = client.post("/api/v1/along-route", json={
-        "route": route, "buffer_km": 8, "position": [117.2, 31.8]}).json
+        assert backward[f["id"]] == pytest.approx(
+            length - f["properties"]["distance_along_m"], abs=5.0
+        )
+    ahead = client.post(
+        "/api/v1/along-route", json={"route": route, "buffer_km": 8, "position": [117.2, 31.8]}
+    ).json
     assert set(ids_of(ahead)) < set(ids_of(body))
     assert all(f["properties"]["distance_along_m"] >= alongs[0] for f in ahead["features"])
 
@@ -154,23 +169,29 @@ def test_along_route_accepts_amap_coordinates(client):
     route = [[115.5, 30.2], [117.2, 31.8], [119.2, 33.9]]
     plain = client.post("/api/v1/along-route", json={"route": route, "buffer_km": 8}).json
     gcj = [list(wgs84_to_gcj02(lon, lat)) for lon, lat in route]
-    amap = client.post("/api/v1/along-route", json={"route": gcj, "crs": "gcj02",
-                                                     "buffer_km": 8}).json
+    amap = client.post(
+        "/api/v1/along-route", json={"route": gcj, "crs": "gcj02", "buffer_km": 8}
+    ).json
     assert ids_of(plain) == ids_of(amap)
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"route": [[117, 31]]}, "route"), ({"route": {"type": "Point", "coordinates": [1, 2]}},
-                                        "route"),
-    ({"route": [[117, 31], [118, "x"]]}, "route"), ({"route": "LINESTRING(1 2, 3 4)"}, "route"),
-    ({}, "route"), ({"route": [[117, 31], [118, 32]], "buffer_km": 0}, "buffer_km"),
-    ({"route": [[117, 31], [118, 32]], "buffer_km": "far"}, "buffer_km"),
-    ({"route": [[117, 31], [118, 32]], "kind": ["shop"]}, "kind"),
-    ({"route": [[117, 31], [118, 32]], "position": [117]}, "position"),
-    ({"route": [[117, 31], [118, 32]], "position": [117, 95]}, "position"),
-    ({"route": [[117, 31], [118, 32]], "color": "red"}, "color"),
-    ({"route": [[117, 31]] * 5001}, "route"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"route": [[117, 31]]}, "route"),
+        ({"route": {"type": "Point", "coordinates": [1, 2]}}, "route"),
+        ({"route": [[117, 31], [118, "x"]]}, "route"),
+        ({"route": "LINESTRING(1 2, 3 4)"}, "route"),
+        ({}, "route"),
+        ({"route": [[117, 31], [118, 32]], "buffer_km": 0}, "buffer_km"),
+        ({"route": [[117, 31], [118, 32]], "buffer_km": "far"}, "buffer_km"),
+        ({"route": [[117, 31], [118, 32]], "kind": ["shop"]}, "kind"),
+        ({"route": [[117, 31], [118, 32]], "position": [117]}, "position"),
+        ({"route": [[117, 31], [118, 32]], "position": [117, 95]}, "position"),
+        ({"route": [[117, 31], [118, 32]], "color": "red"}, "color"),
+        ({"route": [[117, 31]] * 5001}, "route"),
+    ],
+)
 def test_bad_routes_are_400_naming_the_field(client, body, field):
     response = client.post("/api/v1/along-route", json=body)
     assert response.status_code == 400, response.json
@@ -178,12 +199,12 @@ def test_bad_routes_are_400_naming_the_field(client, body, field):
 
 
 def test_route_must_be_json(client):
-    response = client.post("/api/v1/along-route", data="route=1",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/v1/along-route", data="route=1", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
     assert response.json["error"]["code"] == "unsupported_format"
-    broken = client.post("/api/v1/along-route", data="{not json",
-                         content_type="application/json")
+    broken = client.post("/api/v1/along-route", data="{not json", content_type="application/json")
     assert broken.status_code == 400
 
 
@@ -195,21 +216,40 @@ def test_huge_route_body_is_413(client):
 
 
 def test_cli_nearest_table_and_json(storage, database_url):
-    storage.upsert_facilities([Facility("a", "近站", "driver_home", 117.2, 31.8, hours="24/7"),
-                               Facility("b", "远站", "driver_home", 117.9, 32.5)])
+    storage.upsert_facilities(
+        [
+            Facility("a", "近站", "driver_home", 117.2, 31.8, hours="24/7"),
+            Facility("b", "远站", "driver_home", 117.9, 32.5),
+        ]
+    )
     runner = CliRunner()
-    table = runner.invoke(main, ["--database", database_url, "nearest", "--lon", "117.21",
-                                 "--lat", "31.8", "--k", "2"])
+    table = runner.invoke(
+        main,
+        ["--database", database_url, "nearest", "--lon", "117.21", "--lat", "31.8", "--k", "2"],
+    )
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
     assert "近站" in lines[1] and "营业中" in lines[1] and "远站" in lines[2]
     assert "估算" in lines[-1]
-    as_json = runner.invoke(main, ["--database", database_url, "nearest", "--lon", "117.21",
-                                   "--lat", "31.8", "--json", "--open-now"])
+    as_json = runner.invoke(
+        main,
+        [
+            "--database",
+            database_url,
+            "nearest",
+            "--lon",
+            "117.21",
+            "--lat",
+            "31.8",
+            "--json",
+            "--open-now",
+        ],
+    )
     import json
 
     body = json.loads(as_json.output)
     assert [f["id"] for f in body["features"]] == ["a"]
-    bad = runner.invoke(main, ["--database", database_url, "nearest", "--lon", "x",
-                               "--lat", "31.8"])
+    bad = runner.invoke(
+        main, ["--database", database_url, "nearest", "--lon", "x", "--lat", "31.8"]
+    )
     assert bad.exit_code == 2 and "lon" in bad.output

@@ -137,8 +137,7 @@ def _get(url: str) -> tuple[int, dict, float]:
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(url, timeout=120) as response:
-            return response.status, json.loads(response.read()), \
-                time.perf_counter() - started
+            return response.status, json.loads(response.read()), time.perf_counter() - started
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read()), time.perf_counter() - started
 
@@ -177,7 +176,8 @@ def test_heavy_requests_past_the_queue_get_503_with_retry_after(url):
                 while not results._building and not first.done():
                     time.sleep(0.001)
                 request = urllib.request.Request(
-                    f"{live.url}/api/v1/coverage/summary?radius_km=6.2")
+                    f"{live.url}/api/v1/coverage/summary?radius_km=6.2"
+                )
                 with pytest.raises(urllib.error.HTTPError) as info:
                     urllib.request.urlopen(request, timeout=60)
                 assert first.result()[0] == 200

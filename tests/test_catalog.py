@@ -19,12 +19,20 @@ def random_facilities(n: int, seed: int = 7) -> list[Facility]:
     facilities = []
     for i in range(n):
         city, code = rng.choice(cities)
-        facilities.append(Facility(
-            id=f"f{i:04d}", name=f"站点{i} {rng.choice(['司机之家', '驿站', 'Rest'])}",
-            kind=rng.choice(list(KINDS)), lon=rng.uniform(114.8, 119.7),
-            lat=rng.uniform(29.4, 34.7), status=rng.choice(list(STATUSES)),
-            amenities=frozenset(rng.sample(list(AMENITIES), rng.randint(0, 4))),
-            city=city, city_code=code, address=rng.choice([None, "物流园路1号"])))
+        facilities.append(
+            Facility(
+                id=f"f{i:04d}",
+                name=f"站点{i} {rng.choice(['司机之家', '驿站', 'Rest'])}",
+                kind=rng.choice(list(KINDS)),
+                lon=rng.uniform(114.8, 119.7),
+                lat=rng.uniform(29.4, 34.7),
+                status=rng.choice(list(STATUSES)),
+                amenities=frozenset(rng.sample(list(AMENITIES), rng.randint(0, 4))),
+                city=city,
+                city_code=code,
+                address=rng.choice([None, "物流园路1号"]),
+            )
+        )
     return facilities
 
 
@@ -46,8 +54,9 @@ def scan(facilities, flt: FacilityFilter):
     """The obvious loop, as the reference."""
     kept = []
     for f in facilities:
-        if flt.bbox and not (flt.bbox[0] <= f.lon <= flt.bbox[2]
-                             and flt.bbox[1] <= f.lat <= flt.bbox[3]):
+        if flt.bbox and not (
+            flt.bbox[0] <= f.lon <= flt.bbox[2] and flt.bbox[1] <= f.lat <= flt.bbox[3]
+        ):
             continue
         if flt.kinds and f.kind not in flt.kinds:
             continue
@@ -86,9 +95,13 @@ def test_paging_covers_every_match_once():
 
 
 def test_bbox_across_the_antimeridian():
-    catalog = Catalog([Facility("east", "e", "other", 179.5, 0.0),
-                       Facility("west", "w", "other", -179.5, 0.0),
-                       Facility("mid", "m", "other", 0.0, 0.0)])
+    catalog = Catalog(
+        [
+            Facility("east", "e", "other", 179.5, 0.0),
+            Facility("west", "w", "other", -179.5, 0.0),
+            Facility("mid", "m", "other", 0.0, 0.0),
+        ]
+    )
     page = catalog.query(FacilityFilter(bbox=(179.0, -1.0, -179.0, 1.0)))
     assert [f.id for f in page.items] == ["east", "west"]
 
@@ -99,18 +112,34 @@ def test_get_unknown_id():
 
 
 def test_parse_filter_accepts_repeated_and_comma_separated_values():
-    flt = parse_filter(MultiDict([("kind", "driver_home,服务区"), ("kind", "驿站"),
-                                  ("amenity", "shower"), ("bbox", "116,30,118,32")]))
+    flt = parse_filter(
+        MultiDict(
+            [
+                ("kind", "driver_home,服务区"),
+                ("kind", "驿站"),
+                ("amenity", "shower"),
+                ("bbox", "116,30,118,32"),
+            ]
+        )
+    )
     assert flt.kinds == {"driver_home", "service_area", "service_point"}
     assert flt.amenities == {"shower"}
     assert flt.bbox == (116.0, 30.0, 118.0, 32.0)
 
 
-@pytest.mark.parametrize("args, field", [
-    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "0,50,10,40"}, "bbox"),
-    ({"bbox": "0,0,0,95"}, "bbox"), ({"kind": "shop"}, "kind"), ({"status": "gone"}, "status"),
-    ({"amenity": "sauna"}, "amenity"), ({"q": "x" * 101}, "q"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "a,b,c,d"}, "bbox"),
+        ({"bbox": "0,50,10,40"}, "bbox"),
+        ({"bbox": "0,0,0,95"}, "bbox"),
+        ({"kind": "shop"}, "kind"),
+        ({"status": "gone"}, "status"),
+        ({"amenity": "sauna"}, "amenity"),
+        ({"q": "x" * 101}, "q"),
+    ],
+)
 def test_parse_filter_errors_name_the_field(args, field):
     with pytest.raises(InvalidParameter) as info:
         parse_filter(MultiDict(args))
@@ -146,9 +175,11 @@ def test_cache_sees_own_writes_at_once_and_other_processes_within_the_interval(s
     assert len(cache.current()) == 0
     storage.upsert_facilities([Facility("mine", "站", "driver_home", 117.2, 31.8)])
     assert [f.id for f in cache.current().facilities] == ["mine"]  # own write: at once
-    script = ("from locator.storage import open_storage; from locator.model import Facility; "
-              f"s = open_storage({sqlite_url!r}); "
-              "s.upsert_facilities([Facility('theirs', '站', 'driver_home', 117.3, 31.9)])")
+    script = (
+        "from locator.storage import open_storage; from locator.model import Facility; "
+        f"s = open_storage({sqlite_url!r}); "
+        "s.upsert_facilities([Facility('theirs', '站', 'driver_home', 117.3, 31.9)])"
+    )
     subprocess.run([sys.executable, "-c", script], check=True)
     time.sleep(0.35)
     assert [f.id for f in cache.current().facilities] == ["mine", "theirs"]

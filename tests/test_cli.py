@@ -101,12 +101,15 @@ def test_export_then_import_round_trips(run, initialised, tmp_path):
     assert snapshot(initialised) == before
 
 
-@pytest.mark.parametrize("args, message", [
-    (["import", "{file}", "--rejects", "r.csv"], "--rejects goes with --skip-invalid"),
-    (["import", "{file}", "--map", "name"], "--map takes FIELD=HEADER"),
-    (["import", "{file}", "--crs", "mars2000"], "crs"),
-    (["export", "--out", "x.geojson", "--kind", "shop"], "kind"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["import", "{file}", "--rejects", "r.csv"], "--rejects goes with --skip-invalid"),
+        (["import", "{file}", "--map", "name"], "--map takes FIELD=HEADER"),
+        (["import", "{file}", "--crs", "mars2000"], "crs"),
+        (["export", "--out", "x.geojson", "--kind", "shop"], "kind"),
+    ],
+)
 def test_usage_errors_are_clear(run, initialised, tmp_path, args, message):
     path = tmp_path / "good.csv"
     path.write_text("名称,经度,纬度,类型\n新站,117.3,31.9,驿站\n", encoding="utf-8")

@@ -20,8 +20,9 @@ from tests.web_fixtures import close_app, make_app
 
 DAY = Facility("day", "白班司机之家", "driver_home", 117.230, 31.820, hours="08:00-20:00")
 NIGHT = Facility("night", "夜班司机之家", "driver_home", 117.232, 31.821, hours="20:00-08:00")
-WEEKDAYS = Facility("weekdays", "工作日服务站", "service_station", 117.234, 31.822,
-                    hours="周一至周五 9:00-17:00")
+WEEKDAYS = Facility(
+    "weekdays", "工作日服务站", "service_station", 117.234, 31.822, hours="周一至周五 9:00-17:00"
+)
 
 #: 23:30 on New Year's Eve in Shanghai is 15:30 UTC, inside the day station's hours.
 NEW_YEARS_EVE = dt.datetime(2026, 12, 31, 23, 30, tzinfo=SHANGHAI)
@@ -62,14 +63,17 @@ def _states(client) -> dict[str, str]:
     return {f["id"]: f["properties"]["open_state"] for f in body["features"]}
 
 
-@pytest.mark.parametrize("at, open_ids", [
-    (NEW_YEARS_EVE, ["night"]),  # Thursday 23:30
-    (dt.datetime(2027, 1, 1, 7, 59, tzinfo=SHANGHAI), ["night"]),  # Friday, before 8
-    (dt.datetime(2027, 1, 1, 8, 0, tzinfo=SHANGHAI), ["day"]),  # UTC: 00:00, same day
-    (dt.datetime(2027, 1, 1, 9, 30, tzinfo=SHANGHAI), ["day", "weekdays"]),
-    (dt.datetime(2027, 1, 2, 9, 30, tzinfo=SHANGHAI), ["day"]),  # Saturday
-    (dt.datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI), ["night"]),  # UTC: 30 November 16:30
-])
+@pytest.mark.parametrize(
+    "at, open_ids",
+    [
+        (NEW_YEARS_EVE, ["night"]),  # Thursday 23:30
+        (dt.datetime(2027, 1, 1, 7, 59, tzinfo=SHANGHAI), ["night"]),  # Friday, before 8
+        (dt.datetime(2027, 1, 1, 8, 0, tzinfo=SHANGHAI), ["day"]),  # UTC: 00:00, same day
+        (dt.datetime(2027, 1, 1, 9, 30, tzinfo=SHANGHAI), ["day", "weekdays"]),
+        (dt.datetime(2027, 1, 2, 9, 30, tzinfo=SHANGHAI), ["day"]),  # Saturday
+        (dt.datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI), ["night"]),  # UTC: 30 November 16:30
+    ],
+)
 def test_open_now_follows_the_clock_in_shanghai_time(client, clock, at, open_ids):
     clock.set(at)
     assert _open_ids(client) == open_ids
@@ -98,11 +102,15 @@ def test_pages_and_popups_follow_the_clock(client, clock):
 def test_progress_ends_on_shanghais_date(client, clock):
     body = client.get("/api/v1/progress?freq=daily&periods=2").get_json()
     assert [p["period_end"] for p in body["series"] if p["city_code"] is None] == [
-        "2026-12-30", "2026-12-31"]
+        "2026-12-30",
+        "2026-12-31",
+    ]
     clock.set(dt.datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI))  # UTC: 2026-12-31 16:30
     body = client.get("/api/v1/progress?freq=monthly&periods=2").get_json()
     assert [p["period_end"] for p in body["series"] if p["city_code"] is None] == [
-        "2026-12-31", "2027-01-01"]
+        "2026-12-31",
+        "2027-01-01",
+    ]
 
 
 def test_writes_record_the_clocks_time(url, clock):
@@ -129,9 +137,11 @@ def test_the_now_setting_fixes_the_clock():
 
 def test_the_cli_reads_the_now_setting(url):
     runner = CliRunner()
-    result = runner.invoke(main, ["--database", url, "nearest", "--lon", "117.23",
-                                  "--lat", "31.82", "--open-now", "--json"],
-                           env={"LOCATOR_NOW": "2027-01-01T09:30+08:00"})
+    result = runner.invoke(
+        main,
+        ["--database", url, "nearest", "--lon", "117.23", "--lat", "31.82", "--open-now", "--json"],
+        env={"LOCATOR_NOW": "2027-01-01T09:30+08:00"},
+    )
     assert result.exit_code == 0, result.output
     ids = sorted(f["id"] for f in json.loads(result.output)["features"])
     assert ids == ["day", "weekdays"]

@@ -18,7 +18,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from locator.admin import AdminIndex
+from locator.admin_units import AdminIndex
 from locator.coverage import DEFAULT_COUNTED_KINDS, CoverageParams, township_coverage
 from locator.crs import haversine_m
 from locator.errors import InvalidParameter
@@ -37,8 +37,9 @@ def _csv(name):
 
 
 def _utm(geometry):
-    return shapely.transform(geometry, lambda xy: np.column_stack(
-        UTM.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geometry, lambda xy: np.column_stack(UTM.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,8 @@ def census():
 
 def _hefei_polygon():
     for feature in json.loads((GEODATA / "anhui_admin_units.geojson").read_text("utf-8"))[
-            "features"]:
+        "features"
+    ]:
         if feature["properties"]["adcode"] == HEFEI:
             return shapely.make_valid(shape(feature["geometry"]))
     raise AssertionError("Hefei missing from the admin units")
@@ -61,24 +63,40 @@ def facilities(units):
     rng = np.random.default_rng(20240501)
     minx, miny, maxx, maxy = hefei.bounds
     # (kind, status) of the synthetic facilities: most count, some do not.
-    plan = ([("driver_home", "open")] * 40 + [("driver_home", "closed")] * 8
-            + [("driver_home", "planned")] * 6 + [("logistics_park", "open")] * 8
-            + [("service_station", "open")] * 4 + [("legal_aid", "under_construction")] * 2)
+    plan = (
+        [("driver_home", "open")] * 40
+        + [("driver_home", "closed")] * 8
+        + [("driver_home", "planned")] * 6
+        + [("logistics_park", "open")] * 8
+        + [("service_station", "open")] * 4
+        + [("legal_aid", "under_construction")] * 2
+    )
     synthetic = []
     while len(synthetic) < len(plan):
         lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if hefei.covers(shapely.Point(lon, lat)):
             kind, status = plan[len(synthetic)]
-            synthetic.append(Facility(f"test:{len(synthetic)}", f"测试站 {len(synthetic)}",
-                                      kind, float(lon), float(lat), status=status))
+            synthetic.append(
+                Facility(
+                    f"test:{len(synthetic)}",
+                    f"测试站 {len(synthetic)}",
+                    kind,
+                    float(lon),
+                    float(lat),
+                    status=status,
+                )
+            )
     # And one at the centre of each of the three smallest townships, wholly within reach.
     by_code = {u.code: u for u in units}
-    small = sorted((t for t in _hefei_townships(units, by_code) if t.geometry is not None),
-                   key=lambda t: _utm(t.geometry).area)[:3]
+    small = sorted(
+        (t for t in _hefei_townships(units, by_code) if t.geometry is not None),
+        key=lambda t: _utm(t.geometry).area,
+    )[:3]
     for t in small:
         p = t.geometry.representative_point()
-        synthetic.append(Facility(f"test:centre:{t.code}", f"{t.name}司机之家", "driver_home",
-                                  p.x, p.y))
+        synthetic.append(
+            Facility(f"test:centre:{t.code}", f"{t.name}司机之家", "driver_home", p.x, p.y)
+        )
     return AdminIndex(units).assign(read_default_facilities(GEODATA) + synthetic)
 
 
@@ -87,8 +105,9 @@ def _counted(facilities, kinds=DEFAULT_COUNTED_KINDS):
 
 
 def _hefei_townships(units, by_code):
-    return [u for u in units if u.level == "township"
-            and by_code[u.parent_code].parent_code == HEFEI]
+    return [
+        u for u in units if u.level == "township" and by_code[u.parent_code].parent_code == HEFEI
+    ]
 
 
 def _reference(units, by_code, facilities, radius_m=RADIUS_M, kinds=DEFAULT_COUNTED_KINDS):
@@ -107,13 +126,14 @@ def _reference(units, by_code, facilities, radius_m=RADIUS_M, kinds=DEFAULT_COUN
         else:
             result[t.code] = {"located": "unlocated"}
             continue
-        inside = (int(shapely.covers(t.geometry, points).sum())
-                  if t.geometry is not None else None)
+        inside = int(shapely.covers(t.geometry, points).sum()) if t.geometry is not None else None
         dist = haversine_m(ref[0], ref[1], lon, lat) if counted else np.zeros(0)
         nearest = float(dist.min()) if counted else None
         result[t.code] = {
-            "located": "polygon" if t.geometry is not None else "seat", "ref": ref,
-            "inside": inside, "nearest_m": nearest,
+            "located": "polygon" if t.geometry is not None else "seat",
+            "ref": ref,
+            "inside": inside,
+            "nearest_m": nearest,
             "covered": bool((inside or 0) > 0 or (nearest is not None and nearest <= radius_m)),
         }
     return result
@@ -135,15 +155,20 @@ def _rows(report):
 
 # ---- which townships, and whether they are covered ----------------------------------------
 def test_every_hefei_township_is_listed_unlocated_ones_too(report, units):
-    register = {row["code9"] for row in _csv("anhui_townships_2023.csv")
-                if row["city_code"] == "3401"}
-    polygon_only = {u.code for u in units if u.level == "township"
-                    and u.extra.get("polygon_only") and u.parent_code.startswith("3401")}
+    register = {
+        row["code9"] for row in _csv("anhui_townships_2023.csv") if row["city_code"] == "3401"
+    }
+    polygon_only = {
+        u.code
+        for u in units
+        if u.level == "township"
+        and u.extra.get("polygon_only")
+        and u.parent_code.startswith("3401")
+    }
     rows = _rows(report)
     assert len(rows) == len(report.townships)  # no duplicates
     assert set(rows) == register | polygon_only
-    unlocated = {u.code for u in units if u.code in rows and u.geometry is None
-                 and not u.has_seat}
+    unlocated = {u.code for u in units if u.code in rows and u.geometry is None and not u.has_seat}
     assert unlocated  # the data has some: they must be listed, not dropped
     assert {t.code for t in report.unlocated} == unlocated
     for code in unlocated:
@@ -171,7 +196,8 @@ def test_township_rows_match_the_independent_reference(report, reference, facili
         # The facility named is the nearest one (ties between duplicates allowed).
         near = counted[row.nearest_id]
         assert haversine_m(*expected["ref"], near.lon, near.lat) == pytest.approx(
-            expected["nearest_m"], abs=1.0), code
+            expected["nearest_m"], abs=1.0
+        ), code
         assert row.covered is expected["covered"], code
         if expected["located"] == "seat":
             assert row.covered_share == (1.0 if expected["covered"] else 0.0)
@@ -183,10 +209,12 @@ def test_township_rows_match_the_independent_reference(report, reference, facili
 
 def test_closed_planned_and_logistics_facilities_do_not_count(report, facilities):
     ignored = {f.id for f in facilities if f.id not in {c.id for c in _counted(facilities)}}
-    assert any(f.kind == "logistics_park" and f.status == "open" for f in facilities
-               if f.id in ignored)
-    assert any(f.kind == "driver_home" and f.status != "open" for f in facilities
-               if f.id in ignored)
+    assert any(
+        f.kind == "logistics_park" and f.status == "open" for f in facilities if f.id in ignored
+    )
+    assert any(
+        f.kind == "driver_home" and f.status != "open" for f in facilities if f.id in ignored
+    )
     assert "logistics_park" not in CoverageParams().kinds
     assert not {t.nearest_id for t in report.townships} & ignored
 
@@ -208,8 +236,7 @@ def _utm_share(polygon, points, radius_m):
     return shapely.union_all(discs).intersection(polygon).area / polygon.area
 
 
-def test_area_shares_match_an_independent_utm_computation(report, units, by_code,
-                                                          counted_utm):
+def test_area_shares_match_an_independent_utm_computation(report, units, by_code, counted_utm):
     _, points = counted_utm
     rows = _rows(report)
     partial = 0
@@ -225,8 +252,7 @@ def test_area_shares_match_an_independent_utm_computation(report, units, by_code
     assert partial >= 5  # the comparison is not only about 0 and 1
 
 
-def test_share_is_one_inside_the_radius_and_zero_out_of_reach(report, units, by_code,
-                                                              counted_utm):
+def test_share_is_one_inside_the_radius_and_zero_out_of_reach(report, units, by_code, counted_utm):
     counted, points = counted_utm
     lon = np.array([f.lon for f in counted])
     lat = np.array([f.lat for f in counted])
@@ -259,8 +285,9 @@ def test_a_small_township_around_a_station_is_fully_covered(units, by_code, faci
     home = Facility("test:centre", "中心司机之家", "driver_home", p.x, p.y)
     xy = shapely.get_coordinates(smallest.geometry)
     radius_km = float(haversine_m(xy[:, 0], xy[:, 1], p.x, p.y).max()) / 1000 * 1.1 + 0.1
-    report = township_coverage(units, [home], CoverageParams(radius_km=radius_km),
-                               county=smallest.parent_code)
+    report = township_coverage(
+        units, [home], CoverageParams(radius_km=radius_km), county=smallest.parent_code
+    )
     row = _rows(report)[smallest.code]
     assert row.facilities_inside == 1 and row.covered
     assert row.covered_share == 1.0
@@ -268,25 +295,29 @@ def test_a_small_township_around_a_station_is_fully_covered(units, by_code, faci
 
 
 # ---- demand --------------------------------------------------------------------------------
-@pytest.mark.parametrize("weight, column", [
-    ("population", "population_total"),
-    ("transport_workers", "employed_transport_storage_postal_longform")])
-def test_county_demand_is_kept_and_spread_by_area(units, by_code, facilities, census,
-                                                  weight, column, report):
+@pytest.mark.parametrize(
+    "weight, column",
+    [
+        ("population", "population_total"),
+        ("transport_workers", "employed_transport_storage_postal_longform"),
+    ],
+)
+def test_county_demand_is_kept_and_spread_by_area(
+    units, by_code, facilities, census, weight, column, report
+):
     if weight != "population":
-        report = township_coverage(units, facilities, CoverageParams(weight=weight),
-                                   city=HEFEI)
+        report = township_coverage(units, facilities, CoverageParams(weight=weight), city=HEFEI)
     per_county = defaultdict(list)
     for row in report.townships:
         per_county[row.county_code].append(row)
     assert len(per_county) == 9
     for county_code, rows in per_county.items():
         assert sum(r.demand for r in rows) == pytest.approx(
-            float(census[county_code][column]), rel=1e-9), county_code
+            float(census[county_code][column]), rel=1e-9
+        ), county_code
         polygons = [r for r in rows if r.located == "polygon"]
         if polygons:  # by area: the same demand per square kilometre in a county
-            density = [r.demand / (_utm(by_code[r.code].geometry).area / 1e6)
-                       for r in polygons]
+            density = [r.demand / (_utm(by_code[r.code].geometry).area / 1e6) for r in polygons]
             assert max(density) == pytest.approx(min(density), rel=5e-3), county_code
         others = [r.demand for r in rows if r.located != "polygon"]
         if others:  # the rest evenly over the townships without polygon
@@ -334,8 +365,7 @@ def test_rollups_sum_their_townships(report, facilities, census):
         assert county.population == population
         facilities_in = sum(f.county_code == county.code for f in counted)
         assert county.facilities == facilities_in
-        assert county.facilities_per_100k_people == pytest.approx(
-            facilities_in / population * 1e5)
+        assert county.facilities_per_100k_people == pytest.approx(facilities_in / population * 1e5)
     [city] = report.cities
     assert city.code == HEFEI
     _check_rollup(city, report.townships)
@@ -349,7 +379,8 @@ def test_rollups_sum_their_townships(report, facilities, census):
     assert city.facilities_per_10k_transport_workers == pytest.approx(in_city / workers * 1e4)
     assert city.covered_share == pytest.approx(city.covered / city.located)
     assert report.total.to_dict()["demand_share"] == pytest.approx(
-        city.demand_covered / city.demand)
+        city.demand_covered / city.demand
+    )
 
 
 def test_county_report_totals_are_the_county(units, facilities, census):
@@ -357,8 +388,7 @@ def test_county_report_totals_are_the_county(units, facilities, census):
     assert {t.county_code for t in report.townships} == {"340102"}
     assert report.total.code == "340102" and report.total.level == "county"
     assert report.total.population == float(census["340102"]["population_total"])
-    assert report.total.facilities == sum(f.county_code == "340102"
-                                          for f in _counted(facilities))
+    assert report.total.facilities == sum(f.county_code == "340102" for f in _counted(facilities))
     _check_rollup(report.total, report.townships)
 
 
@@ -377,21 +407,30 @@ def test_gaps_rank_uncovered_demand_first_without_holes(report):
 
 
 # ---- parameters ----------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, field", [
-    ({"radius_km": 0}, "radius_km"), ({"radius_km": -1}, "radius_km"),
-    ({"radius_km": 100.5}, "radius_km"), ({"radius_km": math.nan}, "radius_km"),
-    ({"radius_km": math.inf}, "radius_km"),
-    ({"kinds": frozenset({"garage"})}, "kind"), ({"kinds": frozenset()}, "kind"),
-    ({"statuses": frozenset({"shut"})}, "status"), ({"statuses": frozenset()}, "status"),
-    ({"weight": "trucks"}, "weight")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"radius_km": 0}, "radius_km"),
+        ({"radius_km": -1}, "radius_km"),
+        ({"radius_km": 100.5}, "radius_km"),
+        ({"radius_km": math.nan}, "radius_km"),
+        ({"radius_km": math.inf}, "radius_km"),
+        ({"kinds": frozenset({"garage"})}, "kind"),
+        ({"kinds": frozenset()}, "kind"),
+        ({"statuses": frozenset({"shut"})}, "status"),
+        ({"statuses": frozenset()}, "status"),
+        ({"weight": "trucks"}, "weight"),
+    ],
+)
 def test_invalid_parameters_name_the_field(kwargs, field):
     with pytest.raises(InvalidParameter) as info:
         CoverageParams(**kwargs)
     assert info.value.field == field
 
 
-@pytest.mark.parametrize("kwargs, field", [({"city": "北京市"}, "city"),
-                                          ({"county": "999999"}, "county")])
+@pytest.mark.parametrize(
+    "kwargs, field", [({"city": "北京市"}, "city"), ({"county": "999999"}, "county")]
+)
 def test_unknown_area_names_the_field(units, facilities, kwargs, field):
     with pytest.raises(InvalidParameter) as info:
         township_coverage(units, facilities, **kwargs)
@@ -401,8 +440,9 @@ def test_unknown_area_names_the_field(units, facilities, kwargs, field):
 def test_a_bigger_radius_never_covers_less(units, by_code, facilities):
     previous = None
     for radius_km in (2.0, 5.0, 12.0):
-        report = township_coverage(units, facilities, CoverageParams(radius_km=radius_km),
-                                   city=HEFEI)
+        report = township_coverage(
+            units, facilities, CoverageParams(radius_km=radius_km), city=HEFEI
+        )
         rows = _rows(report)
         covered = {c for c, t in rows.items() if t.covered}
         expected = _reference(units, by_code, facilities, radius_km * 1000)
@@ -430,18 +470,20 @@ def test_kinds_restrict_what_counts(units, by_code, facilities):
             assert row.nearest_id in stations
             assert row.facilities_inside == expected[code]["inside"]
             assert row.nearest_m == pytest.approx(expected[code]["nearest_m"], abs=1.0)
-    assert report.total.facilities == sum(
-        f.city_code == HEFEI for f in _counted(facilities, only))
+    assert report.total.facilities == sum(f.city_code == HEFEI for f in _counted(facilities, only))
     # Logistics parks count once the planner says so.
-    parks = township_coverage(units, facilities,
-                              CoverageParams(kinds=frozenset({"logistics_park"})), city=HEFEI)
+    parks = township_coverage(
+        units, facilities, CoverageParams(kinds=frozenset({"logistics_park"})), city=HEFEI
+    )
     assert {t.nearest_id for t in parks.townships if t.nearest_id} <= {
-        f.id for f in facilities if f.kind == "logistics_park" and f.status == "open"}
+        f.id for f in facilities if f.kind == "logistics_park" and f.status == "open"
+    }
 
 
 def test_no_counted_facility_covers_nothing(units, facilities):
-    report = township_coverage(units, facilities,
-                               CoverageParams(kinds=frozenset({"other"})), city=HEFEI)
+    report = township_coverage(
+        units, facilities, CoverageParams(kinds=frozenset({"other"})), city=HEFEI
+    )
     located = [t for t in report.townships if t.located != "unlocated"]
     assert located and all(t.covered is False and t.nearest_id is None for t in located)
     assert all(t.covered_share == 0.0 and t.demand_covered == 0.0 for t in located)

@@ -24,17 +24,23 @@ from tests.web_fixtures import (
 )
 
 API = "/api/v1"
-HOSTILE = '</script><script>window.__xss=1</script><img src=x onerror=alert(1)>'
+HOSTILE = "</script><script>window.__xss=1</script><img src=x onerror=alert(1)>"
 
 STATIONS = [
-    facility("test:home", "瑶海司机之家", lon=117.30, lat=31.87, hours="24/7",
-             address="合肥市瑶海区 <b>长江东路</b> 1 号", phone="0551-6512 3456 / 13800000000",
-             amenities=frozenset({"truck_parking", "shower", "hot_water"}),
-             truck_parking_spaces=40, operator="合肥市总工会"),
-    facility("test:closed", "关门驿站", kind="service_point", lon=117.10, lat=31.70,
-             hours="off"),
-    facility("test:hostile", HOSTILE, lon=117.20, lat=31.75, address=HOSTILE,
-             phone="`0551`"),
+    facility(
+        "test:home",
+        "瑶海司机之家",
+        lon=117.30,
+        lat=31.87,
+        hours="24/7",
+        address="合肥市瑶海区 <b>长江东路</b> 1 号",
+        phone="0551-6512 3456 / 13800000000",
+        amenities=frozenset({"truck_parking", "shower", "hot_water"}),
+        truck_parking_spaces=40,
+        operator="合肥市总工会",
+    ),
+    facility("test:closed", "关门驿站", kind="service_point", lon=117.10, lat=31.70, hours="off"),
+    facility("test:hostile", HOSTILE, lon=117.20, lat=31.75, address=HOSTILE, phone="`0551`"),
     facility("test:odd id/with space#and?", "奇怪编号站", lon=117.25, lat=31.80),
 ]
 
@@ -73,8 +79,11 @@ class Page(HTMLParser):
             self._text.append(data)
 
     def find(self, tag: str, **wanted) -> list[dict]:
-        return [a for t, a in self.tags if t == tag
-                and all(a.get(k.rstrip("_")) == v for k, v in wanted.items())]
+        return [
+            a
+            for t, a in self.tags
+            if t == tag and all(a.get(k.rstrip("_")) == v for k, v in wanted.items())
+        ]
 
 
 def parse(html: str) -> Page:
@@ -161,9 +170,13 @@ def test_driver_page_is_light(client):
     assert len(html) < 12_000
     page = parse(html.decode())
     scripts = [a["src"] for a in page.find("script") if a.get("src")]
-    assert scripts == ["/vendor/leaflet/leaflet.js",
-                       "/vendor/markercluster/leaflet.markercluster.js", "/static/chinacrs.js",
-                       "/static/maptiles.js", "/static/driver.js"]
+    assert scripts == [
+        "/vendor/leaflet/leaflet.js",
+        "/vendor/markercluster/leaflet.markercluster.js",
+        "/static/chinacrs.js",
+        "/static/maptiles.js",
+        "/static/driver.js",
+    ]
     for src in scripts + [a["href"] for a in page.find("link", rel="stylesheet")]:
         with client.get(src) as response:
             assert response.status_code == 200, src
@@ -172,8 +185,9 @@ def test_driver_page_is_light(client):
 
 
 def test_config_is_escaped_in_its_json_block(url):
-    app = make_app(url, tile_url="https://tiles.example.org/{z}/{x}/{y}.png",
-                   tile_attribution=HOSTILE)
+    app = make_app(
+        url, tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution=HOSTILE
+    )
     try:
         html = app.test_client().get("/").get_data(as_text=True)
     finally:
@@ -181,9 +195,16 @@ def test_config_is_escaped_in_its_json_block(url):
     assert HOSTILE not in html and "</script><script>" not in html
     assert "onerror=alert(1)>" not in html
     config = config_of(html)  # and it reads back exactly
-    assert config["tiles"] == {"datum": "wgs84", "layers": [
-        {"url": "https://tiles.example.org/{z}/{x}/{y}.png", "subdomains": "abc",
-         "attribution": HOSTILE}]}
+    assert config["tiles"] == {
+        "datum": "wgs84",
+        "layers": [
+            {
+                "url": "https://tiles.example.org/{z}/{x}/{y}.png",
+                "subdomains": "abc",
+                "attribution": HOSTILE,
+            }
+        ],
+    }
 
 
 # ---- facility pages -------------------------------------------------------------------------
@@ -215,13 +236,14 @@ def test_facility_page(client, url):
     }
     assert stored.city == "合肥市" and stored.county == "瑶海区"
     # big call buttons, one per number
-    assert re.findall(r'<a class="button button-call" href="([^"]+)">拨打电话 ([^<]+)</a>',
-                      html) == [("tel:055165123456", "0551-6512 3456"),
-                                ("tel:13800000000", "13800000000")]
+    assert re.findall(
+        r'<a class="button button-call" href="([^"]+)">拨打电话 ([^<]+)</a>', html
+    ) == [("tel:055165123456", "0551-6512 3456"), ("tel:13800000000", "13800000000")]
     # navigation links: exactly the library's, escaped for the attribute
     links = dict(re.findall(r'data-app="(\w+)" href="([^"]+)"', html))
     assert {app: unescape(href) for app, href in links.items()} == {
-        link.app: link.url for link in navigation_links(stored)}
+        link.app: link.url for link in navigation_links(stored)
+    }
     assert ">高德地图</a>" in html and ">百度地图</a>" in html and ">腾讯地图</a>" in html
     # QR code, share and print buttons, small map, attribution
     assert '<img src="/f/test:home/qr.svg"' in html
@@ -332,22 +354,30 @@ def test_places_api(client):
     assert body["query"] == "hefei"
     first = body["features"][0]
     assert first["id"] == "340100"
-    assert first["properties"] == {"name": "合肥市", "level": "city", "code": "340100",
-                                   "facility_id": None, "kind": None, "context": "安徽省",
-                                   "approximate": False}
+    assert first["properties"] == {
+        "name": "合肥市",
+        "level": "city",
+        "code": "340100",
+        "facility_id": None,
+        "kind": None,
+        "context": "安徽省",
+        "approximate": False,
+    }
     west, south, east, north = first["bbox"]
     lon, lat = first["geometry"]["coordinates"]
     assert west < lon < east and south < lat < north
     etag = response.headers["ETag"]
-    again = client.get(f"{API}/places", query_string={"q": "hefei", "limit": 3},
-                       headers={"If-None-Match": etag})
+    again = client.get(
+        f"{API}/places", query_string={"q": "hefei", "limit": 3}, headers={"If-None-Match": etag}
+    )
     assert again.status_code == 304
 
 
 def test_places_api_finds_facilities_and_approximate_townships(client):
     features = client.get(f"{API}/places?q=瑶海司机").get_json()["features"]
-    assert [(f["id"], f["properties"]["level"], f["properties"]["facility_id"])
-            for f in features] == [("test:home", "facility", "test:home")]
+    assert [
+        (f["id"], f["properties"]["level"], f["properties"]["facility_id"]) for f in features
+    ] == [("test:home", "facility", "test:home")]
     assert features[0]["properties"]["context"].startswith("合肥市 瑶海区")
     assert features[0]["geometry"]["coordinates"] == [117.3, 31.87]
     townships = client.get(f"{API}/places?q=长风乡").get_json()["features"]
@@ -369,11 +399,19 @@ def test_places_api_sees_new_data(tmp_path):
         cleanup()
 
 
-@pytest.mark.parametrize("query, field", [
-    ({}, "q"), ({"q": ""}, "q"), ({"q": "   "}, "q"), ({"q": "x" * 51}, "q"),
-    ({"q": "合肥", "limit": "0"}, "limit"), ({"q": "合肥", "limit": "51"}, "limit"),
-    ({"q": "合肥", "limit": "ten"}, "limit"), ({"q": "合肥", "k": "3"}, "k"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": "   "}, "q"),
+        ({"q": "x" * 51}, "q"),
+        ({"q": "合肥", "limit": "0"}, "limit"),
+        ({"q": "合肥", "limit": "51"}, "limit"),
+        ({"q": "合肥", "limit": "ten"}, "limit"),
+        ({"q": "合肥", "k": "3"}, "k"),
+    ],
+)
 def test_places_api_errors_name_the_field(client, query, field):
     response = client.get(f"{API}/places", query_string=query)
     assert response.status_code == 400
@@ -382,8 +420,9 @@ def test_places_api_errors_name_the_field(client, query, field):
     assert error["code"] == "invalid_parameter" and error["field"] == field
 
 
-@pytest.mark.parametrize("q", ["<script>alert(1)</script>", "' OR '1'='1", "%00", "😀😀",
-                               "x" * 50, "../../"])
+@pytest.mark.parametrize(
+    "q", ["<script>alert(1)</script>", "' OR '1'='1", "%00", "😀😀", "x" * 50, "../../"]
+)
 def test_places_api_hostile_queries(client, q):
     response = client.get(f"{API}/places", query_string={"q": q})
     assert response.status_code == 200
@@ -400,4 +439,11 @@ def test_places_api_is_documented(client):
     assert "400" in operation["responses"]
     schema = document["components"]["schemas"]["Place"]
     assert set(schema["properties"]["properties"]["properties"]) == {
-        "name", "level", "code", "facility_id", "kind", "context", "approximate"}
+        "name",
+        "level",
+        "code",
+        "facility_id",
+        "kind",
+        "context",
+        "approximate",
+    }

@@ -21,24 +21,50 @@ from locator.model import Facility
 def _facilities() -> list[Facility]:
     """Facilities with every field in use, awkward text included."""
     return [
-        Facility(id="union:HF-001", name="合肥市包河区货车司机之家", kind="driver_home",
-                 lon=117.30971234567, lat=31.79301234567, status="open",
-                 address="包河区繁华大道 8 号", phone="+86 551 6335 0000",
-                 operator="合肥市总工会", website="https://example.org/hf?a=1&b=2",
-                 hours="周一至周日 00:00-24:00",
-                 amenities=frozenset({"shower", "laundry", "truck_parking", "wifi"}),
-                 truck_parking_spaces=40, opened_on=dt.date(2023, 6, 1), source="union",
-                 source_id="HF-001"),
-        Facility(id="loc:0123456789abcdef", name='=HYPERLINK("http://x","点我")',
-                 kind="service_area", lon=118.4320000001, lat=31.3630000001,
-                 status="under_construction", address="-1+2", phone="@home",
-                 amenities=frozenset(), truck_parking_spaces=0),
-        Facility(id="wuhu-7", name="芜湖\t工会驿站 <b>“引号”, 逗号; 分号</b>", kind="service_point",
-                 lon=118.38, lat=31.33, status="planned", hours="8:00-18:00\n周末休息",
-                 amenities=frozenset({"legal_aid", "reading"}), opened_on=dt.date(2020, 1, 31),
-                 source="芜湖.xlsx", source_id="7"),
-        Facility(id="x", name="Ascii only", kind="legal_aid", lon=116.0, lat=33.0,
-                 status="closed"),
+        Facility(
+            id="union:HF-001",
+            name="合肥市包河区货车司机之家",
+            kind="driver_home",
+            lon=117.30971234567,
+            lat=31.79301234567,
+            status="open",
+            address="包河区繁华大道 8 号",
+            phone="+86 551 6335 0000",
+            operator="合肥市总工会",
+            website="https://example.org/hf?a=1&b=2",
+            hours="周一至周日 00:00-24:00",
+            amenities=frozenset({"shower", "laundry", "truck_parking", "wifi"}),
+            truck_parking_spaces=40,
+            opened_on=dt.date(2023, 6, 1),
+            source="union",
+            source_id="HF-001",
+        ),
+        Facility(
+            id="loc:0123456789abcdef",
+            name='=HYPERLINK("http://x","点我")',
+            kind="service_area",
+            lon=118.4320000001,
+            lat=31.3630000001,
+            status="under_construction",
+            address="-1+2",
+            phone="@home",
+            amenities=frozenset(),
+            truck_parking_spaces=0,
+        ),
+        Facility(
+            id="wuhu-7",
+            name="芜湖\t工会驿站 <b>“引号”, 逗号; 分号</b>",
+            kind="service_point",
+            lon=118.38,
+            lat=31.33,
+            status="planned",
+            hours="8:00-18:00\n周末休息",
+            amenities=frozenset({"legal_aid", "reading"}),
+            opened_on=dt.date(2020, 1, 31),
+            source="芜湖.xlsx",
+            source_id="7",
+        ),
+        Facility(id="x", name="Ascii only", kind="legal_aid", lon=116.0, lat=33.0, status="closed"),
     ]
 
 
@@ -52,10 +78,18 @@ def _same(expected: list[Facility], actual: list[Facility]) -> None:
         assert (got.amenities, got.opened_on) == (want.amenities, want.opened_on)
 
 
-@pytest.mark.parametrize(("fmt", "headers"), [
-    ("geojson", "en"), ("csv", "en"), ("csv", "zh"), ("xlsx", "en"), ("xlsx", "zh"),
-    ("gpkg", "en"), ("gpkg", "zh"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "headers"),
+    [
+        ("geojson", "en"),
+        ("csv", "en"),
+        ("csv", "zh"),
+        ("xlsx", "en"),
+        ("xlsx", "zh"),
+        ("gpkg", "en"),
+        ("gpkg", "zh"),
+    ],
+)
 def test_round_trip(storage, tmp_path, fmt, headers):
     facilities = _facilities()
     path = tmp_path / f"facilities.{fmt}"
@@ -95,13 +129,25 @@ def test_geojson_is_rfc7946(tmp_path):
     assert data["type"] == "FeatureCollection" and "crs" not in data
     first = data["features"][0]
     assert first["id"] == "union:HF-001"
-    assert first["geometry"] == {"type": "Point", "coordinates": [117.30971234567,
-                                                                   31.79301234567]}
+    assert first["geometry"] == {"type": "Point", "coordinates": [117.30971234567, 31.79301234567]}
     props = first["properties"]
     assert props["amenities"] == ["laundry", "shower", "truck_parking", "wifi"]
     assert props["opened_on"] == "2023-06-01" and props["truck_parking_spaces"] == 40
-    assert set(props) >= {"name", "kind", "status", "address", "phone", "operator", "website",
-                          "hours", "source", "source_id", "city", "county", "township"}
+    assert set(props) >= {
+        "name",
+        "kind",
+        "status",
+        "address",
+        "phone",
+        "operator",
+        "website",
+        "hours",
+        "source",
+        "source_id",
+        "city",
+        "county",
+        "township",
+    }
 
 
 def test_csv_layout(tmp_path):
@@ -116,7 +162,7 @@ def test_csv_layout(tmp_path):
     assert first["amenities"] == "laundry;shower;truck_parking;wifi"
     assert first["phone"] == "'+86 551 6335 0000"  # a spreadsheet would run it as a formula
     second = dict(zip(rows[0], rows[2], strict=True))
-    assert second["name"] == "'=HYPERLINK(\"http://x\",\"点我\")"
+    assert second["name"] == '\'=HYPERLINK("http://x","点我")'
     assert second["truck_parking_spaces"] == "0" and second["opened_on"] == ""
     assert dict(zip(rows[0], rows[3], strict=True))["hours"] == "8:00-18:00\n周末休息"
 

@@ -35,8 +35,7 @@ def test_admin_units_cover_anhui(loaded):
     # The register's 1,554 townships plus Hefei's development-zone polygons.
     assert levels["township"] == 1554 + 8
     townships = storage.admin_units("township")
-    assert summary.townships_with_polygon == 126 == sum(u.geometry is not None
-                                                       for u in townships)
+    assert summary.townships_with_polygon == 126 == sum(u.geometry is not None for u in townships)
     assert summary.townships_with_seat == 321 == sum(u.has_seat for u in townships)
     by_code = {u.code: u for u in storage.admin_units()}
     for unit in storage.admin_units():
@@ -60,7 +59,11 @@ def test_facilities_from_openstreetmap(loaded):
     assert summary.facilities == 312
     area = storage.get_facility("osm:way/161679435")
     assert (area.name, area.kind, area.source, area.source_id) == (
-        "文集服务区", "service_area", "osm", "way/161679435")
+        "文集服务区",
+        "service_area",
+        "osm",
+        "way/161679435",
+    )
     assert all(f.version == 1 for f in facilities)
 
 
@@ -73,17 +76,19 @@ def test_candidate_junctions_are_not_facilities(loaded):
 
 def test_county_assignment_agrees_with_independent_point_in_polygon(loaded):
     storage, _ = loaded
-    counties = [(f["properties"]["adcode"], shape(f["geometry"]))
-                for f in _features("anhui_admin_units.geojson")
-                if f["properties"]["level"] == "county"]
-    hefei_township_counties = {f["properties"]["county_code"]
-                               for f in _features("hefei_townships_2023.geojson")}
+    counties = [
+        (f["properties"]["adcode"], shape(f["geometry"]))
+        for f in _features("anhui_admin_units.geojson")
+        if f["properties"]["level"] == "county"
+    ]
+    hefei_township_counties = {
+        f["properties"]["county_code"] for f in _features("hefei_townships_2023.geojson")
+    }
     checked = 0
     for facility in storage.facilities():
         point = shapely.Point(facility.lon, facility.lat)
         inside = [code for code, polygon in counties if polygon.covers(point)]
-        if facility.township_code is not None and facility.county_code in \
-                hefei_township_counties:
+        if facility.township_code is not None and facility.county_code in hefei_township_counties:
             # A detailed township polygon decides near simplified county borders.
             continue
         if inside:
@@ -96,14 +101,15 @@ def test_county_assignment_agrees_with_independent_point_in_polygon(loaded):
 
 def test_service_area_townships_agree_with_independent_point_in_polygon(loaded):
     storage, _ = loaded
-    polygons = [(f["properties"]["name"], f["properties"]["county_code"], shape(f["geometry"]))
-                for f in _features("hefei_townships_2023.geojson")]
+    polygons = [
+        (f["properties"]["name"], f["properties"]["county_code"], shape(f["geometry"]))
+        for f in _features("hefei_townships_2023.geojson")
+    ]
     areas = [f for f in storage.facilities() if f.kind == "service_area"]
     located = 0
     for area in areas:
         point = shapely.Point(area.lon, area.lat)
-        inside = [(name, county) for name, county, polygon in polygons
-                  if polygon.covers(point)]
+        inside = [(name, county) for name, county, polygon in polygons if polygon.covers(point)]
         if not inside:
             assert area.township is None and area.township_code is None, area
             continue

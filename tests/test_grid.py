@@ -8,7 +8,7 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, shape
 
-from locator.admin import AdminIndex
+from locator.admin_units import AdminIndex
 from locator.coverage import CoverageParams
 from locator.crs import haversine_m
 from locator.errors import InvalidParameter
@@ -37,8 +37,16 @@ def facilities(units, by_code):
         lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if hefei.covers(shapely.Point(lon, lat)):
             status = "closed" if len(extra) % 5 == 0 else "open"
-            extra.append(Facility(f"test:{len(extra)}", "司机之家", "driver_home",
-                                  float(lon), float(lat), status=status))
+            extra.append(
+                Facility(
+                    f"test:{len(extra)}",
+                    "司机之家",
+                    "driver_home",
+                    float(lon),
+                    float(lat),
+                    status=status,
+                )
+            )
     return AdminIndex(units).assign(read_default_facilities(GEODATA) + extra)
 
 
@@ -96,8 +104,9 @@ def test_nearest_distance_of_each_cell_is_the_haversine_minimum(grid, facilities
     lat = np.array([f.lat for f in counted])
     rng = np.random.default_rng(1)
     sample = rng.choice(len(grid.cells), 500, replace=False)
-    expected = haversine_m(grid.lon[sample, None], grid.lat[sample, None],
-                           lon[None, :], lat[None, :]).min(axis=1)
+    expected = haversine_m(
+        grid.lon[sample, None], grid.lat[sample, None], lon[None, :], lat[None, :]
+    ).min(axis=1)
     assert np.abs(grid.nearest_m[sample] - expected).max() < 1.0
     assert np.array_equal(grid.covered, grid.nearest_m <= 5000.0)
     summary = grid.summary()
@@ -110,8 +119,13 @@ def test_nearest_distance_of_each_cell_is_the_haversine_minimum(grid, facilities
 
 
 def test_without_counted_facilities_every_cell_is_blind(units, facilities):
-    grid = blind_spots(units, facilities, CoverageParams(kinds=frozenset({"other"})),
-                       county="瑶海区", resolution=RESOLUTION)
+    grid = blind_spots(
+        units,
+        facilities,
+        CoverageParams(kinds=frozenset({"other"})),
+        county="瑶海区",
+        resolution=RESOLUTION,
+    )
     assert np.isinf(grid.nearest_m).all() and not grid.covered.any()
     assert grid.summary()["demand_covered"] == 0.0
 
@@ -134,8 +148,9 @@ def test_county_demand_is_spread_evenly_and_kept(grid, units):
 
 
 def test_a_county_grid_keeps_the_county_total(units, facilities, by_code):
-    grid = blind_spots(units, facilities, CoverageParams(weight="transport_workers"),
-                       county="340181", resolution=8)
+    grid = blind_spots(
+        units, facilities, CoverageParams(weight="transport_workers"), county="340181", resolution=8
+    )
     assert grid.demand.sum() == pytest.approx(by_code["340181"].demand["transport_workers"])
 
 
@@ -145,8 +160,7 @@ def test_demand_points_are_summed_per_cell(units, by_code):
     lon = rng.uniform(minx - 0.05, maxx + 0.05, 400)
     lat = rng.uniform(miny - 0.05, maxy + 0.05, 400)
     weight = rng.uniform(0, 10, 400)
-    layout = grid_layout(units, county="瑶海区", resolution=8,
-                         demand_points=(lon, lat, weight))
+    layout = grid_layout(units, county="瑶海区", resolution=8, demand_points=(lon, lat, weight))
     hexagons = shapely.STRtree([_hexagon(c) for c in layout.cells])
     expected = np.zeros(len(layout.cells))
     pt_idx, cell_idx = hexagons.query(shapely.points(lon, lat), predicate="intersects")
@@ -201,16 +215,18 @@ def test_blind_spot_polygons_cover_exactly_the_blind_cells(grid):
 
 def test_no_blind_cells_no_features(units):
     centre = Facility("c", "中心", "driver_home", 117.30, 31.87)
-    grid = blind_spots(units, [centre], CoverageParams(radius_km=100), county="瑶海区",
-                       resolution=RESOLUTION)
+    grid = blind_spots(
+        units, [centre], CoverageParams(radius_km=100), county="瑶海区", resolution=RESOLUTION
+    )
     assert grid.covered.all()
     assert grid.blind_spots_geojson()["features"] == []
 
 
 # ---- errors --------------------------------------------------------------------------------
 def test_an_area_without_polygon_is_refused(units):
-    county = AdminUnit("349901", "无界县", "county", parent_code="340100",
-                       demand={"population": 1000.0})
+    county = AdminUnit(
+        "349901", "无界县", "county", parent_code="340100", demand={"population": 1000.0}
+    )
     with pytest.raises(InvalidParameter) as info:
         grid_layout([*units, county], county="无界县")
     assert info.value.field == "county"
@@ -239,13 +255,15 @@ def test_grid_of_the_province_by_default(units):
     layout = grid_layout(units, resolution=6)
     province = [u for u in units if u.level == "province"][0].geometry
     assert shapely.covers(province, shapely.points(layout.lon, layout.lat)).all()
-    assert layout.demand.sum() == pytest.approx(sum(
-        u.demand["population"] for u in units if u.level == "county"), rel=1e-9)
+    assert layout.demand.sum() == pytest.approx(
+        sum(u.demand["population"] for u in units if u.level == "county"), rel=1e-9
+    )
 
 
 def test_coarse_grid_keeps_the_province_total(units):
     """At resolution 5 some city districts hold no cell centre; their demand goes to the
     cell that holds their representative point."""
     layout = grid_layout(units, resolution=5)
-    assert layout.demand.sum() == pytest.approx(sum(
-        u.demand["population"] for u in units if u.level == "county"), rel=1e-9)
+    assert layout.demand.sum() == pytest.approx(
+        sum(u.demand["population"] for u in units if u.level == "county"), rel=1e-9
+    )

@@ -51,12 +51,20 @@ class Server:
 
     def __init__(self, url: str, env: dict[str, str] | None = None):
         self.port = _free_port()
-        command = [str(Path(sys.executable).parent / "locator"), "serve", "--host",
-                   "127.0.0.1", "--port", str(self.port)]
+        command = [
+            str(Path(sys.executable).parent / "locator"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self.process = subprocess.Popen(
-            command, env={**os.environ, "LOCATOR_DATABASE_URL": url, "LOCATOR_TILES": "none",
-                          **(env or {})},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            command,
+            env={**os.environ, "LOCATOR_DATABASE_URL": url, "LOCATOR_TILES": "none", **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -68,25 +76,23 @@ class Server:
         self.process.wait()
         raise AssertionError(self.process.stderr.read().decode()[-2000:])
 
-    def request(self, method: str, path: str, body=None, headers: dict | None = None,
-                chunked: bool = False):
+    def request(
+        self, method: str, path: str, body=None, headers: dict | None = None, chunked: bool = False
+    ):
         """(status, headers, body bytes, seconds) of one request."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         started = time.perf_counter()
         try:
-            conn.request(method, path, body=body, headers=headers or {},
-                         encode_chunked=chunked)
+            conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
             response = conn.getresponse()
             data = response.read()
         finally:
             conn.close()
-        return response.status, dict(response.getheaders()), data, \
-            time.perf_counter() - started
+        return response.status, dict(response.getheaders()), data, time.perf_counter() - started
 
     def post_json(self, path: str, body, **kwargs):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return self.request("POST", path, data, {"Content-Type": "application/json"},
-                            **kwargs)
+        return self.request("POST", path, data, {"Content-Type": "application/json"}, **kwargs)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -122,19 +128,41 @@ def _zigzag(n: int = 5000) -> list[list[float]]:
 
 
 HOSTILE = [
-    pytest.param("/api/v1/along-route", {"route": _zigzag(), "buffer_km": 50}, 400, "route",
-                 id="zigzag-route"),
-    pytest.param("/api/v1/along-route",  # 3,600 km back and forth across Anhui
-                 {"route": [[116.0, 31.0], [119.0, 33.0]] * 5 + [[116.0, 31.0]],
-                  "buffer_km": 50}, 400, "buffer_km", id="wide-corridor"),
-    pytest.param("/api/v1/plan", {"sites": 500, "demand": "grid", "candidates": "grid",
-                                  "method": "exact", "resolution": 8}, 413, "resolution",
-                 id="exact-plan-res-8"),
-    pytest.param("/api/v1/plan", {"sites": 500, "demand": "grid", "candidates": "grid",
-                                  "method": "exact", "resolution": 6}, 413, "method",
-                 id="exact-plan-res-6"),
-    pytest.param("/api/v1/plan", {"sites": 5, "demand": "grid", "candidates": "grid",
-                                  "resolution": 8}, 413, "resolution", id="auto-plan-res-8"),
+    pytest.param(
+        "/api/v1/along-route",
+        {"route": _zigzag(), "buffer_km": 50},
+        400,
+        "route",
+        id="zigzag-route",
+    ),
+    pytest.param(
+        "/api/v1/along-route",  # 3,600 km back and forth across Anhui
+        {"route": [[116.0, 31.0], [119.0, 33.0]] * 5 + [[116.0, 31.0]], "buffer_km": 50},
+        400,
+        "buffer_km",
+        id="wide-corridor",
+    ),
+    pytest.param(
+        "/api/v1/plan",
+        {"sites": 500, "demand": "grid", "candidates": "grid", "method": "exact", "resolution": 8},
+        413,
+        "resolution",
+        id="exact-plan-res-8",
+    ),
+    pytest.param(
+        "/api/v1/plan",
+        {"sites": 500, "demand": "grid", "candidates": "grid", "method": "exact", "resolution": 6},
+        413,
+        "method",
+        id="exact-plan-res-6",
+    ),
+    pytest.param(
+        "/api/v1/plan",
+        {"sites": 5, "demand": "grid", "candidates": "grid", "resolution": 8},
+        413,
+        "resolution",
+        id="auto-plan-res-8",
+    ),
 ]
 
 
@@ -148,7 +176,8 @@ def test_expensive_requests_are_refused_before_the_work(server, path, body, stat
 
 def test_a_tiny_buffer_on_a_long_route_is_answered_quickly(server):
     status, _, data, seconds = server.post_json(
-        "/api/v1/along-route", {"route": [[73.5, 18.5], [134.5, 53]], "buffer_km": 0.001})
+        "/api/v1/along-route", {"route": [[73.5, 18.5], [134.5, 53]], "buffer_km": 0.001}
+    )
     assert status == 200
     assert json.loads(data)["features"] == []  # the line crosses no station within 1 m
     assert seconds < QUICK_S
@@ -171,8 +200,7 @@ def test_a_bare_grid_request_lists_a_bounded_grid(server):
     assert len(data) < 8_000_000
     status, _, data, _ = server.request("GET", "/api/v1/coverage/grid?resolution=8")
     assert (status, _error(data)["field"]) == (413, "resolution")
-    status, _, data, _ = server.request("GET", "/api/v1/coverage/grid?resolution=7"
-                                        "&blind_only=true")
+    status, _, data, _ = server.request("GET", "/api/v1/coverage/grid?resolution=7&blind_only=true")
     assert status == 200 and json.loads(data)["blind_only"] is True
 
 
@@ -191,16 +219,22 @@ def test_chunked_bodies_meet_the_same_limit(server):
 
     def chunks():
         for start in range(0, len(big), 65536):
-            yield big[start:start + 65536]
+            yield big[start : start + 65536]
 
-    status, _, data, _ = server.request("POST", "/api/v1/along-route", chunks(),
-                                        {"Content-Type": "application/json"}, chunked=True)
+    status, _, data, _ = server.request(
+        "POST", "/api/v1/along-route", chunks(), {"Content-Type": "application/json"}, chunked=True
+    )
     assert (status, _error(data)["code"]) == (413, "payload_too_large")
     status, _, data, _ = server.post_json("/api/v1/along-route", big)
     assert (status, _error(data)["code"]) == (413, "payload_too_large")
     small = json.dumps({"route": [[117.2, 31.8], [117.3, 31.9]], "buffer_km": 5}).encode()
-    status, _, data, _ = server.request("POST", "/api/v1/along-route", iter([small]),
-                                        {"Content-Type": "application/json"}, chunked=True)
+    status, _, data, _ = server.request(
+        "POST",
+        "/api/v1/along-route",
+        iter([small]),
+        {"Content-Type": "application/json"},
+        chunked=True,
+    )
     assert status == 200 and json.loads(data)["type"] == "FeatureCollection"
 
 
@@ -210,8 +244,13 @@ def test_the_server_names_no_software(server):
 
 
 def test_a_foreign_host_is_refused(server):
-    for path in ("/", "/api/v1/nearest?lon=117.23&lat=31.82", "/f/x/qr.svg",
-                 "/api/v1/facilities?limit=1", "/oembed?url=http://evil.example/"):
+    for path in (
+        "/",
+        "/api/v1/nearest?lon=117.23&lat=31.82",
+        "/f/x/qr.svg",
+        "/api/v1/facilities?limit=1",
+        "/oembed?url=http://evil.example/",
+    ):
         status, _, data, _ = server.request("GET", path, headers={"Host": "evil.example"})
         assert status == 400, path
         assert b"evil.example" not in data
@@ -225,8 +264,11 @@ def test_memory_stays_bounded_through_the_hostile_requests(server):
 
 def test_debug_is_refused_off_this_machine(shipped_sqlite_url):
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "locator"), "serve", "--host", "0.0.0.0",
-         "--debug"], env={**os.environ, "LOCATOR_DATABASE_URL": shipped_sqlite_url},
-        capture_output=True, text=True, timeout=60)
+        [str(Path(sys.executable).parent / "locator"), "serve", "--host", "0.0.0.0", "--debug"],
+        env={**os.environ, "LOCATOR_DATABASE_URL": shipped_sqlite_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "127.0.0.1" in result.stderr and "debug" in result.stderr

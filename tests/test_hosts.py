@@ -40,10 +40,11 @@ def client_any(url):
 
 def test_the_allowed_hosts_follow_the_settings():
     assert trusted_hosts(load_settings({})) == ["localhost", "127.0.0.1", "[::1]", "::1"]
-    assert trusted_hosts(load_settings({"LOCATOR_PUBLIC_URL": PUBLIC}))[0] == \
-        "stations.example.org"
-    assert trusted_hosts(load_settings({"LOCATOR_ALLOWED_HOSTS": "a.example, .b.example"})) \
-        == ["a.example", ".b.example"]
+    assert trusted_hosts(load_settings({"LOCATOR_PUBLIC_URL": PUBLIC}))[0] == "stations.example.org"
+    assert trusted_hosts(load_settings({"LOCATOR_ALLOWED_HOSTS": "a.example, .b.example"})) == [
+        "a.example",
+        ".b.example",
+    ]
     assert trusted_hosts(load_settings({"LOCATOR_ALLOWED_HOSTS": "*"})) is None
 
 
@@ -58,16 +59,16 @@ def test_links_are_made_under_the_public_url_whatever_the_host(public_app, facil
         page = client.get(f"/f/{facility_id}", headers=headers).get_data(as_text=True)
         assert f"{PUBLIC}/f/{facility_id}" in page and "LOCATOR_PUBLIC_URL" not in page
         links = client.get("/api/v1/facilities?limit=1", headers=headers).get_json()["links"]
-        assert {link["href"].split("?")[0] for link in links} == {
-            f"{PUBLIC}/api/v1/facilities"}
+        assert {link["href"].split("?")[0] for link in links} == {f"{PUBLIC}/api/v1/facilities"}
         one = client.get(f"/api/v1/facilities/{facility_id}", headers=headers).get_json()
         assert one["links"][0]["href"] == f"{PUBLIC}/api/v1/facilities/{facility_id}"
         spec = client.get("/api/v1/openapi.json", headers=headers).get_json()
         assert spec["servers"][0]["url"].startswith(PUBLIC)
         snippet = client.get("/embed/snippet.json?city=合肥市", headers=headers).get_json()
         assert f'src="{PUBLIC}/embed.js"' in snippet["script"]
-        oembed = client.get(f"/oembed?url={quote(PUBLIC + '/f/' + facility_id)}",
-                            headers=headers).get_json()
+        oembed = client.get(
+            f"/oembed?url={quote(PUBLIC + '/f/' + facility_id)}", headers=headers
+        ).get_json()
         assert f'src="{PUBLIC}/embed?' in oembed["html"]
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
 
@@ -88,11 +89,11 @@ def test_a_listed_host_is_answered_and_others_refused(url):
     app = make_app(url, allowed_hosts="stations.example.org")
     client = app.test_client()
     try:
-        ok = client.get("/api/v1/nearest?lon=117.23&lat=31.82",
-                        headers={"Host": "stations.example.org"})
+        ok = client.get(
+            "/api/v1/nearest?lon=117.23&lat=31.82", headers={"Host": "stations.example.org"}
+        )
         assert ok.status_code == 200
-        refused = client.get("/api/v1/nearest?lon=117.23&lat=31.82",
-                             headers={"Host": "localhost"})
+        refused = client.get("/api/v1/nearest?lon=117.23&lat=31.82", headers={"Host": "localhost"})
         assert refused.status_code == 400
         assert refused.get_json()["error"]["field"] == "Host"
         page = client.get("/", headers={"Host": "evil.example"})
@@ -108,15 +109,24 @@ def test_hsts_only_over_https_and_forwarded_headers_only_from_trusted_proxies(ur
     try:
         for path in ("/", "/api/v1/nearest?lon=117.23&lat=31.82", "/api/v1/facilities"):
             # No trusted proxy: the forwarded headers are ignored, the answer is plain HTTP.
-            assert "Strict-Transport-Security" not in plain.test_client().get(
-                path, headers=forwarded).headers
-            assert plain.test_client().get(path, base_url="https://localhost").headers[
-                "Strict-Transport-Security"] == "max-age=31536000"
+            assert (
+                "Strict-Transport-Security"
+                not in plain.test_client().get(path, headers=forwarded).headers
+            )
+            assert (
+                plain.test_client()
+                .get(path, base_url="https://localhost")
+                .headers["Strict-Transport-Security"]
+                == "max-age=31536000"
+            )
             behind = proxied.test_client().get(path, headers=forwarded)
             assert behind.status_code == 200, path
             assert behind.headers["Strict-Transport-Security"] == "max-age=31536000"
-        links = proxied.test_client().get("/api/v1/facilities?limit=1",
-                                          headers=forwarded).get_json()["links"]
+        links = (
+            proxied.test_client()
+            .get("/api/v1/facilities?limit=1", headers=forwarded)
+            .get_json()["links"]
+        )
         assert links[0]["href"].startswith("https://stations.example.org/api/v1/")
     finally:
         close_app(plain)

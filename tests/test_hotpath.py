@@ -48,6 +48,7 @@ def flask_requests(app):
 
     def record(sender, **extra):
         from flask import request
+
         seen.append(request.full_path)
 
     request_started.connect(record, app)
@@ -73,15 +74,22 @@ def assert_same(hot, flask, path: str, headers: dict | None = None):
 # Parameter sets a driver's page or an integrator sends; all valid.
 VARIANTS = [
     {},
-    {"k": "1"}, {"k": "50"},
-    {"kind": "service_area"}, {"kind": "service_area,logistics_park"},
+    {"k": "1"},
+    {"k": "50"},
+    {"kind": "service_area"},
+    {"kind": "service_area,logistics_park"},
     {"kind": "司机之家"},  # a Chinese label, percent-encoded below
-    {"status": "any"}, {"status": "planned,under_construction"},
-    {"amenity": "parking"}, {"amenity": "parking,toilet"},
-    {"max_km": "3"}, {"max_km": "0.001"},  # the second finds nothing
+    {"status": "any"},
+    {"status": "planned,under_construction"},
+    {"amenity": "parking"},
+    {"amenity": "parking,toilet"},
+    {"max_km": "3"},
+    {"max_km": "0.001"},  # the second finds nothing
     {"min_truck_parking": "1"},
     {"open_now": "true", "at": "2026-11-30T23:30:00+08:00"},
-    {"crs": "gcj02"}, {"out_crs": "bd09"}, {"crs": "baidu", "out_crs": "amap"},
+    {"crs": "gcj02"},
+    {"out_crs": "bd09"},
+    {"crs": "baidu", "out_crs": "amap"},
     {"kind": ""},  # a blank value, as a form sends it
 ]
 
@@ -102,8 +110,9 @@ def test_the_hot_path_equals_the_flask_view(both):
 
 def test_repeated_parameters_and_the_default_answer(both):
     hot, flask = both
-    repeated = assert_same(hot, flask, f"{NEAREST}?lon=117.2&lat=31.8&kind=service_area"
-                                       "&kind=logistics_park&k=8")
+    repeated = assert_same(
+        hot, flask, f"{NEAREST}?lon=117.2&lat=31.8&kind=service_area&kind=logistics_park&k=8"
+    )
     kinds = {f["properties"]["kind"] for f in repeated.json["features"]}
     assert kinds <= {"service_area", "logistics_park"} and len(repeated.json["features"]) == 8
     plain = assert_same(hot, flask, f"{NEAREST}?lon=117.2&lat=31.8")
@@ -129,7 +138,8 @@ def test_gzip_when_the_client_asks_as_browsers_do(app, both):
     listing = hot.get("/api/v1/facilities?limit=50")
     zipped_listing = hot.get("/api/v1/facilities?limit=50", headers={"Accept-Encoding": BROWSER})
     assert len(zipped_listing.get_data()) == len(
-        gzip.compress(listing.get_data(), app.config["COMPRESS_LEVEL"]))
+        gzip.compress(listing.get_data(), app.config["COMPRESS_LEVEL"])
+    )
 
 
 def test_etag_revalidation_with_and_without_gzip(both):
@@ -137,8 +147,12 @@ def test_etag_revalidation_with_and_without_gzip(both):
     path = f"{NEAREST}?lon=116.8&lat=33.9&k=3"
     plain_tag = hot.get(path).headers["ETag"]
     gzip_tag = hot.get(path, headers={"Accept-Encoding": BROWSER}).headers["ETag"]
-    for tag, encoding in ((plain_tag, ""), (gzip_tag, BROWSER), (f"W/{gzip_tag}", BROWSER),
-                          (f'"other", {gzip_tag}', BROWSER)):
+    for tag, encoding in (
+        (plain_tag, ""),
+        (gzip_tag, BROWSER),
+        (f"W/{gzip_tag}", BROWSER),
+        (f'"other", {gzip_tag}', BROWSER),
+    ):
         fresh = assert_same(hot, flask, path, {"If-None-Match": tag, "Accept-Encoding": encoding})
         assert fresh.status_code == 304 and fresh.get_data() == b""
         assert fresh.headers["ETag"] == tag.removeprefix("W/").split(", ")[-1]
@@ -154,15 +168,20 @@ def test_what_the_hot_path_leaves_to_flask(app, both, flask_requests):
     assert flask_requests == []  # answered without Flask's request cycle
 
     # Errors: Flask renders the JSON error shape, naming the field.
-    for query, field in (("lat=31.8", "lon"), ("lon=117.2&lat=95", "lat"),
-                         ("lon=117.2&lat=31.8&k=51", "k"), ("lon=117.2&lat=31.8&kind=x", "kind"),
-                         ("lon=117.2&lat=31.8&colour=red", "colour")):
+    for query, field in (
+        ("lat=31.8", "lon"),
+        ("lon=117.2&lat=95", "lat"),
+        ("lon=117.2&lat=31.8&k=51", "k"),
+        ("lon=117.2&lat=31.8&kind=x", "kind"),
+        ("lon=117.2&lat=31.8&colour=red", "colour"),
+    ):
         answer = assert_same(hot, flask, f"{NEAREST}?{query}")
         assert answer.status_code == 400 and answer.json["error"]["field"] == field
     # Codings other than gzip-first: Flask-Compress picks (br here).
     for encoding, chosen in (("br", "br"), ("gzip;q=0.5, br;q=1.0", "br"), ("*", "gzip")):
-        answer = assert_same(hot, flask, f"{NEAREST}?lon=117.2&lat=31.8&k=10",
-                             {"Accept-Encoding": encoding})
+        answer = assert_same(
+            hot, flask, f"{NEAREST}?lon=117.2&lat=31.8&k=10", {"Accept-Encoding": encoding}
+        )
         assert answer.headers["Content-Encoding"] == chosen
     # Other methods.
     assert hot.head(f"{NEAREST}?lon=117.2&lat=31.8").status_code == 200
@@ -183,8 +202,9 @@ def test_over_a_real_socket_with_gzip_and_revalidation(app):
             assert response.headers["Content-Encoding"] == "gzip"
             etag = response.headers["ETag"]
             assert gzip.decompress(response.read()) == plain
-        request = urllib.request.Request(path, headers={"Accept-Encoding": BROWSER,
-                                                        "If-None-Match": etag})
+        request = urllib.request.Request(
+            path, headers={"Accept-Encoding": BROWSER, "If-None-Match": etag}
+        )
         with pytest.raises(urllib.error.HTTPError) as raised:
             urllib.request.urlopen(request, timeout=10)
         assert raised.value.code == 304 and raised.value.headers["ETag"] == etag
@@ -199,17 +219,38 @@ def test_a_compressed_answer_of_any_cached_endpoint_revalidates(client):
     path = f"/api/v1/facilities?city={quote('合肥市')}"
     first = client.get(path, headers={"Accept-Encoding": BROWSER})
     assert first.headers["Content-Encoding"] == "gzip" and first.headers["ETag"].endswith(':gzip"')
-    again = client.get(path, headers={"Accept-Encoding": BROWSER,
-                                      "If-None-Match": first.headers["ETag"]})
+    again = client.get(
+        path, headers={"Accept-Encoding": BROWSER, "If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
 
 
 # ---- the pieces --------------------------------------------------------------------------
-@pytest.mark.parametrize("header", [
-    None, "", " ", "gzip", "GZIP", "gzip, deflate, br, zstd", "gzip, deflate, br",
-    "deflate, gzip", "br", "identity", "identity, gzip", "gzip;q=0", "gzip;q=0.5, br",
-    "br;q=1.0, gzip;q=0.9", "*", "*;q=0", "x-gzip", "deflate", "zstd, br", "gzip,br",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        " ",
+        "gzip",
+        "GZIP",
+        "gzip, deflate, br, zstd",
+        "gzip, deflate, br",
+        "deflate, gzip",
+        "br",
+        "identity",
+        "identity, gzip",
+        "gzip;q=0",
+        "gzip;q=0.5, br",
+        "br;q=1.0, gzip;q=0.9",
+        "*",
+        "*;q=0",
+        "x-gzip",
+        "deflate",
+        "zstd, br",
+        "gzip,br",
+    ],
+)
 def test_plain_or_gzip_agrees_with_flask_compress(app, header):
     """Where the hot path decides, it decides as Flask-Compress does with this app's order."""
     mine = plain_or_gzip(header)

@@ -16,7 +16,10 @@ def client(sqlite_url):
 
 
 def test_language_switch_keeps_the_other_parameters(client):
-    html = client.get("/map?kind=driver_home&kind=service_area&city=%E5%90%88%E8%82%A5%E5%B8%82"
-                      ).get_data(as_text=True)
-    assert ('href="/map?kind=driver_home&amp;kind=service_area&amp;'
-            'city=%E5%90%88%E8%82%A5%E5%B8%82&amp;lang=en"') in html
+    html = client.get(
+        "/map?kind=driver_home&kind=service_area&city=%E5%90%88%E8%82%A5%E5%B8%82"
+    ).get_data(as_text=True)
+    assert (
+        'href="/map?kind=driver_home&amp;kind=service_area&amp;'
+        'city=%E5%90%88%E8%82%A5%E5%B8%82&amp;lang=en"'
+    ) in html

@@ -48,9 +48,15 @@ def _service_areas(count: int = 30) -> list[dict]:
     data = json.loads(_geodata("anhui_expressway_service_areas_osm.geojson").read_text("utf-8"))
     named = [f for f in data["features"] if f["properties"].get("name")]
     assert len(named) >= count
-    return [{"osm_id": f["properties"]["osm_id"], "name": f["properties"]["name"],
-             "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]}
-            for f in named[:count]]
+    return [
+        {
+            "osm_id": f["properties"]["osm_id"],
+            "name": f["properties"]["name"],
+            "lon": f["geometry"]["coordinates"][0],
+            "lat": f["geometry"]["coordinates"][1],
+        }
+        for f in named[:count]
+    ]
 
 
 def _write_xlsx(path: Path, rows: list[list], title: str | None = None) -> Path:
@@ -81,10 +87,20 @@ def _load_anhui_cities(storage) -> None:
     units = []
     for f in data["features"]:
         p = f["properties"]
-        parent = None if p["level"] == "province" else (
-            "340000" if p["level"] == "city" else p["adcode"][:4] + "00")
-        units.append(AdminUnit(code=p["adcode"], name=p["name"], level=p["level"],
-                               parent_code=parent, geometry=shape(f["geometry"])))
+        parent = (
+            None
+            if p["level"] == "province"
+            else ("340000" if p["level"] == "city" else p["adcode"][:4] + "00")
+        )
+        units.append(
+            AdminUnit(
+                code=p["adcode"],
+                name=p["name"],
+                level=p["level"],
+                parent_code=parent,
+                geometry=shape(f["geometry"]),
+            )
+        )
     storage.replace_admin_units(units)
 
 
@@ -99,17 +115,34 @@ def test_xlsx_with_chinese_headers_and_gcj02_coordinates(storage, tmp_path):
     assert shift.min() > 100
     rows = [["编号", "名称", "经度", "纬度", "地址", "类型", "状态", "服务设施"]]
     for a, lon, lat in zip(areas, g_lon, g_lat, strict=True):
-        rows.append([a["osm_id"], a["name"], float(lon), float(lat), "安徽省", "高速服务区",
-                     "运营中", "停车场、卫生间、餐饮"])
+        rows.append(
+            [
+                a["osm_id"],
+                a["name"],
+                float(lon),
+                float(lat),
+                "安徽省",
+                "高速服务区",
+                "运营中",
+                "停车场、卫生间、餐饮",
+            ]
+        )
     path = _write_xlsx(tmp_path / "高速服务区.xlsx", rows)
 
     report = import_file(storage, path, crs="gcj02")
 
     assert (report.rows, report.valid, report.inserted, report.updated) == (30, 30, 30, 0)
     assert report.errors == [] and report.format == "xlsx" and report.crs == "gcj02"
-    assert report.columns == {"id": "编号", "name": "名称", "lon": "经度", "lat": "纬度",
-                              "address": "地址", "kind": "类型", "status": "状态",
-                              "amenities": "服务设施"}
+    assert report.columns == {
+        "id": "编号",
+        "name": "名称",
+        "lon": "经度",
+        "lat": "纬度",
+        "address": "地址",
+        "kind": "类型",
+        "status": "状态",
+        "amenities": "服务设施",
+    }
     stored = {f.source_id: f for f in storage.facilities()}
     assert len(stored) == 30
     for a in areas:
@@ -128,14 +161,54 @@ def test_xlsx_with_chinese_headers_and_gcj02_coordinates(storage, tmp_path):
 
 def _stations_rows() -> list[list]:
     return [
-        ["站点名称", "经度", "纬度", "详细地址", "站点类型", "建设状态", "联系电话", "服务项目",
-         "货车停车位", "建成时间"],
-        ["合肥市包河区货车司机之家", "117.3097", "31.7930", "包河区繁华大道", "司机之家",
-         "运营中", "0551-63350000", "淋浴;洗衣;热水", "40", "2023/6/1"],
-        ["芜湖市鸠江区工会驿站", "118.4320", "31.3630", "鸠江区", "工会驿站", "建设中", "",
-         "休息室、无线网", "", ""],
-        ["蚌埠物流园司机之家", "117.3890", "32.9160", "", "driver_home", "open",
-         "13800000000", "toilet", "120", "2022-11-20"],
+        [
+            "站点名称",
+            "经度",
+            "纬度",
+            "详细地址",
+            "站点类型",
+            "建设状态",
+            "联系电话",
+            "服务项目",
+            "货车停车位",
+            "建成时间",
+        ],
+        [
+            "合肥市包河区货车司机之家",
+            "117.3097",
+            "31.7930",
+            "包河区繁华大道",
+            "司机之家",
+            "运营中",
+            "0551-63350000",
+            "淋浴;洗衣;热水",
+            "40",
+            "2023/6/1",
+        ],
+        [
+            "芜湖市鸠江区工会驿站",
+            "118.4320",
+            "31.3630",
+            "鸠江区",
+            "工会驿站",
+            "建设中",
+            "",
+            "休息室、无线网",
+            "",
+            "",
+        ],
+        [
+            "蚌埠物流园司机之家",
+            "117.3890",
+            "32.9160",
+            "",
+            "driver_home",
+            "open",
+            "13800000000",
+            "toilet",
+            "120",
+            "2022-11-20",
+        ],
     ]
 
 
@@ -174,14 +247,18 @@ def test_gbk_and_utf8_bom_csv_import_the_same_facilities(storage, tmp_path):
 
 def _frame(crs_name: str = "EPSG:4326") -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
-        {"name": ["淮南服务区", "六安服务区", "宿州服务区"],
-         "kind": ["service_area", "高速服务区", "service_area"],
-         "status": ["open", "planned", "closed"],
-         "amenities": ["toilet;canteen", "", "charging"],
-         "phone": ["0554-1234567", None, None]},
-        geometry=gpd.points_from_xy([116.9876543, 116.5211111, 116.9822222],
-                                    [32.6254321, 31.7355555, 33.6344444]),
-        crs="EPSG:4326")
+        {
+            "name": ["淮南服务区", "六安服务区", "宿州服务区"],
+            "kind": ["service_area", "高速服务区", "service_area"],
+            "status": ["open", "planned", "closed"],
+            "amenities": ["toilet;canteen", "", "charging"],
+            "phone": ["0554-1234567", None, None],
+        },
+        geometry=gpd.points_from_xy(
+            [116.9876543, 116.5211111, 116.9822222], [32.6254321, 31.7355555, 33.6344444]
+        ),
+        crs="EPSG:4326",
+    )
     return frame.to_crs(crs_name)
 
 
@@ -189,8 +266,9 @@ def _check_frame_import(storage, report: ImportReport) -> None:
     assert (report.rows, report.inserted, report.errors) == (3, 3, [])
     stored = {f.name: f for f in storage.facilities()}
     expected = _frame()
-    for name, point, status in zip(expected["name"], expected.geometry, expected["status"],
-                                   strict=True):
+    for name, point, status in zip(
+        expected["name"], expected.geometry, expected["status"], strict=True
+    ):
         f = stored[name]
         assert abs(f.lon - point.x) < 1e-7 and abs(f.lat - point.y) < 1e-7
         assert f.kind == "service_area" and f.status == status
@@ -218,8 +296,7 @@ def test_geopackage_input_is_reprojected(storage, tmp_path):
 def test_zipped_shapefile_input(storage, tmp_path):
     folder = tmp_path / "shp"
     folder.mkdir()
-    _frame("EPSG:32650").to_file(folder / "areas.shp", driver="ESRI Shapefile",
-                                 engine="pyogrio")
+    _frame("EPSG:32650").to_file(folder / "areas.shp", driver="ESRI Shapefile", engine="pyogrio")
     archive = tmp_path / "areas.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for part in sorted(folder.iterdir()):
@@ -240,13 +317,22 @@ def test_plain_shapefile_with_gbk_dbf_and_no_cpg(storage, tmp_path):
 
 
 def test_geojson_non_point_geometry_is_a_row_error(storage, tmp_path):
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "好", "kind": "other"},
-         "geometry": {"type": "Point", "coordinates": [117.2, 31.8]}},
-        {"type": "Feature", "properties": {"name": "线", "kind": "other"},
-         "geometry": {"type": "LineString", "coordinates": [[117.2, 31.8], [117.3, 31.9]]}},
-        {"type": "Feature", "properties": {"name": "空", "kind": "other"}, "geometry": None},
-    ]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "好", "kind": "other"},
+                "geometry": {"type": "Point", "coordinates": [117.2, 31.8]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "线", "kind": "other"},
+                "geometry": {"type": "LineString", "coordinates": [[117.2, 31.8], [117.3, 31.9]]},
+            },
+            {"type": "Feature", "properties": {"name": "空", "kind": "other"}, "geometry": None},
+        ],
+    }
     path = tmp_path / "mixed.geojson"
     path.write_text(json.dumps(collection), "utf-8")
     with pytest.raises(ValidationFailed) as info:
@@ -262,24 +348,28 @@ def test_geojson_non_point_geometry_is_a_row_error(storage, tmp_path):
 
 BROKEN = [
     ["id", "name", "lon", "lat", "kind", "phone"],
-    ["a1", "合肥南站司机之家", "117.2890", "31.7980", "司机之家", "0551-1"],    # row 2 good
-    ["a2", "经度写错", "117.2x", "31.80", "司机之家", ""],                      # row 3
-    ["a3", "经纬度填反", "31.8206", "117.2272", "司机之家", ""],                # row 4
-    ["a4", "巴黎", "2.3522", "48.8566", "司机之家", ""],                       # row 5
-    ["a5", "类型错字", "117.30", "31.81", "司机之加", ""],                      # row 6
-    ["a1", "重复编号", "117.31", "31.82", "司机之家", ""],                      # row 7
-    ["a7", "长" * 300, "117.32", "31.83", "司机之家", ""],                      # row 8
-    ["a8", "", "117.33", "31.84", "司机之家", ""],                             # row 9
+    ["a1", "合肥南站司机之家", "117.2890", "31.7980", "司机之家", "0551-1"],  # row 2 good
+    ["a2", "经度写错", "117.2x", "31.80", "司机之家", ""],  # row 3
+    ["a3", "经纬度填反", "31.8206", "117.2272", "司机之家", ""],  # row 4
+    ["a4", "巴黎", "2.3522", "48.8566", "司机之家", ""],  # row 5
+    ["a5", "类型错字", "117.30", "31.81", "司机之加", ""],  # row 6
+    ["a1", "重复编号", "117.31", "31.82", "司机之家", ""],  # row 7
+    ["a7", "长" * 300, "117.32", "31.83", "司机之家", ""],  # row 8
+    ["a8", "", "117.33", "31.84", "司机之家", ""],  # row 9
     ["a9", "<script>alert(1)</script>", "117.34", "31.85", "driver_home", ""],  # row 10 good
 ]
-BAD_ROWS = {(3, "lon"), (4, "lon"), (5, "lon"), (6, "kind"), (7, "id"), (8, "name"),
-            (9, "name")}
+BAD_ROWS = {(3, "lon"), (4, "lon"), (5, "lon"), (6, "kind"), (7, "id"), (8, "name"), (9, "name")}
 
 
 def _seed(storage, tmp_path) -> None:
-    path = _write_csv(tmp_path / "seed.csv", [
-        ["名称", "经度", "纬度", "类型"], ["已有站点一", "117.1", "31.7", "工会服务站"],
-        ["已有站点二", "117.2", "31.6", "驿站"]])
+    path = _write_csv(
+        tmp_path / "seed.csv",
+        [
+            ["名称", "经度", "纬度", "类型"],
+            ["已有站点一", "117.1", "31.7", "工会服务站"],
+            ["已有站点二", "117.2", "31.6", "驿站"],
+        ],
+    )
     assert import_file(storage, path).inserted == 2
 
 
@@ -334,8 +424,10 @@ def test_skip_invalid_writes_good_rows_and_rejects_file(storage, tmp_path, suffi
         assert raw.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     else:
-        rows = [["" if v is None else str(v) for v in r]
-                for r in load_workbook(rejects).active.iter_rows(values_only=True)]
+        rows = [
+            ["" if v is None else str(v) for v in r]
+            for r in load_workbook(rejects).active.iter_rows(values_only=True)
+        ]
     assert rows[0] == ["id", "name", "lon", "lat", "kind", "phone", "row", "reason"]
     assert [int(r[6]) for r in rows[1:]] == [3, 4, 5, 6, 7, 8, 9]
     assert [r[:6] for r in rows[1:]] == [[c for c in b] for b in BROKEN[2:9]]
@@ -346,11 +438,14 @@ def test_skip_invalid_writes_good_rows_and_rejects_file(storage, tmp_path, suffi
 
 
 def test_control_characters_are_rejected_and_html_kept(storage, tmp_path):
-    path = _write_csv(tmp_path / "hostile.csv", [
-        ["名称", "经度", "纬度", "地址"],
-        ["<b onmouseover=alert(1)>站</b>", "117.1", "31.1", "<img src=x onerror=alert(1)>"],
-        ["坏\x07名字", "117.2", "31.2", ""],
-    ])
+    path = _write_csv(
+        tmp_path / "hostile.csv",
+        [
+            ["名称", "经度", "纬度", "地址"],
+            ["<b onmouseover=alert(1)>站</b>", "117.1", "31.1", "<img src=x onerror=alert(1)>"],
+            ["坏\x07名字", "117.2", "31.2", ""],
+        ],
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, path, kind="service_point")
     assert _issues(info.value.details) == {(3, "name")}
@@ -364,11 +459,14 @@ def test_control_characters_are_rejected_and_html_kept(storage, tmp_path):
 
 def test_outside_loaded_region_is_a_warning(storage, tmp_path):
     _load_anhui_cities(storage)
-    path = _write_csv(tmp_path / "edge.csv", [
-        ["名称", "经度", "纬度", "类型"],
-        ["合肥司机之家", "117.2272", "31.8206", "司机之家"],
-        ["南京新街口", "118.7784", "32.0433", "司机之家"],
-    ])
+    path = _write_csv(
+        tmp_path / "edge.csv",
+        [
+            ["名称", "经度", "纬度", "类型"],
+            ["合肥司机之家", "117.2272", "31.8206", "司机之家"],
+            ["南京新街口", "118.7784", "32.0433", "司机之家"],
+        ],
+    )
     report = import_file(storage, path)
     assert (report.inserted, report.errors) == (2, [])
     assert [(w.row, w.field) for w in report.warnings] == [(3, "lon")]
@@ -380,18 +478,22 @@ def test_outside_loaded_region_is_a_warning(storage, tmp_path):
 
 
 def test_hours_the_open_now_filter_cannot_read_are_a_warning(storage, tmp_path):
-    path = _write_csv(tmp_path / "hours.csv", [
-        ["名称", "经度", "纬度", "类型", "营业时间"],
-        ["甲站", "117.10", "31.10", "司机之家", "24小时"],
-        ["乙站", "117.20", "31.20", "司机之家", "周一至周五 9:00-17:00，周六 9:00-12:00"],
-        ["丙站", "117.30", "31.30", "司机之家", "节假日另行通知"],
-        ["丁站", "117.40", "31.40", "司机之家", "Mo-Su 08:00-20:00"],
-        ["戊站", "117.50", "31.50", "司机之家", ""],
-    ])
+    path = _write_csv(
+        tmp_path / "hours.csv",
+        [
+            ["名称", "经度", "纬度", "类型", "营业时间"],
+            ["甲站", "117.10", "31.10", "司机之家", "24小时"],
+            ["乙站", "117.20", "31.20", "司机之家", "周一至周五 9:00-17:00，周六 9:00-12:00"],
+            ["丙站", "117.30", "31.30", "司机之家", "节假日另行通知"],
+            ["丁站", "117.40", "31.40", "司机之家", "Mo-Su 08:00-20:00"],
+            ["戊站", "117.50", "31.50", "司机之家", ""],
+        ],
+    )
     report = import_file(storage, path)
     assert (report.inserted, report.errors) == (5, [])
     assert [(w.row, w.field, w.column, w.value) for w in report.warnings] == [
-        (4, "hours", "营业时间", "节假日另行通知")]
+        (4, "hours", "营业时间", "节假日另行通知")
+    ]
     assert "丙站" in report.warnings[0].message and "24小时" in report.warnings[0].message
     assert "第 4 行" in report.format_text("zh") and "无法识别" in report.format_text("zh")
     # the text is kept as written: drivers read it on the station's page
@@ -399,13 +501,16 @@ def test_hours_the_open_now_filter_cannot_read_are_a_warning(storage, tmp_path):
 
 
 def test_duplicate_source_ids_and_duplicate_rows(storage, tmp_path):
-    path = _write_csv(tmp_path / "dups.csv", [
-        ["原编号", "名称", "经度", "纬度", "类型"],
-        ["S1", "甲", "117.1", "31.1", "驿站"],
-        ["S1", "乙", "117.2", "31.2", "驿站"],
-        ["", "丙", "117.3", "31.3", "驿站"],
-        ["", "丙", "117.3", "31.3", "驿站"],
-    ])
+    path = _write_csv(
+        tmp_path / "dups.csv",
+        [
+            ["原编号", "名称", "经度", "纬度", "类型"],
+            ["S1", "甲", "117.1", "31.1", "驿站"],
+            ["S1", "乙", "117.2", "31.2", "驿站"],
+            ["", "丙", "117.3", "31.3", "驿站"],
+            ["", "丙", "117.3", "31.3", "驿站"],
+        ],
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, path)
     errors = info.value.details["errors"]
@@ -414,11 +519,15 @@ def test_duplicate_source_ids_and_duplicate_rows(storage, tmp_path):
 
 
 def test_title_row_above_header_keeps_sheet_row_numbers(storage, tmp_path):
-    path = _write_xlsx(tmp_path / "名单.xlsx", [
-        ["序号", "驿站名称", "经度", "纬度", "类型"],
-        [1, "宿州驿站", 116.98, 33.63, "工会驿站"],
-        [2, "阜阳驿站", "abc", 32.89, "工会驿站"],
-    ], title="安徽省户外劳动者驿站名单（2024年）")
+    path = _write_xlsx(
+        tmp_path / "名单.xlsx",
+        [
+            ["序号", "驿站名称", "经度", "纬度", "类型"],
+            [1, "宿州驿站", 116.98, 33.63, "工会驿站"],
+            [2, "阜阳驿站", "abc", 32.89, "工会驿站"],
+        ],
+        title="安徽省户外劳动者驿站名单（2024年）",
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, path)
     assert _issues(info.value.details) == {(4, "lon")}
@@ -429,10 +538,12 @@ def test_title_row_above_header_keeps_sheet_row_numbers(storage, tmp_path):
 
 
 def test_dry_run_reports_counts_and_writes_nothing(storage, tmp_path):
-    rows = [["name", "lon", "lat", "kind", "phone"],
-            ["一号站", "117.1", "31.1", "driver_home", "1"],
-            ["二号站", "117.2", "31.2", "driver_home", "2"],
-            ["三号站", "117.3", "31.3", "driver_home", "3"]]
+    rows = [
+        ["name", "lon", "lat", "kind", "phone"],
+        ["一号站", "117.1", "31.1", "driver_home", "1"],
+        ["二号站", "117.2", "31.2", "driver_home", "2"],
+        ["三号站", "117.3", "31.3", "driver_home", "3"],
+    ]
     path = _write_csv(tmp_path / "stations.csv", rows)
     dry = import_file(storage, path, dry_run=True)
     assert (dry.dry_run, dry.inserted, dry.updated, dry.unchanged) == (True, 3, 0, 0)
@@ -443,7 +554,7 @@ def test_dry_run_reports_counts_and_writes_nothing(storage, tmp_path):
     before, version = storage.facilities(), storage.data_version()
     assert first.data_version == version
 
-    rows[2][4] = "222"                                        # a changed phone
+    rows[2][4] = "222"  # a changed phone
     rows.append(["四号站", "117.4", "31.4", "driver_home", "4"])  # a new row
     _write_csv(path, rows)
     dry = import_file(storage, path, dry_run=True)
@@ -460,17 +571,30 @@ def test_dry_run_reports_counts_and_writes_nothing(storage, tmp_path):
 
 
 def test_explicit_mapping_and_default_kind(storage, tmp_path):
-    path = _write_csv(tmp_path / "custom.csv", [
-        ["站", "E", "N", "备注", "名称"],
-        ["淮北司机之家", "116.80", "33.95", "新建", "忽略我"],
-    ])
-    report = import_file(storage, path, kind="司机之家", source="union-2024",
-                         mapping={"name": "站", "lon": "E", "lat": "N"})
+    path = _write_csv(
+        tmp_path / "custom.csv",
+        [
+            ["站", "E", "N", "备注", "名称"],
+            ["淮北司机之家", "116.80", "33.95", "新建", "忽略我"],
+        ],
+    )
+    report = import_file(
+        storage,
+        path,
+        kind="司机之家",
+        source="union-2024",
+        mapping={"name": "站", "lon": "E", "lat": "N"},
+    )
     assert report.columns == {"name": "站", "lon": "E", "lat": "N"}
     assert any("备注" in n and "名称" in n for n in report.notes)
     [f] = storage.facilities()
-    assert (f.name, f.kind, f.source, f.lon, f.lat) == ("淮北司机之家", "driver_home",
-                                                       "union-2024", 116.8, 33.95)
+    assert (f.name, f.kind, f.source, f.lon, f.lat) == (
+        "淮北司机之家",
+        "driver_home",
+        "union-2024",
+        116.8,
+        33.95,
+    )
     with pytest.raises(InvalidParameter) as info:
         import_file(storage, path, kind="driver_home", mapping={"name": "站名"})
     assert info.value.field == "mapping" and "站, E, N, 备注, 名称" in info.value.message
@@ -480,8 +604,9 @@ def test_explicit_mapping_and_default_kind(storage, tmp_path):
 
 
 def test_missing_columns_name_the_field_and_list_headers(storage, tmp_path):
-    path = _write_csv(tmp_path / "nocoords.csv", [["名称", "地址", "类型"],
-                                                   ["某站", "合肥", "驿站"]])
+    path = _write_csv(
+        tmp_path / "nocoords.csv", [["名称", "地址", "类型"], ["某站", "合肥", "驿站"]]
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, path)
     assert info.value.field == "lon"
@@ -497,20 +622,25 @@ def test_missing_columns_name_the_field_and_list_headers(storage, tmp_path):
 
 
 def test_combined_coordinate_column(storage, tmp_path):
-    path = _write_csv(tmp_path / "combined.csv", [
-        ["名称", "经纬度", "类型"],
-        ["马鞍山司机之家", "118.5065，31.6700", "司机之家"],
-        ["铜陵司机之家", "117.81 30.94", "司机之家"],
-        ["坏坐标", "117.81", "司机之家"],
-    ])
+    path = _write_csv(
+        tmp_path / "combined.csv",
+        [
+            ["名称", "经纬度", "类型"],
+            ["马鞍山司机之家", "118.5065，31.6700", "司机之家"],
+            ["铜陵司机之家", "117.81 30.94", "司机之家"],
+            ["坏坐标", "117.81", "司机之家"],
+        ],
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, path)
     assert _issues(info.value.details) == {(4, "lon")}
     assert info.value.details["columns"]["coordinates"] == "经纬度"
     report = import_file(storage, path, skip_invalid=True)
     assert report.inserted == 2
-    assert sorted((f.lon, f.lat) for f in storage.facilities()) == [(117.81, 30.94),
-                                                                    (118.5065, 31.67)]
+    assert sorted((f.lon, f.lat) for f in storage.facilities()) == [
+        (117.81, 30.94),
+        (118.5065, 31.67),
+    ]
 
 
 def test_unsupported_extensions(storage, tmp_path):
@@ -547,8 +677,9 @@ def test_read_table_from_an_upload_buffer_and_rows_to_facilities():
     data = "\ufeffname,lon,lat,type\r\n滁州站,118.31,32.30,service_station\r\n"
     table = read_table(io.BytesIO(data.encode("utf-8")), filename="上传.csv")
     assert table.name == "上传" and table.headers == ["name", "lon", "lat", "type"]
-    assert table.to_dicts() == [{"row": 2, "name": "滁州站", "lon": "118.31", "lat": "32.30",
-                                 "type": "service_station"}]
+    assert table.to_dicts() == [
+        {"row": 2, "name": "滁州站", "lon": "118.31", "lat": "32.30", "type": "service_station"}
+    ]
     facilities, report = rows_to_facilities(table, crs="bd09")
     assert report.valid == 1 and report.crs == "bd09"
     [f] = facilities
@@ -559,8 +690,12 @@ def test_read_table_from_an_upload_buffer_and_rows_to_facilities():
 
 def test_header_matching_and_coordinate_parsing():
     cmap = map_columns(["  Name ", "LONGITUDE", "纬度（GCJ-02）", "Opening Hours", "X", "城市"])
-    assert cmap.fields == {"name": "  Name ", "lon": "LONGITUDE", "lat": "纬度（GCJ-02）",
-                           "hours": "Opening Hours"}
+    assert cmap.fields == {
+        "name": "  Name ",
+        "lon": "LONGITUDE",
+        "lat": "纬度（GCJ-02）",
+        "hours": "Opening Hours",
+    }
     assert cmap.ignored == ["城市"] and cmap.duplicates == [("lon", "LONGITUDE", "X")]
     assert parse_coordinate("117.5") == 117.5
     assert parse_coordinate("１１７．５") == 117.5
@@ -573,12 +708,20 @@ def test_header_matching_and_coordinate_parsing():
 
 def test_projected_geojson_crs_member_is_honoured(storage, tmp_path):
     x, y = shapely.get_coordinates(
-        gpd.GeoSeries(gpd.points_from_xy([117.2272], [31.8206]), crs=4326).to_crs(3857))[0]
-    collection = {"type": "FeatureCollection",
-                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}},
-                  "features": [{"type": "Feature", "id": "site:1",
-                                "properties": {"name": "合肥", "kind": "other"},
-                                "geometry": {"type": "Point", "coordinates": [x, y]}}]}
+        gpd.GeoSeries(gpd.points_from_xy([117.2272], [31.8206]), crs=4326).to_crs(3857)
+    )[0]
+    collection = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}},
+        "features": [
+            {
+                "type": "Feature",
+                "id": "site:1",
+                "properties": {"name": "合肥", "kind": "other"},
+                "geometry": {"type": "Point", "coordinates": [x, y]},
+            }
+        ],
+    }
     path = tmp_path / "mercator.json"
     path.write_text(json.dumps(collection), "utf-8")
     report = import_file(storage, path)
@@ -589,14 +732,22 @@ def test_projected_geojson_crs_member_is_honoured(storage, tmp_path):
 
 
 def test_given_id_cannot_steal_another_facilitys_source_id(storage, tmp_path):
-    first = _write_csv(tmp_path / "first.csv", [
-        ["id", "source", "source_id", "name", "lon", "lat", "kind"],
-        ["keep:1", "union", "7", "老站", "117.1", "31.1", "driver_home"]])
+    first = _write_csv(
+        tmp_path / "first.csv",
+        [
+            ["id", "source", "source_id", "name", "lon", "lat", "kind"],
+            ["keep:1", "union", "7", "老站", "117.1", "31.1", "driver_home"],
+        ],
+    )
     assert import_file(storage, first).inserted == 1
-    second = _write_csv(tmp_path / "second.csv", [
-        ["id", "source", "source_id", "name", "lon", "lat", "kind"],
-        ["other:1", "union", "7", "新站", "117.2", "31.2", "driver_home"],
-        ["other:2", "union", "8", "另一站", "117.3", "31.3", "driver_home"]])
+    second = _write_csv(
+        tmp_path / "second.csv",
+        [
+            ["id", "source", "source_id", "name", "lon", "lat", "kind"],
+            ["other:1", "union", "7", "新站", "117.2", "31.2", "driver_home"],
+            ["other:2", "union", "8", "另一站", "117.3", "31.3", "driver_home"],
+        ],
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, second, dry_run=True)
     [error] = info.value.details["errors"]
@@ -607,18 +758,36 @@ def test_given_id_cannot_steal_another_facilitys_source_id(storage, tmp_path):
     assert report.inserted == 1
     assert [f.id for f in storage.facilities()] == ["keep:1", "other:2"]
     rows = list(csv.reader(io.StringIO(rejects.read_text("utf-8-sig"))))
-    assert rows[1][-2:] == ["2", "原编号(source_id): 来源“union”的原编号“7”已属于站点 keep:1，"
-                                 "而不是 other:1"]
+    assert rows[1][-2:] == [
+        "2",
+        "原编号(source_id): 来源“union”的原编号“7”已属于站点 keep:1，而不是 other:1",
+    ]
 
 
 def test_json_array_of_objects(storage, tmp_path):
     path = tmp_path / "api.json"
-    path.write_text(json.dumps([
-        {"name": "六安司机之家", "lng": 116.52, "lat": 31.74, "type": "司机之家",
-         "amenities": ["淋浴", "热水"]},
-        {"name": "池州司机之家", "lng": 117.49, "lat": 30.66, "type": "司机之家",
-         "amenities": ["洗澡", "wifi", "按摩"]},
-    ], ensure_ascii=False), "utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "六安司机之家",
+                    "lng": 116.52,
+                    "lat": 31.74,
+                    "type": "司机之家",
+                    "amenities": ["淋浴", "热水"],
+                },
+                {
+                    "name": "池州司机之家",
+                    "lng": 117.49,
+                    "lat": 30.66,
+                    "type": "司机之家",
+                    "amenities": ["洗澡", "wifi", "按摩"],
+                },
+            ],
+            ensure_ascii=False,
+        ),
+        "utf-8",
+    )
     with pytest.raises(ValidationFailed) as info:
         import_file(storage, path)
     [error] = info.value.details["errors"]

@@ -57,8 +57,21 @@ def _locator_command() -> Path:
 def run_import(url: str, path: Path) -> dict:
     """`locator import path` in a child process: status, output, seconds and peak MB."""
     measured = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(_locator_command()), "--database", url,
-         "import", str(path)], capture_output=True, text=True, check=True, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            _MEASURE,
+            str(_locator_command()),
+            "--database",
+            url,
+            "import",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(measured.stdout)
 
 
@@ -107,8 +120,9 @@ def write_bomb(path: Path, megabytes: int, name: str = "stations.csv") -> Path:
 
 
 def csv_rows(start: int, stop: int) -> bytes:
-    return "".join(f"站{n},117.{n % 99991:05d},31.{n % 99989:05d},驿站\n"
-                   for n in range(start, stop)).encode()
+    return "".join(
+        f"站{n},117.{n % 99991:05d},31.{n % 99989:05d},驿站\n" for n in range(start, stop)
+    ).encode()
 
 
 def declare_size(path: Path, name: str, size: int) -> None:
@@ -118,7 +132,7 @@ def declare_size(path: Path, name: str, size: int) -> None:
         infos = archive.infolist()
         at = archive.start_dir
     for info in infos:
-        assert data[at:at + 4] == b"PK\x01\x02"
+        assert data[at : at + 4] == b"PK\x01\x02"
         names, extra, comment = struct.unpack_from("<HHH", data, at + 28)
         if info.filename == name:
             struct.pack_into("<I", data, at + 24, size)
@@ -140,16 +154,20 @@ _WORKBOOK_PARTS = {
         '<Default Extension="xml" ContentType="application/xml"/>'
         f'<Override PartName="/xl/workbook.xml" ContentType="{_SHEET_TYPE}.sheet.main+xml"/>'
         '<Override PartName="/xl/worksheets/sheet1.xml" '
-        f'ContentType="{_SHEET_TYPE}.worksheet+xml"/></Types>'),
+        f'ContentType="{_SHEET_TYPE}.worksheet+xml"/></Types>'
+    ),
     "_rels/.rels": (
         f'{_XML}<Relationships xmlns="{_RELS}"><Relationship Id="rId1" '
-        f'Type="{_DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        f'Type="{_DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
     "xl/workbook.xml": (
         f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}"><sheets>'
-        '<sheet name="站点" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        '<sheet name="站点" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
     "xl/_rels/workbook.xml.rels": (
         f'{_XML}<Relationships xmlns="{_RELS}"><Relationship Id="rId1" '
-        f'Type="{_DOC_RELS}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        f'Type="{_DOC_RELS}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+    ),
 }
 
 
@@ -162,15 +180,17 @@ def sheet_rows(start: int, stop: int) -> bytes:
     return "".join(
         f'<row r="{n}">{_text(f"A{n}", f"站{n}")}<c r="B{n}"><v>117.{n % 99991:05d}</v></c>'
         f'<c r="C{n}"><v>31.{n % 99989:05d}</v></c>{_text(f"D{n}", "驿站")}</row>'
-        for n in range(start, stop)).encode()
+        for n in range(start, stop)
+    ).encode()
 
 
-def write_workbooks(paths: dict[Path, str | None], rows: int,
-                    extra: bytes = b"") -> None:
+def write_workbooks(paths: dict[Path, str | None], rows: int, extra: bytes = b"") -> None:
     """Workbooks of ``rows`` data rows below a header, built in one pass: each path with
     its ``<dimension>`` reference (None for none); ``extra`` goes after the rows."""
-    header = (f'<row r="1">{_text("A1", "名称")}{_text("B1", "经度")}{_text("C1", "纬度")}'
-              f'{_text("D1", "类型")}</row>')
+    header = (
+        f'<row r="1">{_text("A1", "名称")}{_text("B1", "经度")}{_text("C1", "纬度")}'
+        f"{_text('D1', '类型')}</row>"
+    )
     with_sheets = []
     for path, dimension in paths.items():
         archive = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
@@ -227,8 +247,11 @@ def test_workbook_bomb_is_refused_before_openpyxl_opens_it(tmp_path):
             for _ in range(50):
                 sheet.write(empty)
             sheet.write(b"</sheetData></worksheet>")
-    with pytest.raises(PayloadTooLarge, match=r"'xl/worksheets/sheet1.xml' in the Excel "
-                                              r"workbook .* more than the 100 times"):
+    with pytest.raises(
+        PayloadTooLarge,
+        match=r"'xl/worksheets/sheet1.xml' in the Excel "
+        r"workbook .* more than the 100 times",
+    ):
         read_table(path)
 
 
@@ -267,8 +290,11 @@ def test_workbook_sheet_lying_about_its_size_is_refused(tmp_path):
     path = tmp_path / "liar.xlsx"
     write_workbooks({path: None}, 30_000)
     declare_size(path, "xl/worksheets/sheet1.xml", 5000)
-    with pytest.raises(UnsupportedFormat, match=r"cannot read the Excel workbook: .*"
-                                                r"'xl/worksheets/sheet1.xml'"):
+    with pytest.raises(
+        UnsupportedFormat,
+        match=r"cannot read the Excel workbook: .*"
+        r"'xl/worksheets/sheet1.xml'",
+    ):
         read_table(path)
 
 
@@ -302,8 +328,9 @@ def test_zip_holding_a_csv_is_read_through_the_bounded_path(tmp_path, database):
             for start in range(2, 1_000_002, 100_000):
                 member.write(csv_rows(start, start + 100_000))
     cap = DEFAULT_MAX_ROWS
-    result = assert_refused(database, big, f"more than {cap} data rows",
-                            f"row {cap + 2} is data row {cap + 1}")
+    result = assert_refused(
+        database, big, f"more than {cap} data rows", f"row {cap + 2} is data row {cap + 1}"
+    )
     assert result["seconds"] < 15
 
 
@@ -331,15 +358,13 @@ def test_million_row_workbook_rows_are_counted_while_read(million_rows, database
         seconds = time.perf_counter() - start
         assert (storage.data_version(), len(storage.facilities())) == before
     # The first row past the cap stops the reading: row 1 is the header.
-    assert f"more than {cap} data rows: row {cap + 2} is data row {cap + 1}" in (
-        info.value.message)
+    assert f"more than {cap} data rows: row {cap + 2} is data row {cap + 1}" in (info.value.message)
     assert seconds < 10
 
 
 def test_a_sheet_formatted_far_below_its_data_still_imports(tmp_path):
     path = tmp_path / "formatted.xlsx"
-    empty = b"".join(b'<row r="%d" s="1" customFormat="1"/>' % r
-                     for r in range(502, 200_502))
+    empty = b"".join(b'<row r="%d" s="1" customFormat="1"/>' % r for r in range(502, 200_502))
     write_workbooks({path: "A1:D1048576"}, 500, extra=empty)
     table = read_table(path)
     assert len(table.records) == 500 and table.records[-1].row == 501
@@ -373,8 +398,7 @@ def test_csv_over_the_byte_limit_is_refused_unread(tmp_path, database):
     with path.open("wb") as out:
         out.write(HEADER.encode() + csv_rows(2, 10_000))
         out.truncate(1000 << 20)  # a 1,000 MB file, the rest of it unwritten
-    result = assert_refused(database, path, "1000 MB",
-                            f"more than the {MAX_TEXT_BYTES >> 20} MB")
+    result = assert_refused(database, path, "1000 MB", f"more than the {MAX_TEXT_BYTES >> 20} MB")
     assert result["seconds"] < 5
     geojson = tmp_path / "huge.geojson"
     with geojson.open("wb") as out:
@@ -386,8 +410,7 @@ def test_csv_over_the_byte_limit_is_refused_unread(tmp_path, database):
 
 def test_csv_rows_are_counted_while_streamed(tmp_path):
     path = tmp_path / "many.csv"
-    path.write_bytes(HEADER.encode("gb18030") + csv_rows(2, 300_002).decode().encode(
-        "gb18030"))
+    path.write_bytes(HEADER.encode("gb18030") + csv_rows(2, 300_002).decode().encode("gb18030"))
     start = time.perf_counter()
     with pytest.raises(PayloadTooLarge) as info:
         read_table(path)
@@ -419,17 +442,21 @@ def test_tables_too_wide_for_memory_are_refused(tmp_path, monkeypatch):
     wide.write_text(",".join(f"列{j}" for j in range(2000)) + "\n1,2\n", encoding="utf-8")
     with pytest.raises(PayloadTooLarge, match="has 2000 columns, more than the 1000"):
         read_table(wide)
-    features = [{"type": "Feature", "properties": {f"key{i}": i},
-                 "geometry": {"type": "Point", "coordinates": [117.2, 31.8]}}
-                for i in range(1500)]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {f"key{i}": i},
+            "geometry": {"type": "Point", "coordinates": [117.2, 31.8]},
+        }
+        for i in range(1500)
+    ]
     spread = tmp_path / "spread.geojson"
     spread.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     with pytest.raises(PayloadTooLarge, match="has 1500 columns"):
         read_table(spread)
     # Empty header cells right of the data, as a sheet formatted to the far right has.
     sloppy = tmp_path / "sloppy.csv"
-    sloppy.write_text(HEADER.rstrip("\n") + "," * 5000 + "\n站,117.2,31.8,驿站\n",
-                      encoding="utf-8")
+    sloppy.write_text(HEADER.rstrip("\n") + "," * 5000 + "\n站,117.2,31.8,驿站\n", encoding="utf-8")
     assert read_table(sloppy).headers == ["名称", "经度", "纬度", "类型"]
     monkeypatch.setattr(ingest, "MAX_CELLS", 400)
     rows = tmp_path / "rows.csv"

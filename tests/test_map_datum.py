@@ -44,14 +44,19 @@ def boundary_units(data):
 
 
 def facility_map(data, units, tiles) -> str:
-    return build_facility_map(data.facilities, units, tiles=tiles,
-                              detail_url=lambda f: f"/f/{f.id}").get_root().render()
+    return (
+        build_facility_map(data.facilities, units, tiles=tiles, detail_url=lambda f: f"/f/{f.id}")
+        .get_root()
+        .render()
+    )
 
 
 @pytest.fixture(scope="module")
 def facility_maps(data, boundary_units) -> dict[str, str]:
-    return {name: facility_map(data, boundary_units, tiles)
-            for name, tiles in (("osm", OSM), ("amap", AMAP))}
+    return {
+        name: facility_map(data, boundary_units, tiles)
+        for name, tiles in (("osm", OSM), ("amap", AMAP))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +71,21 @@ def hefei(data):
 def coverage_maps(data, hefei) -> dict[str, str]:
     report, plan, blind = hefei
     untouched = copy.deepcopy(blind)
-    html = {name: build_coverage_map(report, data.units, data.facilities, blind_spots=blind,
-                                     sites=plan.sites, rings=True, tiles=tiles,
-                                     detail_url=lambda f: f"/f/{f.id}").get_root().render()
-            for name, tiles in (("osm", OSM), ("amap", AMAP))}
+    html = {
+        name: build_coverage_map(
+            report,
+            data.units,
+            data.facilities,
+            blind_spots=blind,
+            sites=plan.sites,
+            rings=True,
+            tiles=tiles,
+            detail_url=lambda f: f"/f/{f.id}",
+        )
+        .get_root()
+        .render()
+        for name, tiles in (("osm", OSM), ("amap", AMAP))
+    }
     assert blind == untouched  # the (cached) blind spots are copied, not shifted in place
     return html
 
@@ -103,8 +119,9 @@ def facility_rows(html: str) -> dict[str, list]:
 def layer_rows(html: str, class_name: str) -> list[list]:
     """The rows a RingsLayer or SitesLayer draws from."""
     at = html.index(f"var {class_name}_")
-    return json_after(html, "L.featureGroup();" if class_name == "sites_layer"
-                      else "L.layerGroup();", at)
+    return json_after(
+        html, "L.featureGroup();" if class_name == "sites_layer" else "L.layerGroup();", at
+    )
 
 
 def positions(geometry: dict) -> np.ndarray:
@@ -117,6 +134,7 @@ def positions(geometry: dict) -> np.ndarray:
         else:
             for part in coords:
                 walk(part)
+
     walk(geometry["coordinates"])
     return np.array(out, dtype=np.float64)
 
@@ -127,8 +145,11 @@ def by_code(features: list[dict]) -> dict[str, dict]:
 
 def geojson_layers(html: str) -> list[dict]:
     """The FeatureCollections of folium GeoJson layers (``geo_json_..._add({...})``)."""
-    return [value for value in json_values_after(html, "_add(")
-            if isinstance(value, dict) and "features" in value]
+    return [
+        value
+        for value in json_values_after(html, "_add(")
+        if isinstance(value, dict) and "features" in value
+    ]
 
 
 def township_boundaries(html: str) -> dict[str, dict]:
@@ -157,8 +178,9 @@ def tile_layers(html: str) -> list[dict]:
     layers = []
     for url, body in TILE_LAYER.findall(html):
         options = dict(re.findall(r'^\s*"(\w+)": (.*?),?$', body, re.M))
-        layers.append({"url": json.loads(url),
-                       **{key: json.loads(value) for key, value in options.items()}})
+        layers.append(
+            {"url": json.loads(url), **{key: json.loads(value) for key, value in options.items()}}
+        )
     return layers
 
 
@@ -205,8 +227,10 @@ def test_city_and_county_outlines_and_bounds_are_shifted(facility_maps):
     osm, amap = geojson_layers(facility_maps["osm"]), geojson_layers(facility_maps["amap"])
     assert len(osm) == len(amap) == 3  # cities, counties, townships
     for before, after in zip(osm, amap, strict=True):
-        assert_shifted(np.concatenate([positions(f["geometry"]) for f in before["features"]]),
-                       np.concatenate([positions(f["geometry"]) for f in after["features"]]))
+        assert_shifted(
+            np.concatenate([positions(f["geometry"]) for f in before["features"]]),
+            np.concatenate([positions(f["geometry"]) for f in after["features"]]),
+        )
     (south, west), (north, east) = json_after(facility_maps["osm"], "fitBounds(\n")
     assert [[south, west], [north, east]] == [[29.39, 114.87], [34.66, 119.65]]
     drawn = json_after(facility_maps["amap"], "fitBounds(\n")
@@ -214,14 +238,14 @@ def test_city_and_county_outlines_and_bounds_are_shifted(facility_maps):
     assert drawn[1] == pytest.approx(wgs84_to_gcj02(east, north)[::-1], abs=EXACT)
     assert json_after(facility_maps["osm"], "center: ") == [31.85, 117.25]
     assert json_after(facility_maps["amap"], "center: ") == pytest.approx(
-        wgs84_to_gcj02(117.25, 31.85)[::-1], abs=EXACT)
+        wgs84_to_gcj02(117.25, 31.85)[::-1], abs=EXACT
+    )
 
 
 # ---- the coverage map (/coverage) -------------------------------------------------------------
 def test_coverage_townships_outlines_and_blind_spots_are_shifted(coverage_maps, hefei):
     report, _plan, blind = hefei
-    osm, amap = (json_values_after(coverage_maps[name], "L.geoJSON(")
-                 for name in ("osm", "amap"))
+    osm, amap = (json_values_after(coverage_maps[name], "L.geoJSON(") for name in ("osm", "amap"))
     assert len(osm) == len(amap) == 3  # county outlines, townships, blind spots
     townships_osm, townships_amap = by_code(osm[1]["features"]), by_code(amap[1]["features"])
     assert set(townships_osm) == set(townships_amap)
@@ -232,14 +256,19 @@ def test_coverage_townships_outlines_and_blind_spots_are_shifted(coverage_maps, 
     seats = {t.code: t for t in report.townships}
     for code, geometry in townships_osm.items():  # seat-only townships are points
         if geometry["type"] == "Point":
-            assert geometry["coordinates"] == [round(seats[code].ref_lon, 6),
-                                               round(seats[code].ref_lat, 6)]
+            assert geometry["coordinates"] == [
+                round(seats[code].ref_lon, 6),
+                round(seats[code].ref_lat, 6),
+            ]
     for before, after in ((osm[0], amap[0]), (osm[2], amap[2])):
-        assert_shifted(np.concatenate([positions(f["geometry"]) for f in before["features"]]),
-                       np.concatenate([positions(f["geometry"]) for f in after["features"]]))
+        assert_shifted(
+            np.concatenate([positions(f["geometry"]) for f in before["features"]]),
+            np.concatenate([positions(f["geometry"]) for f in after["features"]]),
+        )
     assert osm[2] == json.loads(json.dumps(blind))  # drawn as given on WGS-84 tiles
     assert [f["properties"] for f in amap[1]["features"]] == [
-        f["properties"] for f in osm[1]["features"]]  # popups and tooltips unchanged
+        f["properties"] for f in osm[1]["features"]
+    ]  # popups and tooltips unchanged
 
 
 def test_coverage_markers_rings_and_sites_are_shifted(data, coverage_maps, hefei):
@@ -253,8 +282,9 @@ def test_coverage_markers_rings_and_sites_are_shifted(data, coverage_maps, hefei
     rings_osm = layer_rows(coverage_maps["osm"], "rings_layer")
     rings_amap = layer_rows(coverage_maps["amap"], "rings_layer")
     assert len(rings_osm) == len(rings_amap) > 0
-    assert_shifted(np.array([[r[1], r[0]] for r in rings_osm]),
-                   np.array([[r[1], r[0]] for r in rings_amap]))
+    assert_shifted(
+        np.array([[r[1], r[0]] for r in rings_osm]), np.array([[r[1], r[0]] for r in rings_amap])
+    )
 
     sites_osm = layer_rows(coverage_maps["osm"], "sites_layer")
     sites_amap = layer_rows(coverage_maps["amap"], "sites_layer")
@@ -279,8 +309,10 @@ def test_coverage_bounds_are_shifted(coverage_maps, hefei):
 # ---- tile layers ------------------------------------------------------------------------------
 def test_tianditu_draws_its_label_layer_and_the_fallback_drops_both(data, hefei):
     report, _plan, _blind = hefei
-    maps = {"facility": build_facility_map(data.facilities[:3], tiles=TIANDITU),
-            "coverage": build_coverage_map(report, data.units, tiles=TIANDITU)}
+    maps = {
+        "facility": build_facility_map(data.facilities[:3], tiles=TIANDITU),
+        "coverage": build_coverage_map(report, data.units, tiles=TIANDITU),
+    }
     for name, fmap in maps.items():
         html = fmap.get_root().render()
         assert tile_urls(html) == [TIANDITU["url"], TIANDITU["labels"]], name
@@ -307,8 +339,11 @@ def test_other_providers_have_one_layer_with_their_subdomains(data, tiles):
 
 
 def test_no_tiles_draw_no_layer_and_no_fallback(data):
-    html = build_facility_map(data.facilities[:3], tiles=Settings(tiles="none").tile_provider()
-                              ).get_root().render()
+    html = (
+        build_facility_map(data.facilities[:3], tiles=Settings(tiles="none").tile_provider())
+        .get_root()
+        .render()
+    )
     assert "L.tileLayer(" not in html and "tileerror" not in html
 
 
@@ -322,16 +357,24 @@ def test_a_missing_datum_draws_as_wgs84(data, boundary_units, facility_maps):
 def test_tile_datum_leaves_wgs84_input_as_it_is():
     wgs = TileDatum({"datum": "wgs84"})
     assert not wgs.shifts and not TileDatum(None).shifts and TileDatum(AMAP).shifts
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [117.2, 31.8]},
-         "properties": {}}]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [117.2, 31.8]},
+                "properties": {},
+            }
+        ],
+    }
     assert wgs.geojson(collection) is collection
     assert wgs.latlngs([117.1234567], [31.7654321], decimals=6) == [[31.765432, 117.123457]]
     assert wgs.bounds([[29.39, 114.87], [34.66, 119.65]]) == [[29.39, 114.87], [34.66, 119.65]]
     shifted = TileDatum(AMAP).geojson(collection)
     assert collection["features"][0]["geometry"]["coordinates"] == [117.2, 31.8]
     assert list(shifted["features"][0]["geometry"]["coordinates"]) == pytest.approx(
-        wgs84_to_gcj02(117.2, 31.8), abs=EXACT)
+        wgs84_to_gcj02(117.2, 31.8), abs=EXACT
+    )
     assert TileDatum(AMAP).latlngs([], []) == []
 
 
@@ -368,5 +411,7 @@ def test_map_and_coverage_pages_draw_in_gcj02_on_amap(amap_app, data, facility_m
     rows = facility_rows(html)  # the city's facilities
     assert len(rows) > 10
     by_id = {f.id: f for f in data.facilities}
-    assert_shifted(np.array([[by_id[i].lon, by_id[i].lat] for i in rows]),
-                   np.array([[row[1], row[0]] for row in rows.values()]))
+    assert_shifted(
+        np.array([[by_id[i].lon, by_id[i].lat] for i in rows]),
+        np.array([[row[1], row[0]] for row in rows.values()]),
+    )

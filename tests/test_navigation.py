@@ -18,8 +18,14 @@ from locator.navigation import (
 from locator.qr import qr_svg
 from tests.web_fixtures import decode_qr_svg, raw_sites
 
-HOSTILE_NAMES = ["A&B #1 <b>司机之家</b>", "合肥 北 服务区", "100% = 50+50?", "x=1&y=2#z",
-                 "驿站（东）", "'\"`${}"]
+HOSTILE_NAMES = [
+    "A&B #1 <b>司机之家</b>",
+    "合肥 北 服务区",
+    "100% = 50+50?",
+    "x=1&y=2#z",
+    "驿站（东）",
+    "'\"`${}",
+]
 
 
 def geo_label(name: str) -> str:
@@ -67,7 +73,7 @@ def decode(link_url: str, app: str) -> tuple[float, float, str]:
         point, _, rest = link_url[4:].partition("?q=")
         lat, lon = (float(v) for v in point.split(","))
         assert rest.startswith(point + "(") and rest.endswith(")")
-        return lon, lat, unquote(rest[len(point) + 1:-1])
+        return lon, lat, unquote(rest[len(point) + 1 : -1])
     raise AssertionError(app)
 
 
@@ -85,15 +91,20 @@ def test_each_app_gets_its_own_datum():
     f = Facility("a", "站", "driver_home", 117.2272, 31.8206)
     by_app = {link.app: link for link in navigation_links(f)}
     assert {app: link.datum for app, link in by_app.items()} == {
-        "amap": "gcj02", "amap_route": "gcj02", "baidu": "bd09", "tencent": "gcj02",
-        "geo": "wgs84"}
+        "amap": "gcj02",
+        "amap_route": "gcj02",
+        "baidu": "bd09",
+        "tencent": "gcj02",
+        "geo": "wgs84",
+    }
     # the raw numbers differ from WGS-84 by the datum shifts (hundreds of metres)
     amap = [float(v) for v in query(by_app["amap"].url)["position"].split(",")]
     baidu = [float(v) for v in query(by_app["baidu"].url)["location"].split(",")][::-1]
     assert 300 < haversine_m(amap[0], amap[1], f.lon, f.lat) < 1000
     assert 800 < haversine_m(baidu[0], baidu[1], f.lon, f.lat) < 2000
-    assert by_app["amap"].url.startswith("https://uri.amap.com/marker?position=117.232682,"
-                                         "31.818601&name=")
+    assert by_app["amap"].url.startswith(
+        "https://uri.amap.com/marker?position=117.232682,31.818601&name="
+    )
     assert by_app["baidu"].url.startswith("https://api.map.baidu.com/marker?location=")
     assert by_app["tencent"].url.startswith("https://apis.map.qq.com/uri/v1/marker?marker=")
     assert by_app["amap_route"].url.startswith("https://uri.amap.com/navigation?to=")
@@ -118,8 +129,11 @@ def test_separators_without_escape_are_made_full_width():
     url = tencent_marker_url(117.0, 31.0, "a;b:c|d", "路;1号")
     fields = dict(part.split(":", 1) for part in query(url)["marker"].split(";"))
     assert fields["title"] == "a；b：c｜d" and fields["addr"] == "路；1号"
-    route = [link for link in navigation_links(Facility("a", "东,西", "other", 117, 31))
-             if link.app == "amap_route"][0]
+    route = [
+        link
+        for link in navigation_links(Facility("a", "东,西", "other", 117, 31))
+        if link.app == "amap_route"
+    ][0]
     assert query(route.url)["to"].split(",", 2)[2] == "东，西"
 
 
@@ -142,16 +156,29 @@ def test_labels_in_both_languages():
     assert set(APP_LABELS) == {"amap", "amap_route", "baidu", "tencent", "geo"}
 
 
-@pytest.mark.parametrize("phone, expected", [
-    ("0551-6512 3456", [("0551-6512 3456", "tel:055165123456")]),
-    ("0551-1234567 / 13800000000", [("0551-1234567", "tel:05511234567"),
-                                    ("13800000000", "tel:13800000000")]),
-    ("+86 551 1234 5678", [("+86 551 1234 5678", "tel:+8655112345678")]),
-    ("0551-1234567；0551-7654321、12345", [("0551-1234567", "tel:05511234567"),
-                                           ("0551-7654321", "tel:05517654321"),
-                                           ("12345", "tel:12345")]),
-    ("无", []), ("", []), (None, []), ("javascript:alert(1)", []),
-])
+@pytest.mark.parametrize(
+    "phone, expected",
+    [
+        ("0551-6512 3456", [("0551-6512 3456", "tel:055165123456")]),
+        (
+            "0551-1234567 / 13800000000",
+            [("0551-1234567", "tel:05511234567"), ("13800000000", "tel:13800000000")],
+        ),
+        ("+86 551 1234 5678", [("+86 551 1234 5678", "tel:+8655112345678")]),
+        (
+            "0551-1234567；0551-7654321、12345",
+            [
+                ("0551-1234567", "tel:05511234567"),
+                ("0551-7654321", "tel:05517654321"),
+                ("12345", "tel:12345"),
+            ],
+        ),
+        ("无", []),
+        ("", []),
+        (None, []),
+        ("javascript:alert(1)", []),
+    ],
+)
 def test_phone_links(phone, expected):
     assert phone_links(phone) == expected
 

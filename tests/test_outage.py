@@ -31,8 +31,11 @@ def database():
     yield name, url
     with psycopg.connect(POSTGIS_URL, autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
@@ -46,8 +49,11 @@ def test_a_lost_database_gives_503_without_connection_details(database, caplog):
         assert client.get("/api/v1/facilities/a").status_code == 200
         with psycopg.connect(POSTGIS_URL, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
         host = urlsplit(url).hostname
         with caplog.at_level(logging.ERROR):
             api = client.get("/api/v1/facilities?limit=1")
@@ -59,8 +65,7 @@ def test_a_lost_database_gives_503_without_connection_details(database, caplog):
         for body in (api.get_data(as_text=True), page.get_data(as_text=True)):
             assert "postgresql" not in body.lower()
             assert name not in body and host not in body and "5432" not in body
-        assert "数据库" in page.get_data(as_text=True) or "database" in \
-            page.get_data(as_text=True)
+        assert "数据库" in page.get_data(as_text=True) or "database" in page.get_data(as_text=True)
         assert name in caplog.text  # the operator's log says which database
     finally:
         close_app(app)

@@ -28,14 +28,36 @@ from tests.web_fixtures import (
 
 IMG = "<img src=x onerror=alert(1)>"
 TEMPLATE = "`${alert(1)}`"
-CDN_MARKERS = ("cdn.", "cdnjs", "jsdelivr", "unpkg", "code.jquery", "bootstrapcdn",
-               "googleapis", "fontawesome")
+CDN_MARKERS = (
+    "cdn.",
+    "cdnjs",
+    "jsdelivr",
+    "unpkg",
+    "code.jquery",
+    "bootstrapcdn",
+    "googleapis",
+    "fontawesome",
+)
 
 HOSTILE = [
-    facility("test:img", IMG, lon=117.30, lat=31.86, kind="driver_home",
-             address="<b>addr</b>", amenities=frozenset({"shower"})),
-    facility("test:tpl", TEMPLATE, lon=117.10, lat=31.70, kind="service_point",
-             hours="${document.cookie}", phone="`0551`\\"),
+    facility(
+        "test:img",
+        IMG,
+        lon=117.30,
+        lat=31.86,
+        kind="driver_home",
+        address="<b>addr</b>",
+        amenities=frozenset({"shower"}),
+    ),
+    facility(
+        "test:tpl",
+        TEMPLATE,
+        lon=117.10,
+        lat=31.70,
+        kind="service_point",
+        hours="${document.cookie}",
+        phone="`0551`\\",
+    ),
 ]
 
 
@@ -75,13 +97,17 @@ def legend_rows(html: str) -> dict[str, tuple[str, int]]:
     match = re.search(r'div\.innerHTML = (".*?");\n', html)
     assert match, "no legend in the page"
     legend = json.loads(match.group(1))
-    rows = re.findall(r'data-kind="(\w+)"><span class="facility-dot"[^>]*></span>(.*?) '
-                      r'<span class="legend-count">(\d+)</span>', legend)
+    rows = re.findall(
+        r'data-kind="(\w+)"><span class="facility-dot"[^>]*></span>(.*?) '
+        r'<span class="legend-count">(\d+)</span>',
+        legend,
+    )
     return {kind: (text, int(count)) for kind, text, count in rows}
 
 
-MARKER_DATA = re.compile(r"L\.markerClusterGroup\(.*?\);\s*(\[.*?\])\.forEach\(function \(row\)",
-                         re.S)
+MARKER_DATA = re.compile(
+    r"L\.markerClusterGroup\(.*?\);\s*(\[.*?\])\.forEach\(function \(row\)", re.S
+)
 
 
 def marker_rows(html: str) -> list[list]:
@@ -195,8 +221,11 @@ def test_osm_attribution(index_html):
 def test_legend_lists_the_kinds_present_with_their_counts(index_html):
     rows = legend_rows(index_html)
     counts = expected_counts()
-    assert set(rows) == set(counts) == {"service_area", "logistics_park", "driver_home",
-                                        "service_point"}
+    assert (
+        set(rows)
+        == set(counts)
+        == {"service_area", "logistics_park", "driver_home", "service_point"}
+    )
     for kind, (text, count) in rows.items():
         assert count == counts[kind], kind
         assert text == KINDS[kind]["zh"]
@@ -234,7 +263,7 @@ def test_hostile_names_appear_only_escaped(index_html):
     # ... and raw only as the marker's title: a double-quoted JSON string, which Leaflet
     # sets as a DOM attribute (text, never parsed), never inside a template literal
     data = MARKER_DATA.search(index_html)
-    outside = index_html[:data.start()] + index_html[data.end():]
+    outside = index_html[: data.start()] + index_html[data.end() :]
     assert TEMPLATE not in outside
     assert index_html.count(TEMPLATE) == index_html.count(f'"{TEMPLATE}"') == 1
 
@@ -258,7 +287,8 @@ def test_safe_text():
     assert safe_text(12) == "12"
     assert isinstance(safe_text("x"), Markup)
     assert safe_text("<a href='x' title=\"y\">&</a>") == (
-        "&lt;a href=&#39;x&#39; title=&#34;y&#34;&gt;&amp;&lt;/a&gt;")
+        "&lt;a href=&#39;x&#39; title=&#34;y&#34;&gt;&amp;&lt;/a&gt;"
+    )
     assert safe_text("`${x}`\\") == "&#96;&#36;{x}&#96;&#92;"
     assert safe_text("合肥 司机之家") == "合肥 司机之家"
     # escaping twice escapes the ampersands again: callers escape once
@@ -290,11 +320,20 @@ class Popup(HTMLParser):
 
 def test_popup_html_in_both_languages():
     f = Facility(
-        id='osm:way/1"><script>x</script>', name="文集服务区<script>alert(1)</script>",
-        kind="service_area", lon=117.71, lat=31.96, status="under_construction",
-        address="肥东县 `路` ${1}", phone="0551-1234", hours="Mo-Su 00:00-24:00",
-        amenities=frozenset({"toilet", "canteen", "truck_parking"}), city="合肥市",
-        county="肥东县", township="包公镇")
+        id='osm:way/1"><script>x</script>',
+        name="文集服务区<script>alert(1)</script>",
+        kind="service_area",
+        lon=117.71,
+        lat=31.96,
+        status="under_construction",
+        address="肥东县 `路` ${1}",
+        phone="0551-1234",
+        hours="Mo-Su 00:00-24:00",
+        amenities=frozenset({"toilet", "canteen", "truck_parking"}),
+        city="合肥市",
+        county="肥东县",
+        township="包公镇",
+    )
     zh = popup_html(f, "zh", detail_url='/f/1?a=1&b="2"')
     assert isinstance(zh, Markup)
     parser = Popup()
@@ -302,13 +341,18 @@ def test_popup_html_in_both_languages():
     parser.close()
     assert "script" not in parser.tags
     assert parser.tags[:2] == ["div", "h4"]
-    assert parser.attrs[0] == ("div", {"class": "facility-popup",
-                                       "data-facility-id": f.id})
+    assert parser.attrs[0] == ("div", {"class": "facility-popup", "data-facility-id": f.id})
     assert parser.text["h4"] == [f.name]
     rows = dict(zip(parser.text["th"], parser.text["td"], strict=True))
-    assert rows == {"类型": "高速服务区", "状态": "建设中", "地址": "肥东县 `路` ${1}",
-                    "电话": "0551-1234", "开放时间": "Mo-Su 00:00-24:00",
-                    "所在地": "合肥市 肥东县 包公镇", "服务设施": "餐饮、卫生间、货车停车"}
+    assert rows == {
+        "类型": "高速服务区",
+        "状态": "建设中",
+        "地址": "肥东县 `路` ${1}",
+        "电话": "0551-1234",
+        "开放时间": "Mo-Su 00:00-24:00",
+        "所在地": "合肥市 肥东县 包公镇",
+        "服务设施": "餐饮、卫生间、货车停车",
+    }
     assert parser.text["a"] == ["详情"]
     assert ("a", {"class": "popup-link", "href": '/f/1?a=1&b="2"'}) in parser.attrs
     assert "`" not in zh and "$" not in zh
@@ -326,7 +370,9 @@ def test_popup_html_leaves_out_empty_fields():
     parser = Popup()
     parser.feed(str(popup_html(Facility("a", "站", "other", 117.0, 31.0))))
     assert dict(zip(parser.text["th"], parser.text["td"], strict=True)) == {
-        "类型": "其他", "状态": "运营中"}
+        "类型": "其他",
+        "状态": "运营中",
+    }
 
 
 # ---- other pages --------------------------------------------------------------------------
@@ -346,8 +392,9 @@ def test_map_links_to_the_sources_page(index_html):
     assert 'href="/sources"' in index_html
 
 
-@pytest.mark.parametrize("path", ["/nope", "/facilities", "/static/nope.css",
-                                  "/%3Cscript%3Ealert(1)%3C/script%3E"])
+@pytest.mark.parametrize(
+    "path", ["/nope", "/facilities", "/static/nope.css", "/%3Cscript%3Ealert(1)%3C/script%3E"]
+)
 def test_unknown_page_is_an_html_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
@@ -399,8 +446,9 @@ def test_map_cache_is_not_shared_between_apps(tmp_path):
         name = ("甲站", "乙站")[attempt % 2]
         app = create_app({"database_url": urls[name], "tiles": "none"})
         key = id(app.extensions["locator"])
-        titles = {row[5] for row in marker_rows(app.test_client().get("/map")
-                                                 .get_data(as_text=True))}
+        titles = {
+            row[5] for row in marker_rows(app.test_client().get("/map").get_data(as_text=True))
+        }
         close_app(app)
         assert titles == {name}, f"attempt {attempt}: an app on {name} showed {titles}"
         if seen.get(key, name) != name:

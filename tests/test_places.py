@@ -57,8 +57,10 @@ def names(places) -> list[str]:
 
 
 # ---- Chinese, pinyin, initials ---------------------------------------------------------------
-@pytest.mark.parametrize("q", ["合肥", "合肥市", "hefei", "he fei", "HeFei", "hefeishi",
-                               "ｈｅｆｅｉ", "hf", "HF", "he'fei"])
+@pytest.mark.parametrize(
+    "q",
+    ["合肥", "合肥市", "hefei", "he fei", "HeFei", "hefeishi", "ｈｅｆｅｉ", "hf", "HF", "he'fei"],
+)
 def test_hefei_comes_first(gazetteer, q):
     first = gazetteer.search(q)[0]
     assert (first.name, first.level, first.code) == ("合肥市", "city", "340100")
@@ -69,8 +71,9 @@ def test_hefei_comes_first(gazetteer, q):
     assert first.bbox == pytest.approx(polygon.bounds, abs=1e-6)
 
 
-@pytest.mark.parametrize("q", ["明光路", "明光路街道", "mingguanglu", "ming guang lu",
-                               "MingGuangLu", "mgl"])
+@pytest.mark.parametrize(
+    "q", ["明光路", "明光路街道", "mingguanglu", "ming guang lu", "MingGuangLu", "mgl"]
+)
 def test_a_township_by_name_and_pinyin(gazetteer, q):
     first = gazetteer.search(q)[0]
     assert (first.name, first.level, first.code) == ("明光路街道", "township", "340102001")
@@ -93,7 +96,11 @@ def test_polyphonic_place_names(gazetteer):
 def test_a_county(gazetteer):
     first = gazetteer.search("shushan")[0]
     assert (first.name, first.level, first.code, first.context) == (
-        "蜀山区", "county", "340104", "合肥市")
+        "蜀山区",
+        "county",
+        "340104",
+        "合肥市",
+    )
     assert admin_polygon("340104").contains(Point(first.lon, first.lat))
 
 
@@ -103,7 +110,11 @@ def test_a_facility_by_a_part_of_its_name(gazetteer, stored):
     found = gazetteer.search("综合物流园", limit=50)
     hit = next(p for p in found if p.ref == target.id)
     assert (hit.level, hit.facility_id, hit.code, hit.kind) == (
-        "facility", target.id, None, "logistics_park")
+        "facility",
+        target.id,
+        None,
+        "logistics_park",
+    )
     kind, name, lon, lat = raw_sites()[target.id]
     assert (hit.name, hit.lon, hit.lat) == (name, lon, lat)
     assert hit.context == " ".join(filter(None, (target.city, target.county, target.township)))
@@ -129,8 +140,7 @@ def test_townships_with_a_seat_sit_at_the_seat(gazetteer):
     row = next(r for r in register().values() if r["name"] == "裕溪口街道")
     place = next(p for p in gazetteer.search("裕溪口") if p.code == row["code9"])
     assert place.approximate is False
-    assert (place.lon, place.lat) == (float(row["seat_lon_wgs84"]),
-                                      float(row["seat_lat_wgs84"]))
+    assert (place.lon, place.lat) == (float(row["seat_lon_wgs84"]), float(row["seat_lat_wgs84"]))
 
 
 def test_every_township_of_the_register_is_searchable(gazetteer, stored):
@@ -139,8 +149,9 @@ def test_every_township_of_the_register_is_searchable(gazetteer, stored):
     assert township_codes  # sanity
     located = {e.place.code for e in gazetteer.entries if e.place.level == "township"}
     assert set(register()) <= located
-    assert len(gazetteer) == sum(u.level in ("city", "county", "township") for u in units) + \
-        len(stored[1])
+    assert len(gazetteer) == sum(u.level in ("city", "county", "township") for u in units) + len(
+        stored[1]
+    )
 
 
 # ---- ranking --------------------------------------------------------------------------------
@@ -161,14 +172,19 @@ def test_exact_then_prefix_then_substring_then_by_level(gazetteer, q):
 
 
 def test_cities_and_counties_before_townships_before_facilities():
-    units = [AdminUnit("340000", "安徽省", "province"),
-             AdminUnit("340100", "合肥市", "city", "340000", seat_lon=117.2, seat_lat=31.8),
-             AdminUnit("340102", "新站区", "county", "340100", seat_lon=117.3, seat_lat=31.9),
-             AdminUnit("340102001", "新站镇", "township", "340102")]
+    units = [
+        AdminUnit("340000", "安徽省", "province"),
+        AdminUnit("340100", "合肥市", "city", "340000", seat_lon=117.2, seat_lat=31.8),
+        AdminUnit("340102", "新站区", "county", "340100", seat_lon=117.3, seat_lat=31.9),
+        AdminUnit("340102001", "新站镇", "township", "340102"),
+    ]
     facilities = [Facility("f:1", "新站", "driver_home", 117.31, 31.91)]
     places = Gazetteer(units, facilities).search("新站")
     assert [(p.name, p.level) for p in places] == [
-        ("新站区", "county"), ("新站镇", "township"), ("新站", "facility")]
+        ("新站区", "county"),
+        ("新站镇", "township"),
+        ("新站", "facility"),
+    ]
     township = places[1]
     assert township.approximate and (township.lon, township.lat) == (117.3, 31.9)
     assert township.context == "合肥市 新站区"
@@ -201,10 +217,29 @@ def test_a_long_query_names_the_field(gazetteer):
     assert error.value.field == "q"
 
 
-@pytest.mark.parametrize("q", ["", "   ", None, "<script>alert(1)</script>", "' OR 1=1 --",
-                               "%", "_", ".*", "\\", "\x00", "合肥\x00市\x07", "😀", "${x}",
-                               "../../etc/passwd", "%E5%90%88", "Robert'); DROP TABLE x;--",
-                               "a" * 50, "\u202e合肥"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "",
+        "   ",
+        None,
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "%",
+        "_",
+        ".*",
+        "\\",
+        "\x00",
+        "合肥\x00市\x07",
+        "😀",
+        "${x}",
+        "../../etc/passwd",
+        "%E5%90%88",
+        "Robert'); DROP TABLE x;--",
+        "a" * 50,
+        "\u202e合肥",
+    ],
+)
 def test_hostile_queries_find_nothing_and_raise_nothing(gazetteer, q):
     found = gazetteer.search(q)
     if q in ("合肥\x00市\x07", "\u202e合肥"):  # control and format characters are dropped
@@ -223,8 +258,11 @@ def test_short_names():
     assert short_names("合肥市") == ["合肥市", "合肥"]
     assert short_names("明光路街道") == ["明光路街道", "明光路"]
     assert short_names("歙县") == ["歙县"]  # one character would be left
-    assert short_names("庐阳工业区（林店街道）") == ["庐阳工业区（林店街道）", "庐阳工业区",
-                                                   "庐阳工业"]
+    assert short_names("庐阳工业区（林店街道）") == [
+        "庐阳工业区（林店街道）",
+        "庐阳工业区",
+        "庐阳工业",
+    ]
 
 
 def test_readings():
@@ -239,8 +277,15 @@ def test_place_feature(gazetteer):
     feature = gazetteer.search("明光路")[0].to_feature()
     assert feature["type"] == "Feature" and feature["id"] == "340102001"
     assert feature["geometry"]["type"] == "Point"
-    assert set(feature["properties"]) == {"name", "level", "code", "facility_id", "kind",
-                                          "context", "approximate"}
+    assert set(feature["properties"]) == {
+        "name",
+        "level",
+        "code",
+        "facility_id",
+        "kind",
+        "context",
+        "approximate",
+    }
     assert len(feature["bbox"]) == 4
     f = Gazetteer([], [facility("x:1", "站")]).search("站")[0].to_feature()
     assert f["properties"]["facility_id"] == "x:1" and f["properties"]["code"] is None

@@ -19,8 +19,7 @@ from tests.web_fixtures import add_facilities, facility, loaded_database
 HEFEI = "合肥市"
 IMG = "<img src=x onerror=alert(1)>"
 TEMPLATE = "`${alert(1)}`"
-CDN_MARKERS = ("cdn.", "cdnjs", "jsdelivr", "unpkg", "code.jquery", "bootstrapcdn",
-               "googleapis")
+CDN_MARKERS = ("cdn.", "cdnjs", "jsdelivr", "unpkg", "code.jquery", "bootstrapcdn", "googleapis")
 
 #: A counted station with a hostile name in the middle of a Hefei gap (烟墩街道's area),
 #: so it is the nearest facility of several townships; a second one, not counted.
@@ -54,8 +53,9 @@ def api_townships(app):
 
 @pytest.fixture(scope="module")
 def api_summary(app):
-    return app.test_client().get("/api/v1/coverage/summary",
-                                 query_string={"city": HEFEI}).get_json()
+    return (
+        app.test_client().get("/api/v1/coverage/summary", query_string={"city": HEFEI}).get_json()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,17 +128,25 @@ def test_page_has_the_choropleth_legend_and_layers(hefei_html, api_townships):
     for f in features:
         props = f["properties"]
         assert props["s"] == api_townships[props["code"]]["status"]
-        assert re.fullmatch(r"#[0-9a-f]{6}", props["cd"]) and re.fullmatch(r"#[0-9a-f]{6}",
-                                                                          props["cc"])
-    assert "item.options.className = \"township status-\"" in html
+        assert re.fullmatch(r"#[0-9a-f]{6}", props["cd"]) and re.fullmatch(
+            r"#[0-9a-f]{6}", props["cc"]
+        )
+    assert 'item.options.className = "township status-"' in html
     # the legend: both modes, the distance one shown first
     assert html.count('class=\\"legend-mode\\"') == 2
     assert 'data-mode=\\"covered\\" hidden' in html
     assert in_script("已覆盖（≤ 5 公里或辖区内有站点）") in html
     assert in_script("网格盲区边界") in html
     # layers: blind spots, counted and other facilities, rings (off), suggested sites
-    for name in ("乡镇覆盖", "网格盲区", "计入覆盖的站点", "其他站点（不计入）", "服务半径",
-                 "建议选址", "县区界"):
+    for name in (
+        "乡镇覆盖",
+        "网格盲区",
+        "计入覆盖的站点",
+        "其他站点（不计入）",
+        "服务半径",
+        "建议选址",
+        "县区界",
+    ):
         assert f'"{name}"' in html or in_script(name) in html, name
     assert "blind-spot" in html and "radius-ring" in html
 
@@ -177,11 +185,11 @@ def test_rollup_table_equals_the_summary(hefei_html, api_summary):
     rows, attrs = table(hefei_html, "county-table")
     body = rows[1:]
     assert [a.get("data-code") for a in attrs[1:]] == (
-        [c["code"] for c in api_summary["counties"]] + [api_summary["total"]["code"]])
+        [c["code"] for c in api_summary["counties"]] + [api_summary["total"]["code"]]
+    )
     header = rows[0]
     col = {name: i for i, name in enumerate(header)}
-    for row, expected in zip(body, [*api_summary["counties"], api_summary["total"]],
-                             strict=True):
+    for row, expected in zip(body, [*api_summary["counties"], api_summary["total"]], strict=True):
         assert int(row[col["乡镇数"]]) == expected["townships"]
         assert int(row[col["已覆盖"]]) == expected["covered"]
         assert int(row[col["未定位"]]) == expected["unlocated"]
@@ -203,7 +211,7 @@ def test_suggested_sites_are_on_the_map_and_in_the_table(hefei_html, api_plan):
     assert markers
     for site in api_plan["sites"]:
         assert json.dumps(f"{site['rank']}. {site['name']}") in hefei_html  # marker titles
-        assert f"data-rank=\\\"{site['rank']}\\\"" in hefei_html  # popups
+        assert f'data-rank=\\"{site["rank"]}\\"' in hefei_html  # popups
     assert "新增覆盖需求" in hefei_html
     check = api_plan["coverage_check"]
     note = re.search(r'<span class="plan-check">(.*?)</span>', hefei_html, re.S).group(1)
@@ -213,8 +221,12 @@ def test_suggested_sites_are_on_the_map_and_in_the_table(hefei_html, api_plan):
 
 def test_figures_and_progress_chart(hefei_html, api_summary):
     total = api_summary["total"]
-    for name, key in (("fig-townships", "townships"), ("fig-covered", "covered"),
-                      ("fig-uncovered", "uncovered"), ("fig-unlocated", "unlocated")):
+    for name, key in (
+        ("fig-townships", "townships"),
+        ("fig-covered", "covered"),
+        ("fig-uncovered", "uncovered"),
+        ("fig-unlocated", "unlocated"),
+    ):
         assert f'id="{name}">{total[key]}<' in hefei_html
     assert 'class="progress-chart"' in hefei_html and "运营站点数" in hefei_html
 
@@ -232,8 +244,9 @@ def test_hostile_names_are_escaped_in_popups_and_tables(hefei_html):
 
 
 def test_english_page(client):
-    response = client.get("/coverage", query_string={"city": "340100", "lang": "en",
-                                                     "view": "covered", "sites": "2"})
+    response = client.get(
+        "/coverage", query_string={"city": "340100", "lang": "en", "view": "covered", "sites": "2"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Coverage planning" in html and "Townships by gap" in html
@@ -244,8 +257,7 @@ def test_english_page(client):
 
 
 def test_province_page_has_city_and_county_tables(client):
-    html = client.get("/coverage", query_string={"sites": "0", "blind": "0"}).get_data(
-        as_text=True)
+    html = client.get("/coverage", query_string={"sites": "0", "blind": "0"}).get_data(as_text=True)
     cities, _ = table(html, "city-table")
     counties, _ = table(html, "county-table")
     assert len(cities) == 1 + 16 + 1 and len(counties) == 1 + 104 + 1
@@ -254,10 +266,19 @@ def test_province_page_has_city_and_county_tables(client):
 
 
 def test_form_keeps_the_choices(client):
-    html = client.get("/coverage", query_string={
-        "county": "肥东县", "radius_km": "7.5", "kind": ["driver_home", "service_area"],
-        "candidates": "junctions", "sites": "3", "rings": "1", "weight": "transport_workers",
-        "freq": "weekly"}).get_data(as_text=True)
+    html = client.get(
+        "/coverage",
+        query_string={
+            "county": "肥东县",
+            "radius_km": "7.5",
+            "kind": ["driver_home", "service_area"],
+            "candidates": "junctions",
+            "sites": "3",
+            "rings": "1",
+            "weight": "transport_workers",
+            "freq": "weekly",
+        },
+    ).get_data(as_text=True)
     assert 'value="340122" selected' in html and 'value="340100" selected' in html
     assert 'name="radius_km" min="0.1" max="100" step="0.1"\n                 value="7.5"' in html
     assert re.search(r'value="driver_home"\s+checked', html)
@@ -267,28 +288,37 @@ def test_form_keeps_the_choices(client):
     assert "交通运输从业人员" in html
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"radius_km": "0"}, "radius_km"), ({"city": "火星市"}, "city"),
-    ({"sites": "99"}, "sites"), ({"view": "3d"}, "view"), ({"candidates": "x"}, "candidates"),
-    ({"kind": "卡车"}, "kind"), ({"freq": "hourly"}, "freq"), ({"zoom": "3"}, "zoom"),
-    ({"city": HEFEI, "county": "埇桥区"}, "county"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"radius_km": "0"}, "radius_km"),
+        ({"city": "火星市"}, "city"),
+        ({"sites": "99"}, "sites"),
+        ({"view": "3d"}, "view"),
+        ({"candidates": "x"}, "candidates"),
+        ({"kind": "卡车"}, "kind"),
+        ({"freq": "hourly"}, "freq"),
+        ({"zoom": "3"}, "zoom"),
+        ({"city": HEFEI, "county": "埇桥区"}, "county"),
+    ],
+)
 def test_bad_page_parameters_are_a_400_page(client, params, field):
     response = client.get("/coverage", query_string=params)
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert field in response.get_data(as_text=True)
-    as_json = client.get("/coverage", query_string=params,
-                         headers={"Accept": "application/json"})
+    as_json = client.get("/coverage", query_string=params, headers={"Accept": "application/json"})
     assert as_json.get_json()["error"]["field"] == field
 
 
 def test_no_candidates_is_a_notice_not_an_error(client):
-    html = client.get("/coverage", query_string={"county": "庐阳区", "candidates": "junctions",
-                                                 "blind": "0"}).get_data(as_text=True)
+    html = client.get(
+        "/coverage", query_string={"county": "庐阳区", "candidates": "junctions", "blind": "0"}
+    ).get_data(as_text=True)
     assert 'class="notice"' in html and "该地区没有这类候选点位" in html
     # 肥东县's 20 junctions are all more than 5 km from its uncovered townships
-    html = client.get("/coverage", query_string={"county": "肥东县", "candidates": "junctions",
-                                                 "blind": "0"}).get_data(as_text=True)
+    html = client.get(
+        "/coverage", query_string={"county": "肥东县", "candidates": "junctions", "blind": "0"}
+    ).get_data(as_text=True)
     assert "服务半径内没有未覆盖的需求" in html and "sites-table" not in html
 
 
@@ -313,22 +343,23 @@ def test_xlsx_holds_the_api_numbers(client, api_townships, api_summary, api_plan
         assert row[col["覆盖状态"]] == STATUS_LABELS[props["status"]]["zh"]
         assert row[col["需求(常住人口)"]] == pytest.approx(props["demand"], abs=0.05)
         if props["nearest_m"] is not None:
-            assert row[col["最近站点距离(公里)"]] == pytest.approx(props["nearest_m"] / 1000,
-                                                             abs=1e-3)
+            assert row[col["最近站点距离(公里)"]] == pytest.approx(
+                props["nearest_m"] / 1000, abs=1e-3
+            )
         assert row[col["最近站点"]] == props["nearest_name"]
     counties = list(book["县区汇总"].iter_rows(min_row=2, values_only=True))
     chead = [c.value for c in book["县区汇总"][1]]
     ccol = {name: i for i, name in enumerate(chead)}
-    for row, expected in zip(counties, [*api_summary["counties"], api_summary["total"]],
-                             strict=True):
+    for row, expected in zip(
+        counties, [*api_summary["counties"], api_summary["total"]], strict=True
+    ):
         assert row[ccol["乡镇数"]] == expected["townships"]
         assert row[ccol["已覆盖"]] == expected["covered"]
         assert row[ccol["需求(常住人口)"]] == pytest.approx(expected["demand"], abs=0.05)
         assert row[ccol["站点数"]] == expected["facilities"]
     sites = list(book["建议选址"].iter_rows(min_row=2, values_only=True))
     assert [r[1] for r in sites] == [s["name"] for s in api_plan["sites"]]
-    assert [r[8] for r in sites] == pytest.approx([s["added"] for s in api_plan["sites"]],
-                                                  abs=0.05)
+    assert [r[8] for r in sites] == pytest.approx([s["added"] for s in api_plan["sites"]], abs=0.05)
     assert book["进展"].max_row > 1
 
 
@@ -340,8 +371,9 @@ def test_csv_downloads_parse(client, api_townships, api_summary):
     assert len(rows) == len(api_townships)
     assert {r["乡镇代码"] for r in rows} == set(api_townships)
     assert sum(r["覆盖状态"] == "未定位" for r in rows) == api_summary["total"]["unlocated"]
-    counties = client.get("/coverage/download.csv",
-                          query_string={"city": HEFEI, "table": "counties"})
+    counties = client.get(
+        "/coverage/download.csv", query_string={"city": HEFEI, "table": "counties"}
+    )
     crows = list(csv.DictReader(io.StringIO(counties.data.decode("utf-8-sig"))))
     assert [r["县(区)"] for r in crows][:-1] == [c["name"] for c in api_summary["counties"]]
     bad = client.get("/coverage/download.csv", query_string={"table": "secrets"})
@@ -349,18 +381,25 @@ def test_csv_downloads_parse(client, api_townships, api_summary):
 
 
 def test_geojson_downloads_parse(client, api_townships, api_plan):
-    body = json.loads(client.get("/coverage/download.geojson",
-                                 query_string={"city": HEFEI}).data)
+    body = json.loads(client.get("/coverage/download.geojson", query_string={"city": HEFEI}).data)
     assert body["type"] == "FeatureCollection"
     assert {f["id"] for f in body["features"]} == set(api_townships)
-    sites = json.loads(client.get("/coverage/download.geojson",
-                                  query_string={"city": HEFEI, "layer": "sites"}).data)
+    sites = json.loads(
+        client.get(
+            "/coverage/download.geojson", query_string={"city": HEFEI, "layer": "sites"}
+        ).data
+    )
     assert [f["properties"]["name"] for f in sites["features"]] == [
-        s["name"] for s in api_plan["sites"]]
-    blind = json.loads(client.get("/coverage/download.geojson",
-                                  query_string={"city": HEFEI, "layer": "blind_spots"}).data)
-    assert blind["features"] and all(f["geometry"]["type"] in ("Polygon", "MultiPolygon")
-                                     for f in blind["features"])
+        s["name"] for s in api_plan["sites"]
+    ]
+    blind = json.loads(
+        client.get(
+            "/coverage/download.geojson", query_string={"city": HEFEI, "layer": "blind_spots"}
+        ).data
+    )
+    assert blind["features"] and all(
+        f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in blind["features"]
+    )
     assert client.get("/coverage/download.pdf").status_code in (400, 404)
 
 

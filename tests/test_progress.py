@@ -30,14 +30,21 @@ UNITS = [
     AdminUnit("340103", "庐阳区", "county", HEFEI, geometry=box(117.2, 32.0, 117.7, 32.3)),
     AdminUnit("340202", "镜湖区", "county", WUHU, geometry=box(118.3, 31.3, 118.5, 31.4)),
     # T1 and T2 are 28 km apart; T3 has only a seat, T4 nothing at all.
-    AdminUnit("340102001", "一号街道", "township", "340102",
-              geometry=box(117.30, 31.85, 117.32, 31.87)),
-    AdminUnit("340102002", "二号街道", "township", "340102",
-              geometry=box(117.60, 31.85, 117.62, 31.87)),
+    AdminUnit(
+        "340102001", "一号街道", "township", "340102", geometry=box(117.30, 31.85, 117.32, 31.87)
+    ),
+    AdminUnit(
+        "340102002", "二号街道", "township", "340102", geometry=box(117.60, 31.85, 117.62, 31.87)
+    ),
     AdminUnit("340103001", "三号镇", "township", "340103", seat_lon=117.30, seat_lat=32.10),
     AdminUnit("340103002", "四号乡", "township", "340103"),
-    AdminUnit("340202001", "芜湖一号街道", "township", "340202",
-              geometry=box(118.38, 31.33, 118.40, 31.35)),
+    AdminUnit(
+        "340202001",
+        "芜湖一号街道",
+        "township",
+        "340202",
+        geometry=box(118.38, 31.33, 118.40, 31.35),
+    ),
 ]
 
 
@@ -72,25 +79,29 @@ def _write(storage):
     """Several writes, a status change in each direction and a deletion; returns the
     deleted facility as it was, the local date of the writes and the stored history."""
     storage.replace_admin_units(UNITS)
-    storage.upsert_facilities([
-        _facility("A", "driver_home", 117.31, 31.86, dt.date(2023, 1, 15)),  # in T1
-        _facility("B", "service_station", 117.31, 32.11, dt.date(2023, 3, 10)),  # near T3
-        _facility("C", "driver_home", 117.61, 31.86, dt.date(2023, 2, 20), "planned"),  # T2
-        _facility("D", "logistics_park", 117.605, 31.855, dt.date(2022, 12, 1)),  # T2
-        _facility("E", "service_point", 118.39, 31.34, dt.date(2023, 2, 1)),  # Wuhu W1
-    ])
+    storage.upsert_facilities(
+        [
+            _facility("A", "driver_home", 117.31, 31.86, dt.date(2023, 1, 15)),  # in T1
+            _facility("B", "service_station", 117.31, 32.11, dt.date(2023, 3, 10)),  # near T3
+            _facility("C", "driver_home", 117.61, 31.86, dt.date(2023, 2, 20), "planned"),  # T2
+            _facility("D", "logistics_park", 117.605, 31.855, dt.date(2022, 12, 1)),  # T2
+            _facility("E", "service_point", 118.39, 31.34, dt.date(2023, 2, 1)),  # Wuhu W1
+        ]
+    )
     storage.upsert_facilities([_facility("F", "driver_home", 117.315, 31.865)])  # T1, no date
     stored = {f.id: f for f in storage.facilities()}
-    storage.upsert_facilities([stored["B"].replace(status="closed"),
-                               stored["C"].replace(status="open")])
+    storage.upsert_facilities(
+        [stored["B"].replace(status="closed"), stored["C"].replace(status="open")]
+    )
     deleted = storage.get_facility("E")
     storage.delete_facility("E")
     history = storage.history()
     today = local_today(storage.clock)
     assert max(e.changed_at for e in history).astimezone(SHANGHAI).date() == today
     # G opened two days ago (written now): daily periods see it arrive.
-    storage.upsert_facilities([_facility("G", "driver_home", 118.385, 31.345,
-                                         today - dt.timedelta(days=2))])
+    storage.upsert_facilities(
+        [_facility("G", "driver_home", 118.385, 31.345, today - dt.timedelta(days=2))]
+    )
     history = storage.history()
     assert {e.changed_at.astimezone(SHANGHAI).date() for e in history} == {today}
     return deleted, today, history
@@ -98,8 +109,10 @@ def _write(storage):
 
 def _table(series):
     """{(period_end, city_code): (open, covered, located)}"""
-    return {(p.period_end, p.city_code): (p.open_facilities, p.covered_townships,
-                                          p.located_townships) for p in series}
+    return {
+        (p.period_end, p.city_code): (p.open_facilities, p.covered_townships, p.located_townships)
+        for p in series
+    }
 
 
 def _month_ends_before(today, n):
@@ -117,11 +130,14 @@ def test_monthly_counts_match_the_table(storage):
     assert "E" not in {f.id for f in facilities}
     # The history keeps the deleted facility as it was: it counts until deleted.
     assert [e.facility for e in history if e.action == "delete"] == [deleted]
-    series = progress_series(UNITS, facilities, history, freq="monthly", end=today,
-                             periods=60)
+    series = progress_series(UNITS, facilities, history, freq="monthly", end=today, periods=60)
     # Passing it as well changes nothing (it is not counted twice).
-    assert progress_series(UNITS, [*facilities, deleted], history, freq="monthly",
-                           end=today, periods=60) == series
+    assert (
+        progress_series(
+            UNITS, [*facilities, deleted], history, freq="monthly", end=today, periods=60
+        )
+        == series
+    )
     table = _table(series)
     last_month = _month_ends_before(today, 1)[0]
     # G opened two days ago: on the 1st and 2nd that was last month (in Wuhu), and E,
@@ -130,11 +146,11 @@ def test_monthly_counts_match_the_table(storage):
     expected = {
         # period end: Hefei (open, covered, located), Wuhu (...), total (...)
         dt.date(2022, 12, 31): ((0, 0, 3), (0, 0, 1), (0, 0, 4)),
-        dt.date(2023, 1, 31): ((1, 1, 3), (0, 0, 1), (1, 1, 4)),   # A
-        dt.date(2023, 2, 28): ((1, 1, 3), (1, 1, 1), (2, 2, 4)),   # A, E; C was planned
-        dt.date(2023, 3, 31): ((2, 2, 3), (1, 1, 1), (3, 3, 4)),   # A, B (T3's seat), E
-        last_month: ((2, 2, 3), (1 + g, 1, 1), (3 + g, 3, 4)),     # today's writes: not yet
-        today: ((3, 2, 3), (1, 1, 1), (4, 3, 4)),                  # A, C, F; G, not E
+        dt.date(2023, 1, 31): ((1, 1, 3), (0, 0, 1), (1, 1, 4)),  # A
+        dt.date(2023, 2, 28): ((1, 1, 3), (1, 1, 1), (2, 2, 4)),  # A, E; C was planned
+        dt.date(2023, 3, 31): ((2, 2, 3), (1, 1, 1), (3, 3, 4)),  # A, B (T3's seat), E
+        last_month: ((2, 2, 3), (1 + g, 1, 1), (3 + g, 3, 4)),  # today's writes: not yet
+        today: ((3, 2, 3), (1, 1, 1), (4, 3, 4)),  # A, C, F; G, not E
     }
     for day, (hefei, wuhu, total) in expected.items():
         assert table[(day, HEFEI)] == hefei, day
@@ -149,8 +165,7 @@ def test_monthly_counts_match_the_table(storage):
 def test_weekly_and_daily_counts(storage):
     _, today, history = _write(storage)
     facilities = storage.facilities()  # E, deleted, comes from the history
-    series = progress_series(UNITS, facilities, history, freq="weekly", end=today,
-                             periods=400)
+    series = progress_series(UNITS, facilities, history, freq="weekly", end=today, periods=400)
     assert len({p.period_end for p in series}) == 400
     weekly = _table(series)
     # 2023-01-15 is a Sunday: A opened on it and counts in that week, not the week before.
@@ -158,8 +173,9 @@ def test_weekly_and_daily_counts(storage):
     assert weekly[(dt.date(2023, 1, 15), HEFEI)] == (1, 1, 3)
     assert weekly[(dt.date(2023, 3, 12), HEFEI)] == (2, 2, 3)
     assert weekly[(today, HEFEI)] == (3, 2, 3)
-    daily = progress_series(UNITS, facilities, history, freq="daily", end=today, periods=5,
-                            city="芜湖市")
+    daily = progress_series(
+        UNITS, facilities, history, freq="daily", end=today, periods=5, city="芜湖市"
+    )
     assert [p.period_end for p in daily] == [today - dt.timedelta(days=i) for i in range(4, -1, -1)]
     assert {p.city_code for p in daily} == {WUHU}  # one city asked: no total row
     # E (open since 2023) until its deletion today; G from two days ago.
@@ -168,14 +184,29 @@ def test_weekly_and_daily_counts(storage):
 
 def test_counted_kinds_follow_the_params(storage):
     deleted, today, history = _write(storage)
-    parks = progress_series(UNITS, storage.facilities(), history,
-                            CoverageParams(kinds=frozenset({"logistics_park"})),
-                            freq="monthly", end=today, periods=60, city=HEFEI)
+    parks = progress_series(
+        UNITS,
+        storage.facilities(),
+        history,
+        CoverageParams(kinds=frozenset({"logistics_park"})),
+        freq="monthly",
+        end=today,
+        periods=60,
+        city=HEFEI,
+    )
     table = _table(parks)
     assert table[(dt.date(2022, 12, 31), HEFEI)] == (1, 1, 3)  # D covers T2
     assert table[(today, HEFEI)] == (1, 1, 3)
-    wide = progress_series(UNITS, storage.facilities(), history, CoverageParams(radius_km=50),
-                           freq="monthly", end=today, periods=2, city=HEFEI)
+    wide = progress_series(
+        UNITS,
+        storage.facilities(),
+        history,
+        CoverageParams(radius_km=50),
+        freq="monthly",
+        end=today,
+        periods=2,
+        city=HEFEI,
+    )
     assert _table(wide)[(today, HEFEI)] == (3, 3, 3)  # 50 km from T1 or T2 reaches T3
 
 
@@ -192,9 +223,11 @@ def test_open_on_reads_the_history():
     from locator.storage import HistoryEntry
 
     at = dt.datetime(2024, 5, 10, 20, 0, tzinfo=dt.UTC)  # 2024-05-11 04:00 in Shanghai
-    entries = [HistoryEntry("x", 1, "planned", "insert", at),
-               HistoryEntry("x", 2, "open", "update", at + dt.timedelta(days=30)),
-               HistoryEntry("x", 3, None, "delete", at + dt.timedelta(days=60))]
+    entries = [
+        HistoryEntry("x", 1, "planned", "insert", at),
+        HistoryEntry("x", 2, "open", "update", at + dt.timedelta(days=30)),
+        HistoryEntry("x", 3, None, "delete", at + dt.timedelta(days=60)),
+    ]
     undated = _facility("x", "driver_home", 117.3, 31.8)
     assert not open_on(undated, entries, dt.date(2024, 6, 9))
     assert open_on(undated, entries, dt.date(2024, 6, 10))  # local date of the update
@@ -209,17 +242,31 @@ def test_open_on_reads_the_history():
 # ---- period ends ---------------------------------------------------------------------------
 def test_daily_period_ends():
     assert period_ends("daily", dt.date(2024, 3, 2), 4) == [
-        dt.date(2024, 2, 28), dt.date(2024, 2, 29), dt.date(2024, 3, 1), dt.date(2024, 3, 2)]
+        dt.date(2024, 2, 28),
+        dt.date(2024, 2, 29),
+        dt.date(2024, 3, 1),
+        dt.date(2024, 3, 2),
+    ]
     assert len(period_ends("daily", dt.date(2024, 3, 2))) == 30
 
 
 def test_monthly_period_ends_are_month_ends_and_today():
     assert period_ends("monthly", dt.date(2024, 4, 15), 4) == [
-        dt.date(2024, 1, 31), dt.date(2024, 2, 29), dt.date(2024, 3, 31), dt.date(2024, 4, 15)]
+        dt.date(2024, 1, 31),
+        dt.date(2024, 2, 29),
+        dt.date(2024, 3, 31),
+        dt.date(2024, 4, 15),
+    ]
     assert period_ends("monthly", dt.date(2023, 3, 1), 3) == [
-        dt.date(2023, 1, 31), dt.date(2023, 2, 28), dt.date(2023, 3, 1)]
+        dt.date(2023, 1, 31),
+        dt.date(2023, 2, 28),
+        dt.date(2023, 3, 1),
+    ]
     assert period_ends("monthly", dt.date(2025, 1, 31), 3) == [
-        dt.date(2024, 11, 30), dt.date(2024, 12, 31), dt.date(2025, 1, 31)]
+        dt.date(2024, 11, 30),
+        dt.date(2024, 12, 31),
+        dt.date(2025, 1, 31),
+    ]
     ends = period_ends("monthly", dt.date(2024, 12, 20))
     assert len(ends) == 24 and ends[0] == dt.date(2023, 1, 31)
 
@@ -229,15 +276,23 @@ def test_weekly_period_ends_are_sundays_and_today(end):
     ends = period_ends("weekly", end, 3)
     assert len(ends) == 3 and ends[-1] == end
     assert all(d.weekday() == 6 for d in ends[:-1])
-    assert all(later - earlier == dt.timedelta(weeks=1)
-               for earlier, later in zip(ends[:-1], ends[1:-1], strict=False))
+    assert all(
+        later - earlier == dt.timedelta(weeks=1)
+        for earlier, later in zip(ends[:-1], ends[1:-1], strict=False)
+    )
     assert 0 < (end - ends[-2]).days <= 7  # the last full week before the current one
     assert len(period_ends("weekly", end)) == 26
 
 
-@pytest.mark.parametrize("freq, periods, field", [
-    ("yearly", None, "freq"), ("", None, "freq"), ("daily", 3661, "periods"),
-    ("weekly", -1, "periods")])
+@pytest.mark.parametrize(
+    "freq, periods, field",
+    [
+        ("yearly", None, "freq"),
+        ("", None, "freq"),
+        ("daily", 3661, "periods"),
+        ("weekly", -1, "periods"),
+    ],
+)
 def test_invalid_period_ends_are_refused(freq, periods, field):
     with pytest.raises(InvalidParameter) as info:
         period_ends(freq, dt.date(2024, 1, 1), periods)

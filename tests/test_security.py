@@ -49,13 +49,27 @@ class Tags(HTMLParser):
 
     def inline_scripts(self) -> list[dict[str, str | None]]:
         """Scripts a browser runs from the page itself (not JSON data blocks)."""
-        return [attrs for tag, attrs in self.tags if tag == "script" and not attrs.get("src")
-                and attrs.get("type") != "application/json"]
+        return [
+            attrs
+            for tag, attrs in self.tags
+            if tag == "script" and not attrs.get("src") and attrs.get("type") != "application/json"
+        ]
 
 
-@pytest.mark.parametrize("path", ["/", "/f/test:hostile", "/map", "/sources", "/embed/builder",
-                                  "/api/v1/facilities", "/api/v1/openapi.json",
-                                  "/no-such-page", "/api/v1/facilities/none"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/f/test:hostile",
+        "/map",
+        "/sources",
+        "/embed/builder",
+        "/api/v1/facilities",
+        "/api/v1/openapi.json",
+        "/no-such-page",
+        "/api/v1/facilities/none",
+    ],
+)
 def test_every_response_forbids_framing_by_others_and_sniffing(client, path):
     response = client.get(path)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -69,15 +83,25 @@ def test_api_sets_no_cookies(client):
 
 
 # ---- Permissions-Policy --------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/", "/embed", "/embed?city=合肥市&list=on",
-                                  "/embed/builder"])  # its preview's "near me"
+@pytest.mark.parametrize(
+    "path", ["/", "/embed", "/embed?city=合肥市&list=on", "/embed/builder"]
+)  # its preview's "near me"
 def test_pages_that_ask_for_the_position_allow_geolocation_to_this_site(client, path):
     assert client.get(path).headers["Permissions-Policy"] == GEOLOCATION_SELF
 
 
-@pytest.mark.parametrize("path", ["/map", "/f/test:hostile", "/sources", "/coverage",
-                                  "/embed/data.geojson",
-                                  "/api/v1/facilities", "/no-such-page"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/map",
+        "/f/test:hostile",
+        "/sources",
+        "/coverage",
+        "/embed/data.geojson",
+        "/api/v1/facilities",
+        "/no-such-page",
+    ],
+)
 def test_every_other_response_denies_geolocation_and_devices(client, path):
     assert client.get(path).headers["Permissions-Policy"] == DENY_ALL
 
@@ -100,11 +124,14 @@ def test_the_nearest_hot_path_denies_them_too(app, client):
 
 
 # ---- the driver pages: no inline styles, images from the tile servers only ----------------
-@pytest.mark.parametrize(("tiles", "images"), [
-    ("none", "'self' data:"),
-    ("osm", "'self' data: https://tile.openstreetmap.org"),
-    ("amap", "'self' data: https://*.is.autonavi.com"),
-])
+@pytest.mark.parametrize(
+    ("tiles", "images"),
+    [
+        ("none", "'self' data:"),
+        ("osm", "'self' data: https://tile.openstreetmap.org"),
+        ("amap", "'self' data: https://*.is.autonavi.com"),
+    ],
+)
 def test_driver_pages_allow_no_inline_style_and_only_tile_images(url, tiles, images):
     app = make_app(url, tiles=tiles)
     try:
@@ -175,8 +202,9 @@ def test_the_printable_report_runs_only_this_sites_scripts(client):
 
 # ---- escaping in the folium maps ---------------------------------------------------------
 def test_township_tooltips_of_the_overview_map_are_escaped():
-    town = AdminUnit("340102001", HOSTILE_NAME, "township", "340102",
-                     geometry=box(117.30, 31.85, 117.32, 31.87))
+    town = AdminUnit(
+        "340102001", HOSTILE_NAME, "township", "340102", geometry=box(117.30, 31.85, 117.32, 31.87)
+    )
     script = map_parts(build_facility_map([], [town]))["script"]
     assert "http-equiv" in script  # the name is there ...
     assert "\\u003cmeta" not in script and "<meta" not in script  # ... never as a tag

@@ -20,35 +20,61 @@ from locator.storage import base, open_storage
 from locator.web import create_app
 
 # Hefei, Anhui: a city square, a county inside it and a township inside the county.
-CITY = AdminUnit(code="340100", name="合肥市", level="city", parent_code="340000",
-                 geometry=box(116.9, 31.5, 117.7, 32.2), seat_lon=117.227, seat_lat=31.820,
-                 demand={"trucks": 1200.5, "riders": 30000.0},
-                 extra={"拼音": "Hefei", "rank": 1, "tags": ["省会", "capital"]})
-COUNTY = AdminUnit(code="340104", name="蜀山区", level="county", parent_code="340100",
-                   geometry=box(117.1, 31.7, 117.3, 31.9), seat_lon=117.26, seat_lat=31.85)
-TOWNSHIP = AdminUnit(code="340104001", name="三里庵街道", level="township",
-                     parent_code="340104", geometry=box(117.20, 31.80, 117.25, 31.85))
+CITY = AdminUnit(
+    code="340100",
+    name="合肥市",
+    level="city",
+    parent_code="340000",
+    geometry=box(116.9, 31.5, 117.7, 32.2),
+    seat_lon=117.227,
+    seat_lat=31.820,
+    demand={"trucks": 1200.5, "riders": 30000.0},
+    extra={"拼音": "Hefei", "rank": 1, "tags": ["省会", "capital"]},
+)
+COUNTY = AdminUnit(
+    code="340104",
+    name="蜀山区",
+    level="county",
+    parent_code="340100",
+    geometry=box(117.1, 31.7, 117.3, 31.9),
+    seat_lon=117.26,
+    seat_lat=31.85,
+)
+TOWNSHIP = AdminUnit(
+    code="340104001",
+    name="三里庵街道",
+    level="township",
+    parent_code="340104",
+    geometry=box(117.20, 31.80, 117.25, 31.85),
+)
 
 IN_TOWNSHIP = (117.22, 31.83)
 IN_COUNTY_ONLY = (117.15, 31.75)
 IN_CITY_ONLY = (117.5, 32.0)
 OUTSIDE = (118.8, 32.05)  # Nanjing
 
-NO_ADMIN = dict.fromkeys(("city", "city_code", "county", "county_code", "township",
-                          "township_code"))
+NO_ADMIN = dict.fromkeys(
+    ("city", "city_code", "county", "county_code", "township", "township_code")
+)
 
 
 def facility(fid: str = "", **changes) -> Facility:
-    values = dict(id=fid, name=f"司机之家 {fid}", kind="driver_home", lon=117.22, lat=31.83,
-                  status="open")
+    values = dict(
+        id=fid, name=f"司机之家 {fid}", kind="driver_home", lon=117.22, lat=31.83, status="open"
+    )
     values.update(changes)
     return Facility(**values)
 
 
 def snapshot(storage) -> tuple:
     """Everything a write could change."""
-    return (storage.facilities(), storage.history(), storage.admin_units(),
-            storage.candidates(), storage.data_version())
+    return (
+        storage.facilities(),
+        storage.history(),
+        storage.admin_units(),
+        storage.candidates(),
+        storage.data_version(),
+    )
 
 
 # ---- schema and URLs ---------------------------------------------------------------------
@@ -109,16 +135,20 @@ def test_locator_init_upgrades_a_version_1_database(storage):
         tx.execute("ALTER TABLE facility_history DROP COLUMN snapshot")
     _set_schema_version(storage, None)
     assert storage.schema_version() == 1
-    with pytest.raises(StorageError, match="version 1 and this locator needs 2: run "
-                                           "`locator init` to upgrade them"):
+    with pytest.raises(
+        StorageError, match="version 1 and this locator needs 2: run `locator init` to upgrade them"
+    ):
         storage.check_schema()
 
     storage.init_schema()
     assert storage.schema_version() == base.SCHEMA_VERSION == 2
     storage.check_schema()
     # every row kept; the old deletion has no copy of "b" (version 1 kept none)
-    assert snapshot(storage) == (facilities, [dataclasses.replace(e, facility=None)
-                                              for e in history], *rest)
+    assert snapshot(storage) == (
+        facilities,
+        [dataclasses.replace(e, facility=None) for e in history],
+        *rest,
+    )
     assert history[-1].facility is not None
     kept = storage.get_facility("a")
     storage.delete_facility("a")
@@ -126,9 +156,17 @@ def test_locator_init_upgrades_a_version_1_database(storage):
 
 
 def test_the_history_keeps_a_deleted_facility_as_it_was(storage):
-    storage.upsert_facilities([facility("a", amenities=frozenset({"shower", "parking"}),
-                                        hours="24小时", truck_parking_spaces=12,
-                                        opened_on=dt.date(2025, 5, 1))])
+    storage.upsert_facilities(
+        [
+            facility(
+                "a",
+                amenities=frozenset({"shower", "parking"}),
+                hours="24小时",
+                truck_parking_spaces=12,
+                opened_on=dt.date(2025, 5, 1),
+            )
+        ]
+    )
     kept = storage.get_facility("a")
     storage.delete_facility("a")
     [insert, delete] = storage.history("a")
@@ -148,8 +186,9 @@ def test_a_newer_database_is_refused_and_left_as_it_is(storage, tmp_path):
         storage.init_schema()
     with pytest.raises(StorageError, match=newer):
         create_app({"database_url": storage.url, "tiles": "none"})
-    result = CliRunner().invoke(cli_main, ["--database", storage.url, "export",
-                                           "--out", str(tmp_path / "out.csv")])
+    result = CliRunner().invoke(
+        cli_main, ["--database", storage.url, "export", "--out", str(tmp_path / "out.csv")]
+    )
     assert result.exit_code == 2 and "upgrade locator" in result.output
     assert not (tmp_path / "out.csv").exists()
     assert snapshot(storage) == before
@@ -161,8 +200,11 @@ def test_locator_init_migrates_an_older_database_keeping_its_data(storage, monke
     storage.upsert_facilities([facility("a"), facility("b", lon=117.5, lat=32.0)])
     before = snapshot(storage)
     monkeypatch.setattr(base, "SCHEMA_VERSION", base.SCHEMA_VERSION + 1)
-    monkeypatch.setattr(type(storage), "MIGRATIONS", {
-        base.SCHEMA_VERSION: ["ALTER TABLE facilities ADD COLUMN verified_by TEXT"]})
+    monkeypatch.setattr(
+        type(storage),
+        "MIGRATIONS",
+        {base.SCHEMA_VERSION: ["ALTER TABLE facilities ADD COLUMN verified_by TEXT"]},
+    )
     with pytest.raises(StorageError, match="run `locator init` to upgrade them"):
         storage.check_schema()
     storage.init_schema()
@@ -171,8 +213,7 @@ def test_locator_init_migrates_an_older_database_keeping_its_data(storage, monke
     assert snapshot(storage) == before
     with storage._transaction() as tx:  # the new column is there, empty
         rows = tx.execute("SELECT id, verified_by FROM facilities ORDER BY id").fetchall()
-    assert [tuple(r[k] for k in ("id", "verified_by")) for r in rows] == [("a", None),
-                                                                          ("b", None)]
+    assert [tuple(r[k] for k in ("id", "verified_by")) for r in rows] == [("a", None), ("b", None)]
     storage.init_schema()  # and once is enough
     assert snapshot(storage) == before
 
@@ -180,12 +221,23 @@ def test_locator_init_migrates_an_older_database_keeping_its_data(storage, monke
 # ---- facilities: round trip and upsert counts ----------------------------------------------
 def test_facility_round_trip_keeps_every_field(storage):
     written = facility(
-        "hf-001", name="合肥物流园司机之家", kind="logistics_park", status="under_construction",
-        lon=117.123456789012, lat=31.987654321098, address="合肥市蜀山区长江西路 1 号",
-        phone="0551-12345678", operator="合肥市总工会", website="https://example.org/hf",
-        hours="24 小时", amenities=frozenset({"shower", "wifi", "truck_parking"}),
-        truck_parking_spaces=40, opened_on=dt.date(2024, 5, 1), source="union-xls",
-        source_id="row-7")
+        "hf-001",
+        name="合肥物流园司机之家",
+        kind="logistics_park",
+        status="under_construction",
+        lon=117.123456789012,
+        lat=31.987654321098,
+        address="合肥市蜀山区长江西路 1 号",
+        phone="0551-12345678",
+        operator="合肥市总工会",
+        website="https://example.org/hf",
+        hours="24 小时",
+        amenities=frozenset({"shower", "wifi", "truck_parking"}),
+        truck_parking_spaces=40,
+        opened_on=dt.date(2024, 5, 1),
+        source="union-xls",
+        source_id="row-7",
+    )
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     result = storage.upsert_facilities([written])
     assert result.inserted == ["hf-001"]
@@ -242,11 +294,9 @@ def test_upsert_counts_insert_update_unchanged(storage):
     assert [f.version for f in storage.facilities()] == [1, 1]
     assert storage.history() == history
 
-    third = storage.upsert_facilities([facility("a", name="renamed"), facility("b"),
-                                       facility("c")])
+    third = storage.upsert_facilities([facility("a", name="renamed"), facility("b"), facility("c")])
     assert (third.inserted, third.updated, third.unchanged) == (["c"], ["a"], ["b"])
-    assert third.summary() == {"inserted": 1, "updated": 1, "unchanged": 1,
-                               "data_version": 2}
+    assert third.summary() == {"inserted": 1, "updated": 1, "unchanged": 1, "data_version": 2}
     assert {f.id: f.version for f in storage.facilities()} == {"a": 2, "b": 1, "c": 1}
     assert storage.get_facility("a").name == "renamed"
 
@@ -283,19 +333,23 @@ def test_duplicate_ids_in_one_batch_conflict_and_write_nothing(storage):
     storage.upsert_facilities([facility("keep")])
     before = snapshot(storage)
     with pytest.raises(Conflict, match="duplicate ids") as info:
-        storage.upsert_facilities([facility("new"), facility("keep", name="x"),
-                                   facility("new", name="again")])
+        storage.upsert_facilities(
+            [facility("new"), facility("keep", name="x"), facility("new", name="again")]
+        )
     assert info.value.field == "id"
     assert snapshot(storage) == before
 
 
 def test_source_clash_mid_batch_leaves_data_as_before(storage):
-    storage.upsert_facilities([facility("a", source="xls", source_id="1"),
-                               facility("b", source="xls", source_id="2")])
+    storage.upsert_facilities(
+        [facility("a", source="xls", source_id="1"), facility("b", source="xls", source_id="2")]
+    )
     before = snapshot(storage)
-    batch = [facility("b", name="changed", source="xls", source_id="2"),
-             facility("c"),
-             facility("d", source="xls", source_id="1")]  # belongs to "a"
+    batch = [
+        facility("b", name="changed", source="xls", source_id="2"),
+        facility("c"),
+        facility("d", source="xls", source_id="1"),
+    ]  # belongs to "a"
     with pytest.raises(Conflict, match="already belongs to facility 'a'"):
         storage.upsert_facilities(batch)
     assert snapshot(storage) == before
@@ -320,8 +374,9 @@ def test_client_side_error_mid_write_rolls_back_everything(storage):
     storage.replace_admin_units([CITY])
     before = snapshot(storage)
     with pytest.raises((sqlite3.ProgrammingError, psycopg.ProgrammingError)):
-        storage.upsert_facilities([facility("a", name="changed"), facility("c"),
-                                   facility("z", phone=object())])
+        storage.upsert_facilities(
+            [facility("a", name="changed"), facility("c"), facility("z", phone=object())]
+        )
     assert snapshot(storage) == before
     # The old admin units are deleted before the new ones are inserted.
     unserialisable = AdminUnit(code="2", name="bad", level="city", extra={"x": object()})
@@ -333,16 +388,14 @@ def test_client_side_error_mid_write_rolls_back_everything(storage):
 def test_ids_resolve_by_source_and_source_id(storage):
     first = storage.upsert_facilities([facility(source="union-xls", source_id="7")])
     assert first.inserted == ["union-xls:7"]
-    second = storage.upsert_facilities([facility(name="更名", source="union-xls",
-                                                 source_id="7")])
+    second = storage.upsert_facilities([facility(name="更名", source="union-xls", source_id="7")])
     assert (second.inserted, second.updated) == ([], ["union-xls:7"])
     [stored] = storage.facilities()
     assert (stored.id, stored.name, stored.version) == ("union-xls:7", "更名", 2)
 
     # A facility stored under its own id is found by its source pair too.
     storage.upsert_facilities([facility("custom", source="osm", source_id="n42")])
-    third = storage.upsert_facilities([facility(name="osm again", source="osm",
-                                                source_id="n42")])
+    third = storage.upsert_facilities([facility(name="osm again", source="osm", source_id="n42")])
     assert third.updated == ["custom"]
     assert [f.id for f in storage.facilities()] == ["custom", "union-xls:7"]
 
@@ -377,7 +430,10 @@ def test_delete_facility_records_history(storage):
         storage.get_facility("a")
     assert [f.id for f in storage.facilities()] == ["b"]
     assert [(e.version, e.status, e.action) for e in storage.history("a")] == [
-        (1, "planned", "insert"), (2, "open", "update"), (3, None, "delete")]
+        (1, "planned", "insert"),
+        (2, "open", "update"),
+        (3, None, "delete"),
+    ]
 
     with pytest.raises(NotFound):
         storage.delete_facility("a")
@@ -392,8 +448,10 @@ def test_history_entries_are_ordered_with_statuses(storage):
 
     entries = storage.history("b")
     assert [(e.facility_id, e.version, e.status, e.action) for e in entries] == [
-        ("b", 1, "planned", "insert"), ("b", 2, "under_construction", "update"),
-        ("b", 3, "open", "update")]
+        ("b", 1, "planned", "insert"),
+        ("b", 2, "under_construction", "update"),
+        ("b", 3, "open", "update"),
+    ]
     for entry in entries:
         assert entry.changed_at.utcoffset() == dt.timedelta(0)
     assert [e.changed_at for e in entries] == sorted(e.changed_at for e in entries)
@@ -401,19 +459,36 @@ def test_history_entries_are_ordered_with_statuses(storage):
     everything = storage.history()
     # The log keeps the order of the writes.
     assert [(e.facility_id, e.version) for e in everything] == [
-        ("b", 1), ("a", 1), ("b", 2), ("b", 3)]
-    assert ("a", 1, "open", "insert") in [(e.facility_id, e.version, e.status, e.action)
-                                          for e in everything]
+        ("b", 1),
+        ("a", 1),
+        ("b", 2),
+        ("b", 3),
+    ]
+    assert ("a", 1, "open", "insert") in [
+        (e.facility_id, e.version, e.status, e.action) for e in everything
+    ]
     assert storage.history("missing") == []
 
 
 # ---- admin units -----------------------------------------------------------------------
 def test_admin_units_round_trip(storage):
-    seat_only = AdminUnit(code="340000", name="安徽省", level="province", seat_lon=117.283,
-                          seat_lat=31.861, extra={"简称": "皖"})
-    multi = AdminUnit(code="340121", name="长丰县", level="county", parent_code="340100",
-                      geometry=shapely.MultiPolygon([box(117.0, 32.0, 117.1, 32.1),
-                                                     box(117.2, 32.0, 117.3, 32.1)]))
+    seat_only = AdminUnit(
+        code="340000",
+        name="安徽省",
+        level="province",
+        seat_lon=117.283,
+        seat_lat=31.861,
+        extra={"简称": "皖"},
+    )
+    multi = AdminUnit(
+        code="340121",
+        name="长丰县",
+        level="county",
+        parent_code="340100",
+        geometry=shapely.MultiPolygon(
+            [box(117.0, 32.0, 117.1, 32.1), box(117.2, 32.0, 117.3, 32.1)]
+        ),
+    )
     version = storage.replace_admin_units([TOWNSHIP, multi, CITY, seat_only, COUNTY])
     assert version == storage.data_version() == 1
 
@@ -422,8 +497,11 @@ def test_admin_units_round_trip(storage):
     by_code = {u.code: u for u in stored}
     for written in (CITY, COUNTY, TOWNSHIP, multi):
         got = by_code[written.code]
-        assert (got.name, got.level, got.parent_code) == (written.name, written.level,
-                                                          written.parent_code)
+        assert (got.name, got.level, got.parent_code) == (
+            written.name,
+            written.level,
+            written.parent_code,
+        )
         assert got.geometry.equals(written.geometry)
         assert got.geometry.geom_type in ("Polygon", "MultiPolygon")
     city = by_code["340100"]
@@ -453,36 +531,55 @@ def test_replace_admin_units_replaces_all(storage):
 
 def test_facilities_get_city_county_and_township(storage):
     storage.replace_admin_units([CITY, COUNTY, TOWNSHIP])
-    storage.upsert_facilities([facility("t", lon=IN_TOWNSHIP[0], lat=IN_TOWNSHIP[1]),
-                               facility("c", lon=IN_COUNTY_ONLY[0], lat=IN_COUNTY_ONLY[1]),
-                               facility("y", lon=IN_CITY_ONLY[0], lat=IN_CITY_ONLY[1]),
-                               facility("o", lon=OUTSIDE[0], lat=OUTSIDE[1])])
+    storage.upsert_facilities(
+        [
+            facility("t", lon=IN_TOWNSHIP[0], lat=IN_TOWNSHIP[1]),
+            facility("c", lon=IN_COUNTY_ONLY[0], lat=IN_COUNTY_ONLY[1]),
+            facility("y", lon=IN_CITY_ONLY[0], lat=IN_CITY_ONLY[1]),
+            facility("o", lon=OUTSIDE[0], lat=OUTSIDE[1]),
+        ]
+    )
     got = {f.id: f for f in storage.facilities()}
 
     def admin(f):
         return {name: getattr(f, name) for name in NO_ADMIN}
 
-    assert admin(got["t"]) == {"city": "合肥市", "city_code": "340100",
-                               "county": "蜀山区", "county_code": "340104",
-                               "township": "三里庵街道", "township_code": "340104001"}
-    assert admin(got["c"]) == {"city": "合肥市", "city_code": "340100",
-                               "county": "蜀山区", "county_code": "340104",
-                               "township": None, "township_code": None}
+    assert admin(got["t"]) == {
+        "city": "合肥市",
+        "city_code": "340100",
+        "county": "蜀山区",
+        "county_code": "340104",
+        "township": "三里庵街道",
+        "township_code": "340104001",
+    }
+    assert admin(got["c"]) == {
+        "city": "合肥市",
+        "city_code": "340100",
+        "county": "蜀山区",
+        "county_code": "340104",
+        "township": None,
+        "township_code": None,
+    }
     assert admin(got["y"]) == {**NO_ADMIN, "city": "合肥市", "city_code": "340100"}
     assert admin(got["o"]) == NO_ADMIN
 
 
 def test_derived_fields_from_input_are_ignored(storage):
     storage.replace_admin_units([CITY])
-    storage.upsert_facilities([facility("o", lon=OUTSIDE[0], lat=OUTSIDE[1], city="伪造",
-                                        city_code="999999")])
+    storage.upsert_facilities(
+        [facility("o", lon=OUTSIDE[0], lat=OUTSIDE[1], city="伪造", city_code="999999")]
+    )
     stored = storage.get_facility("o")
     assert (stored.city, stored.city_code) == (None, None)
 
 
 def test_replace_admin_units_reassigns_stored_facilities(storage):
-    storage.upsert_facilities([facility("t", lon=IN_TOWNSHIP[0], lat=IN_TOWNSHIP[1]),
-                               facility("o", lon=OUTSIDE[0], lat=OUTSIDE[1])])
+    storage.upsert_facilities(
+        [
+            facility("t", lon=IN_TOWNSHIP[0], lat=IN_TOWNSHIP[1]),
+            facility("o", lon=OUTSIDE[0], lat=OUTSIDE[1]),
+        ]
+    )
     assert all(f.city is None and f.township is None for f in storage.facilities())
     before = storage.data_version()
 
@@ -496,7 +593,11 @@ def test_replace_admin_units_reassigns_stored_facilities(storage):
     assert again > version
     t = storage.get_facility("t")
     assert (t.city_code, t.county_code, t.township, t.township_code) == (
-        "340100", "340104", None, None)
+        "340100",
+        "340104",
+        None,
+        None,
+    )
     storage.replace_admin_units([])
     assert {name: getattr(storage.get_facility("t"), name) for name in NO_ADMIN} == NO_ADMIN
 
@@ -512,9 +613,17 @@ def test_duplicate_admin_codes_are_rejected(storage):
 
 # ---- candidate sites -------------------------------------------------------------------
 def test_candidate_sites_round_trip_per_kind(storage):
-    junctions = [CandidateSite("j2", "junction", "肥西枢纽", 117.123456789, 31.7654321,
-                               {"roads": ["G3", "G40"], "aadt": 52000}),
-                 CandidateSite("j1", "junction", None, 117.3, 31.9)]
+    junctions = [
+        CandidateSite(
+            "j2",
+            "junction",
+            "肥西枢纽",
+            117.123456789,
+            31.7654321,
+            {"roads": ["G3", "G40"], "aadt": 52000},
+        ),
+        CandidateSite("j1", "junction", None, 117.3, 31.9),
+    ]
     tolls = [CandidateSite("t1", "toll", "合肥南收费站", 117.25, 31.75, {"lanes": 12})]
     v1 = storage.replace_candidates("junction", junctions)
     v2 = storage.replace_candidates("toll", tolls)
@@ -597,9 +706,11 @@ def test_two_threads_writing_at_once_both_land(storage):
     def writer(prefix):
         def write():
             for n in range(10):
-                storage.upsert_facilities([facility(f"{prefix}-{n:02}"),
-                                           facility(f"{prefix}-{n:02}-b")])
+                storage.upsert_facilities(
+                    [facility(f"{prefix}-{n:02}"), facility(f"{prefix}-{n:02}-b")]
+                )
                 assert storage.get_facility(f"{prefix}-{n:02}").version == 1
+
         return write
 
     _run_in_threads(writer("left"), writer("right"))
@@ -611,10 +722,12 @@ def test_two_threads_writing_at_once_both_land(storage):
 
 def test_writers_on_two_storage_objects_do_not_lose_versions(storage):
     with open_storage(storage.url) as other:
+
         def writer(store, prefix):
             def write():
                 for n in range(8):
                     store.upsert_facilities([facility(f"{prefix}{n}")])
+
             return write
 
         _run_in_threads(writer(storage, "p"), writer(other, "q"))
@@ -630,5 +743,8 @@ def test_history_survives_delete_and_recreate(storage):
     storage.upsert_facilities([facility("a", status="open")])
 
     assert [(e.version, e.status, e.action) for e in storage.history("a")] == [
-        (1, "planned", "insert"), (2, "open", "update"), (3, None, "delete"),
-        (1, "open", "insert")]
+        (1, "planned", "insert"),
+        (2, "open", "update"),
+        (3, None, "delete"),
+        (1, "open", "insert"),
+    ]

@@ -92,8 +92,15 @@ def add_facilities(url: str, *facilities: Facility) -> None:
         storage.upsert_facilities(facilities)
 
 
-def facility(fid: str, name: str, *, lon: float = 117.2272, lat: float = 31.8206,
-             kind: str = "driver_home", **changes: Any) -> Facility:
+def facility(
+    fid: str,
+    name: str,
+    *,
+    lon: float = 117.2272,
+    lat: float = 31.8206,
+    kind: str = "driver_home",
+    **changes: Any,
+) -> Facility:
     """A facility in central Hefei unless told otherwise."""
     return Facility(id=fid, name=name, kind=kind, lon=lon, lat=lat, **changes)
 
@@ -105,8 +112,9 @@ class LiveServer:
     def __init__(self, app: Flask):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                       name="live-server")
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name="live-server"
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -131,12 +139,19 @@ def raw_sites() -> dict[str, tuple[str, str, float, float]]:
     for feature in _features("anhui_expressway_service_areas_osm.geojson"):
         lon, lat = feature["geometry"]["coordinates"][:2]
         sites[f"osm:{feature['properties']['osm_id']}"] = (
-            "service_area", feature["properties"].get("name") or "", float(lon), float(lat))
+            "service_area",
+            feature["properties"].get("name") or "",
+            float(lon),
+            float(lat),
+        )
     with (GEODATA / "anhui_logistics_sites_osm.csv").open(encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
-            sites[f"osm:poi/{row['osm_id']}"] = ("logistics_park", row["name"],
-                                                 float(row["lon_wgs84"]),
-                                                 float(row["lat_wgs84"]))
+            sites[f"osm:poi/{row['osm_id']}"] = (
+                "logistics_park",
+                row["name"],
+                float(row["lon_wgs84"]),
+                float(row["lat_wgs84"]),
+            )
     return sites
 
 
@@ -160,8 +175,10 @@ def admin_name(adcode: str) -> str:
 @functools.cache
 def hefei_township_polygons() -> tuple[tuple[str, Any], ...]:
     """``(name, polygon)`` of Hefei's township polygons; names without the 办事处 suffix."""
-    return tuple((f["properties"]["name"].removesuffix("办事处"), shape(f["geometry"]))
-                 for f in _features("hefei_townships_2023.geojson"))
+    return tuple(
+        (f["properties"]["name"].removesuffix("办事处"), shape(f["geometry"]))
+        for f in _features("hefei_townships_2023.geojson")
+    )
 
 
 def townships_at(lon: float, lat: float) -> set[str]:
@@ -172,8 +189,11 @@ def townships_at(lon: float, lat: float) -> set[str]:
 
 def ids_within(polygon, kind: str | None = None) -> set[str]:
     """Ids of shipped facilities (of ``kind``) inside ``polygon``."""
-    return {fid for fid, (k, _name, lon, lat) in raw_sites().items()
-            if (kind is None or k == kind) and polygon.contains(Point(lon, lat))}
+    return {
+        fid
+        for fid, (k, _name, lon, lat) in raw_sites().items()
+        if (kind is None or k == kind) and polygon.contains(Point(lon, lat))
+    }
 
 
 # ---- QR codes --------------------------------------------------------------------------------
@@ -189,7 +209,7 @@ def decode_qr_svg(svg: str, pixels_per_module: int = 8) -> str:
     import zxingcpp
 
     size = int(re.search(r'<svg[^>]*\swidth="(\d+)"', svg).group(1))
-    scale_match = re.search(r'scale\((\d+(?:\.\d+)?)\)', svg)
+    scale_match = re.search(r"scale\((\d+(?:\.\d+)?)\)", svg)
     scale = float(scale_match.group(1)) if scale_match else 1.0
     modules = int(round(size / scale))
     dark = re.search(r'<path[^>]*class="qrline"[^>]*\sd="([^"]+)"', svg).group(1)
@@ -204,8 +224,10 @@ def decode_qr_svg(svg: str, pixels_per_module: int = 8) -> str:
             length = numbers[0]
             end = x + length if command == "h" else length
             row = int(y)  # strokes run along the middle of a row of modules
-            image[row * pixels_per_module:(row + 1) * pixels_per_module,
-                  int(x) * pixels_per_module:int(end) * pixels_per_module] = 0
+            image[
+                row * pixels_per_module : (row + 1) * pixels_per_module,
+                int(x) * pixels_per_module : int(end) * pixels_per_module,
+            ] = 0
             x = end
     found = zxingcpp.read_barcodes(image)
     assert len(found) == 1, f"{len(found)} codes found"

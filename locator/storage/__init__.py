@@ -19,7 +19,8 @@ def open_storage(url: str, *, init: bool = False, clock: Clock = system_clock) -
             from .postgis import PostGISStorage
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ImportError(
-                "PostgreSQL storage needs psycopg: pip install 'locator[postgis]'") from exc
+                "PostgreSQL storage needs psycopg: pip install 'locator[postgis]'"
+            ) from exc
         storage: Storage = PostGISStorage(url, clock=clock)
     else:
         from .sqlite import SQLiteStorage

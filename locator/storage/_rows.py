@@ -10,9 +10,28 @@ from ..model import Facility
 
 #: Facility columns in storage order (geometry kept apart by each backend).
 FACILITY_COLUMNS = (
-    "id", "name", "kind", "status", "address", "phone", "operator", "website", "hours",
-    "amenities", "truck_parking_spaces", "opened_on", "city", "city_code", "county",
-    "county_code", "township", "township_code", "source", "source_id", "updated_at", "version",
+    "id",
+    "name",
+    "kind",
+    "status",
+    "address",
+    "phone",
+    "operator",
+    "website",
+    "hours",
+    "amenities",
+    "truck_parking_spaces",
+    "opened_on",
+    "city",
+    "city_code",
+    "county",
+    "county_code",
+    "township",
+    "township_code",
+    "source",
+    "source_id",
+    "updated_at",
+    "version",
 )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import shapely
 
-from ..admin import AdminIndex
+from ..admin_units import AdminIndex
 from ..clock import Clock, system_clock, utc_now
 from ..errors import Conflict, InvalidParameter, NotFound, StorageError
 from ..model import DERIVED_FIELDS, AdminUnit, CandidateSite, Facility
@@ -41,8 +41,12 @@ class WriteResult:
         return bool(self.inserted or self.updated)
 
     def summary(self) -> dict[str, int]:
-        return {"inserted": len(self.inserted), "updated": len(self.updated),
-                "unchanged": len(self.unchanged), "data_version": self.data_version}
+        return {
+            "inserted": len(self.inserted),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "data_version": self.data_version,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,8 @@ class Storage(ABC):
         self._refuse_newer(found)
         raise StorageError(
             f"the database's tables are of schema version {found} and this locator needs "
-            f"{SCHEMA_VERSION}: run `locator init` to upgrade them (the data are kept)")
+            f"{SCHEMA_VERSION}: run `locator init` to upgrade them (the data are kept)"
+        )
 
     def _schema_version(self, tx: Any) -> int | None:
         if not self._has_tables(tx):
@@ -138,7 +143,8 @@ class Storage(ABC):
         if found > SCHEMA_VERSION:
             raise StorageError(
                 f"the database's tables are of schema version {found}, made by a newer "
-                f"locator; this one knows up to {SCHEMA_VERSION}: upgrade locator")
+                f"locator; this one knows up to {SCHEMA_VERSION}: upgrade locator"
+            )
 
     # ---- what every backend implements -------------------------------------------------
     def _prepare_schema(self, tx: Any) -> None:
@@ -171,13 +177,15 @@ class Storage(ABC):
         """Set a value of the ``meta`` table."""
 
     @abstractmethod
-    def _select_facilities(self, tx: Any = None, ids: Sequence[str] | None = None
-                           ) -> list[Facility]:
+    def _select_facilities(
+        self, tx: Any = None, ids: Sequence[str] | None = None
+    ) -> list[Facility]:
         """Stored facilities, all of them or those with ``ids``."""
 
     @abstractmethod
-    def _select_ids_by_source(self, tx: Any, pairs: Sequence[tuple[str, str]]
-                              ) -> dict[tuple[str, str], str]:
+    def _select_ids_by_source(
+        self, tx: Any, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
         """Ids of stored facilities by ``(source, source_id)``."""
 
     @abstractmethod
@@ -205,8 +213,7 @@ class Storage(ABC):
         """Stored admin units, ordered by code."""
 
     @abstractmethod
-    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]
-                                ) -> None:
+    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]) -> None:
         """Replace all candidate sites of one kind."""
 
     @abstractmethod
@@ -251,16 +258,21 @@ class Storage(ABC):
         codes = [u.code for u in units]
         if len(set(codes)) != len(codes):
             raise InvalidParameter("admin unit codes must be unique", field="code")
-        units = sorted((dataclasses.replace(u, geometry=as_multipolygon(u.geometry))
-                        for u in units), key=lambda u: u.code)
+        units = sorted(
+            (dataclasses.replace(u, geometry=as_multipolygon(u.geometry)) for u in units),
+            key=lambda u: u.code,
+        )
         if [_unit_key(u) for u in units] == [_unit_key(u) for u in self._select_admin_units(None)]:
             return self.data_version()
         index = AdminIndex(units)
         with self._write() as tx:
             self._replace_admin_rows(tx, units)
             current = self._select_facilities(tx)
-            moved = [g for f, g in zip(current, index.assign(current), strict=True)
-                     if _derived(f) != _derived(g)]
+            moved = [
+                g
+                for f, g in zip(current, index.assign(current), strict=True)
+                if _derived(f) != _derived(g)
+            ]
             if moved:
                 self._upsert_rows(tx, moved)
             return self._bump(tx, "admin_version")
@@ -283,8 +295,9 @@ class Storage(ABC):
 
     def resolve_ids(self, facilities: Sequence[Facility], tx: Any = None) -> list[Facility]:
         """Facilities with an id each: given, found by source + source id, or new."""
-        pairs = [(f.source, f.source_id) for f in facilities
-                 if not f.id and f.source and f.source_id]
+        pairs = [
+            (f.source, f.source_id) for f in facilities if not f.id and f.source and f.source_id
+        ]
         known = self._select_ids_by_source(tx, pairs) if pairs else {}
         resolved = []
         for f in facilities:
@@ -297,8 +310,9 @@ class Storage(ABC):
             resolved.append(f)
         return resolved
 
-    def upsert_facilities(self, facilities: Iterable[Facility], *,
-                          check_versions: bool = False) -> WriteResult:
+    def upsert_facilities(
+        self, facilities: Iterable[Facility], *, check_versions: bool = False
+    ) -> WriteResult:
         """Insert new facilities and update changed ones, in one transaction.
 
         Facilities equal to what is stored are left alone (no version bump), so
@@ -315,8 +329,9 @@ class Storage(ABC):
             ids = [f.id for f in batch]
             if len(set(ids)) != len(ids):
                 duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
-                raise Conflict(f"duplicate ids in one write: {', '.join(duplicates[:5])}",
-                               field="id")
+                raise Conflict(
+                    f"duplicate ids in one write: {', '.join(duplicates[:5])}", field="id"
+                )
             stored = {f.id: f for f in self._select_facilities(tx, ids)}
             self._check_source_clashes(tx, batch)
             now = utc_now(self.clock)
@@ -331,7 +346,9 @@ class Storage(ABC):
                     if check_versions and f.version != old.version:
                         raise Conflict(
                             f"facility {f.id!r} changed since it was read "
-                            f"(version {old.version}, not {f.version})", field="version")
+                            f"(version {old.version}, not {f.version})",
+                            field="version",
+                        )
                     if old.content_key() == f.content_key() and _derived(old) == _derived(f):
                         result.unchanged.append(f.id)
                         continue
@@ -351,14 +368,17 @@ class Storage(ABC):
     def _check_source_clashes(self, tx: Any, batch: Sequence[Facility]) -> None:
         pairs = [(f.source, f.source_id) for f in batch if f.source and f.source_id]
         if len(set(pairs)) != len(pairs):
-            raise Conflict("two facilities in one write share source and source_id",
-                           field="source_id")
+            raise Conflict(
+                "two facilities in one write share source and source_id", field="source_id"
+            )
         owners = self._select_ids_by_source(tx, pairs) if pairs else {}
         for f in batch:
             owner = owners.get((f.source, f.source_id))
             if owner is not None and owner != f.id:
-                raise Conflict(f"source {f.source!r} id {f.source_id!r} already belongs to "
-                               f"facility {owner!r}", field="source_id")
+                raise Conflict(
+                    f"source {f.source!r} id {f.source_id!r} already belongs to facility {owner!r}",
+                    field="source_id",
+                )
 
     def delete_facility(self, facility_id: str, expected_version: int | None = None) -> int:
         """Delete one facility (optionally only at ``expected_version``); returns data version."""
@@ -367,11 +387,23 @@ class Storage(ABC):
             if not found:
                 raise NotFound(f"no facility with id {facility_id!r}", field="id")
             if expected_version is not None and found[0].version != expected_version:
-                raise Conflict(f"facility {facility_id!r} changed since it was read",
-                               field="version")
+                raise Conflict(
+                    f"facility {facility_id!r} changed since it was read", field="version"
+                )
             self._delete_rows(tx, [facility_id])
-            self._insert_history(tx, [HistoryEntry(facility_id, found[0].version + 1, None,
-                                                   "delete", utc_now(self.clock), found[0])])
+            self._insert_history(
+                tx,
+                [
+                    HistoryEntry(
+                        facility_id,
+                        found[0].version + 1,
+                        None,
+                        "delete",
+                        utc_now(self.clock),
+                        found[0],
+                    )
+                ],
+            )
             return self._bump(tx)
 
     # ---- candidate sites ---------------------------------------------------------------
@@ -382,7 +414,8 @@ class Storage(ABC):
     def replace_candidates(self, kind: str, sites: Sequence[CandidateSite]) -> int:
         """Replace the candidate sites of one kind; returns the data version."""
         if [_site_key(s) for s in sorted(sites, key=lambda s: s.id)] == [
-                _site_key(s) for s in self._select_candidates(kind)]:
+            _site_key(s) for s in self._select_candidates(kind)
+        ]:
             return self.data_version()
         with self._write() as tx:
             self._replace_candidate_rows(tx, kind, sites)
@@ -399,8 +432,7 @@ def as_multipolygon(geometry: Any) -> Any:
     """Polygons as one MultiPolygon (the stored type); ``None`` stays ``None``."""
     if geometry is None:
         return None
-    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon",
-                                                                       "MultiPolygon")]
+    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
     polygons = [p for g in parts for p in shapely.get_parts(g)]
     if not polygons:
         raise InvalidParameter("an admin unit geometry must be a polygon", field="geometry")
@@ -409,8 +441,7 @@ def as_multipolygon(geometry: Any) -> Any:
 
 def _unit_key(u: AdminUnit) -> tuple:
     wkb = shapely.to_wkb(u.geometry) if u.geometry is not None else None
-    return (u.code, u.name, u.level, u.parent_code, wkb, u.seat_lon, u.seat_lat,
-            u.demand, u.extra)
+    return (u.code, u.name, u.level, u.parent_code, wkb, u.seat_lon, u.seat_lat, u.demand, u.extra)
 
 
 def _site_key(s: CandidateSite) -> tuple:

@@ -103,25 +103,34 @@ SCHEMA = (
 
 _POINT = "ST_SetSRID(ST_MakePoint(%s::float8, %s::float8), 4326)"
 
-_FACILITY_SELECT = ("SELECT " + ", ".join(FACILITY_COLUMNS)
-                    + ", ST_X(geom) AS lon, ST_Y(geom) AS lat FROM facilities")
+_FACILITY_SELECT = (
+    "SELECT "
+    + ", ".join(FACILITY_COLUMNS)
+    + ", ST_X(geom) AS lon, ST_Y(geom) AS lat FROM facilities"
+)
 
 _FACILITY_UPSERT = (
-    "INSERT INTO facilities (" + ", ".join(FACILITY_COLUMNS) + ", geom) VALUES ("
-    + ", ".join("%s" for _ in FACILITY_COLUMNS) + f", {_POINT}) "
+    "INSERT INTO facilities ("
+    + ", ".join(FACILITY_COLUMNS)
+    + ", geom) VALUES ("
+    + ", ".join("%s" for _ in FACILITY_COLUMNS)
+    + f", {_POINT}) "
     "ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*FACILITY_COLUMNS, "geom") if c != "id")
 )
 
-_HISTORY_SELECT = ("SELECT facility_id, version, status, action, changed_at, snapshot "
-                   "FROM facility_history")
+_HISTORY_SELECT = (
+    "SELECT facility_id, version, status, action, changed_at, snapshot FROM facility_history"
+)
 
 _ADMIN_SELECT = (
     "SELECT code, name, level, parent_code, ST_AsBinary(geometry) AS geometry, "
-    "ST_X(seat) AS seat_lon, ST_Y(seat) AS seat_lat, demand, extra FROM admin_units")
+    "ST_X(seat) AS seat_lon, ST_Y(seat) AS seat_lat, demand, extra FROM admin_units"
+)
 
-_CANDIDATE_SELECT = ("SELECT id, kind, name, ST_X(geom) AS lon, ST_Y(geom) AS lat, extra "
-                     "FROM candidate_sites")
+_CANDIDATE_SELECT = (
+    "SELECT id, kind, name, ST_X(geom) AS lon, ST_Y(geom) AS lat, extra FROM candidate_sites"
+)
 
 
 def redact_url(url: str) -> str:
@@ -140,7 +149,7 @@ def redact_url(url: str) -> str:
 def _libpq_url(url: str) -> str:
     """The URL libpq understands (SQLAlchemy's ``postgresql+psycopg://`` made plain)."""
     if url.startswith("postgresql+psycopg://"):
-        return "postgresql://" + url[len("postgresql+psycopg://"):]
+        return "postgresql://" + url[len("postgresql+psycopg://") :]
     return url
 
 
@@ -194,11 +203,13 @@ class PostGISStorage(Storage):
     # ---- connections -------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
         try:
-            conn = psycopg.connect(self._conninfo, autocommit=False, row_factory=dict_row,
-                                   **self._connect_kwargs)
+            conn = psycopg.connect(
+                self._conninfo, autocommit=False, row_factory=dict_row, **self._connect_kwargs
+            )
         except psycopg.Error as exc:
             raise StorageError(
-                f"cannot connect to PostgreSQL at {self._label}: {exc}".strip()) from exc
+                f"cannot connect to PostgreSQL at {self._label}: {exc}".strip()
+            ) from exc
         # Each statement must see what other writers committed before the lock was granted.
         conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
         return conn
@@ -237,7 +248,8 @@ class PostGISStorage(Storage):
             yield
         except psycopg.errors.UndefinedTable as exc:
             raise StorageError(
-                f"the database {self._label} is not set up; run `locator init`") from exc
+                f"the database {self._label} is not set up; run `locator init`"
+            ) from exc
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL at {self._label} failed: {exc}".strip()) from exc
 
@@ -262,8 +274,7 @@ class PostGISStorage(Storage):
             slot.in_transaction = False
             conn.commit()
 
-    def _query(self, sql: str, params: Sequence[Any] = (), tx: Any = None
-               ) -> list[dict[str, Any]]:
+    def _query(self, sql: str, params: Sequence[Any] = (), tx: Any = None) -> list[dict[str, Any]]:
         """Rows of one read: inside ``tx`` when given, else in a transaction of its own."""
         if tx is not None:
             return tx.execute(sql, params).fetchall()
@@ -290,7 +301,8 @@ class PostGISStorage(Storage):
     def _prepare_schema(self, tx: Any) -> None:
         installed = tx.execute(
             "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension "
-            "WHERE extname = 'postgis'").fetchone()
+            "WHERE extname = 'postgis'"
+        ).fetchone()
         if installed is None:
             try:
                 tx.execute("CREATE EXTENSION IF NOT EXISTS postgis")
@@ -303,7 +315,8 @@ class PostGISStorage(Storage):
             raise StorageError(
                 f"PostGIS is installed in schema {installed['schema']!r}, which is not "
                 "on the search_path of this connection; add it (e.g. "
-                "options=-csearch_path%3Dmyschema,public in the URL)")
+                "options=-csearch_path%3Dmyschema,public in the URL)"
+            )
 
     # ---- meta --------------------------------------------------------------------------
     def _read_meta(self, key: str, tx: Any = None) -> str | None:
@@ -311,25 +324,31 @@ class PostGISStorage(Storage):
         return rows[0]["value"] if rows else None
 
     def _write_meta(self, tx: Any, key: str, value: str) -> None:
-        tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
-                   "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, value),
+        )
 
     # ---- facilities --------------------------------------------------------------------
-    def _select_facilities(self, tx: Any = None, ids: Sequence[str] | None = None
-                           ) -> list[Facility]:
+    def _select_facilities(
+        self, tx: Any = None, ids: Sequence[str] | None = None
+    ) -> list[Facility]:
         if ids is None:
             rows = self._query(_FACILITY_SELECT + " ORDER BY id", (), tx)
         else:
-            rows = self._query(_FACILITY_SELECT + " WHERE id = ANY(%s::text[]) ORDER BY id",
-                               (list(ids),), tx)
+            rows = self._query(
+                _FACILITY_SELECT + " WHERE id = ANY(%s::text[]) ORDER BY id", (list(ids),), tx
+            )
         facilities = []
         for row in rows:
             row["updated_at"] = _utc(row["updated_at"])
             facilities.append(facility_from_row(row))
         return facilities
 
-    def _select_ids_by_source(self, tx: Any, pairs: Sequence[tuple[str, str]]
-                              ) -> dict[tuple[str, str], str]:
+    def _select_ids_by_source(
+        self, tx: Any, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
         unique = sorted(set(pairs))
         if not unique:
             return {}
@@ -337,7 +356,9 @@ class PostGISStorage(Storage):
             "SELECT f.id, f.source, f.source_id FROM facilities AS f "
             "JOIN unnest(%s::text[], %s::text[]) AS p(source, source_id) "
             "ON f.source = p.source AND f.source_id = p.source_id",
-            ([s for s, _ in unique], [i for _, i in unique]), tx)
+            ([s for s, _ in unique], [i for _, i in unique]),
+            tx,
+        )
         return {(r["source"], r["source_id"]): r["id"] for r in rows}
 
     def _upsert_rows(self, tx: Any, facilities: Sequence[Facility]) -> None:
@@ -361,19 +382,36 @@ class PostGISStorage(Storage):
                 "INSERT INTO facility_history "
                 "(facility_id, version, status, action, changed_at, snapshot) "
                 "VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
-                [(e.facility_id, e.version, e.status, e.action, e.changed_at,
-                  facility_snapshot(e.facility) if e.facility else None) for e in entries])
+                [
+                    (
+                        e.facility_id,
+                        e.version,
+                        e.status,
+                        e.action,
+                        e.changed_at,
+                        facility_snapshot(e.facility) if e.facility else None,
+                    )
+                    for e in entries
+                ],
+            )
 
     def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
         order = " ORDER BY seq"
         if facility_id is None:
             rows = self._query(_HISTORY_SELECT + order)
         else:
-            rows = self._query(_HISTORY_SELECT + " WHERE facility_id = %s" + order,
-                               (facility_id,))
-        return [HistoryEntry(r["facility_id"], r["version"], r["status"], r["action"],
-                             _utc(r["changed_at"]), facility_from_snapshot(r["snapshot"]))
-                for r in rows]
+            rows = self._query(_HISTORY_SELECT + " WHERE facility_id = %s" + order, (facility_id,))
+        return [
+            HistoryEntry(
+                r["facility_id"],
+                r["version"],
+                r["status"],
+                r["action"],
+                _utc(r["changed_at"]),
+                facility_from_snapshot(r["snapshot"]),
+            )
+            for r in rows
+        ]
 
     # ---- admin units -------------------------------------------------------------------
     def _replace_admin_rows(self, tx: Any, units: Sequence[AdminUnit]) -> None:
@@ -384,10 +422,23 @@ class PostGISStorage(Storage):
                 if u.geometry.geom_type not in ("Polygon", "MultiPolygon"):
                     raise InvalidParameter(
                         f"admin unit {u.code!r}: geometry must be a Polygon or MultiPolygon, "
-                        f"not {u.geometry.geom_type}", field="geometry")
+                        f"not {u.geometry.geom_type}",
+                        field="geometry",
+                    )
                 wkb = shapely.to_wkb(u.geometry)
-            rows.append((u.code, u.name, u.level, u.parent_code, wkb, u.seat_lon, u.seat_lat,
-                         Jsonb(u.demand), Jsonb(u.extra)))
+            rows.append(
+                (
+                    u.code,
+                    u.name,
+                    u.level,
+                    u.parent_code,
+                    wkb,
+                    u.seat_lon,
+                    u.seat_lat,
+                    Jsonb(u.demand),
+                    Jsonb(u.extra),
+                )
+            )
         tx.execute("DELETE FROM admin_units")
         if rows:
             with tx.cursor() as cur:
@@ -395,34 +446,47 @@ class PostGISStorage(Storage):
                     "INSERT INTO admin_units (code, name, level, parent_code, geometry, seat, "
                     "demand, extra) VALUES (%s, %s, %s, %s, "
                     "ST_Multi(ST_Force2D(ST_GeomFromWKB(%s::bytea, 4326))), "
-                    f"{_POINT}, %s, %s)", rows)
+                    f"{_POINT}, %s, %s)",
+                    rows,
+                )
 
     def _select_admin_units(self, level: str | None) -> list[AdminUnit]:
         if level is None:
             rows = self._query(_ADMIN_SELECT + " ORDER BY code")
         else:
             rows = self._query(_ADMIN_SELECT + " WHERE level = %s ORDER BY code", (level,))
-        return [AdminUnit(
-            code=r["code"], name=r["name"], level=r["level"], parent_code=r["parent_code"],
-            geometry=shapely.from_wkb(r["geometry"]) if r["geometry"] is not None else None,
-            seat_lon=r["seat_lon"], seat_lat=r["seat_lat"], demand=r["demand"],
-            extra=r["extra"]) for r in rows]
+        return [
+            AdminUnit(
+                code=r["code"],
+                name=r["name"],
+                level=r["level"],
+                parent_code=r["parent_code"],
+                geometry=shapely.from_wkb(r["geometry"]) if r["geometry"] is not None else None,
+                seat_lon=r["seat_lon"],
+                seat_lat=r["seat_lat"],
+                demand=r["demand"],
+                extra=r["extra"],
+            )
+            for r in rows
+        ]
 
     # ---- candidate sites ---------------------------------------------------------------
-    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]
-                                ) -> None:
+    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]) -> None:
         tx.execute("DELETE FROM candidate_sites WHERE kind = %s", (kind,))
         if sites:
             with tx.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO candidate_sites (id, kind, name, geom, extra) "
                     f"VALUES (%s, %s, %s, {_POINT}, %s)",
-                    [(s.id, kind, s.name, s.lon, s.lat, Jsonb(s.extra)) for s in sites])
+                    [(s.id, kind, s.name, s.lon, s.lat, Jsonb(s.extra)) for s in sites],
+                )
 
     def _select_candidates(self, kind: str | None) -> list[CandidateSite]:
         if kind is None:
             rows = self._query(_CANDIDATE_SELECT + " ORDER BY id")
         else:
             rows = self._query(_CANDIDATE_SELECT + " WHERE kind = %s ORDER BY id", (kind,))
-        return [CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"], r["extra"])
-                for r in rows]
+        return [
+            CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"], r["extra"])
+            for r in rows
+        ]

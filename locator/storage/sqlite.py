@@ -103,7 +103,7 @@ def _release(connections: list, lock: Any, conn: sqlite3.Connection) -> None:
 def path_from_url(url: str) -> Path:
     """The file path of a ``sqlite:///relative`` or ``sqlite:////absolute`` URL, or a path."""
     if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///"):])
+        return Path(url[len("sqlite:///") :])
     if url.startswith("sqlite:"):
         raise StorageError(f"not a SQLite URL: {url!r} (use sqlite:///path/to/file.db)")
     return Path(url)
@@ -131,8 +131,9 @@ class SQLiteStorage(Storage):
         conn = holder.conn if holder is not None else None
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -150,8 +151,11 @@ class SQLiteStorage(Storage):
     MIGRATIONS = {2: ["ALTER TABLE facility_history ADD COLUMN snapshot TEXT"]}
 
     def _has_tables(self, tx: Any = None) -> bool:
-        return bool(self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchall())
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchall()
+        )
 
     def _create_tables(self, tx: Any) -> None:
         for statement in SCHEMA.split(";"):
@@ -182,7 +186,8 @@ class SQLiteStorage(Storage):
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 raise StorageError(
-                    f"the database {self.path} is not set up; run `locator init`") from exc
+                    f"the database {self.path} is not set up; run `locator init`"
+                ) from exc
             raise
 
     # ---- meta --------------------------------------------------------------------------
@@ -191,31 +196,38 @@ class SQLiteStorage(Storage):
         return rows[0]["value"] if rows else None
 
     def _write_meta(self, tx: Any, key: str, value: str) -> None:
-        tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # ---- facilities --------------------------------------------------------------------
-    def _select_facilities(self, tx: Any = None, ids: Sequence[str] | None = None
-                           ) -> list[Facility]:
+    def _select_facilities(
+        self, tx: Any = None, ids: Sequence[str] | None = None
+    ) -> list[Facility]:
         columns = ", ".join(FACILITY_COLUMNS) + ", lon, lat"
         if ids is None:
             rows = self._query(f"SELECT {columns} FROM facilities ORDER BY id")
         else:
             rows = []
             for start in range(0, len(ids), 500):
-                chunk = list(ids[start:start + 500])
+                chunk = list(ids[start : start + 500])
                 marks = ", ".join("?" for _ in chunk)
                 rows += self._query(
-                    f"SELECT {columns} FROM facilities WHERE id IN ({marks})", chunk)
+                    f"SELECT {columns} FROM facilities WHERE id IN ({marks})", chunk
+                )
             rows.sort(key=lambda row: row["id"])
         return [facility_from_row(dict(row)) for row in rows]
 
-    def _select_ids_by_source(self, tx: Any, pairs: Sequence[tuple[str, str]]
-                              ) -> dict[tuple[str, str], str]:
+    def _select_ids_by_source(
+        self, tx: Any, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
         found = {}
         for source, source_id in set(pairs):
-            rows = self._query("SELECT id FROM facilities WHERE source = ? AND source_id = ?",
-                               (source, source_id))
+            rows = self._query(
+                "SELECT id FROM facilities WHERE source = ? AND source_id = ?", (source, source_id)
+            )
             if rows:
                 found[(source, source_id)] = rows[0]["id"]
         return found
@@ -223,9 +235,11 @@ class SQLiteStorage(Storage):
     def _upsert_rows(self, tx: Any, facilities: Sequence[Facility]) -> None:
         columns = (*FACILITY_COLUMNS, "lon", "lat")
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-        sql = (f"INSERT INTO facilities ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' for _ in columns)}) "
-               f"ON CONFLICT (id) DO UPDATE SET {updates}")
+        sql = (
+            f"INSERT INTO facilities ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        )
         tx.executemany(sql, [facility_values(f) + [f.lon, f.lat] for f in facilities])
 
     def _delete_rows(self, tx: Any, ids: Sequence[str]) -> None:
@@ -236,20 +250,40 @@ class SQLiteStorage(Storage):
             "INSERT INTO facility_history "
             "(facility_id, version, status, action, changed_at, snapshot) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(e.facility_id, e.version, e.status, e.action, e.changed_at.isoformat(),
-              facility_snapshot(e.facility) if e.facility else None) for e in entries])
+            [
+                (
+                    e.facility_id,
+                    e.version,
+                    e.status,
+                    e.action,
+                    e.changed_at.isoformat(),
+                    facility_snapshot(e.facility) if e.facility else None,
+                )
+                for e in entries
+            ],
+        )
 
     def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
-        sql = ("SELECT facility_id, version, status, action, changed_at, snapshot "
-               "FROM facility_history")
+        sql = (
+            "SELECT facility_id, version, status, action, changed_at, snapshot "
+            "FROM facility_history"
+        )
         params: tuple = ()
         if facility_id is not None:
             sql += " WHERE facility_id = ?"
             params = (facility_id,)
         rows = self._query(sql + " ORDER BY seq", params)
-        return [HistoryEntry(r["facility_id"], r["version"], r["status"], r["action"],
-                             dt.datetime.fromisoformat(r["changed_at"]),
-                             facility_from_snapshot(r["snapshot"])) for r in rows]
+        return [
+            HistoryEntry(
+                r["facility_id"],
+                r["version"],
+                r["status"],
+                r["action"],
+                dt.datetime.fromisoformat(r["changed_at"]),
+                facility_from_snapshot(r["snapshot"]),
+            )
+            for r in rows
+        ]
 
     # ---- admin units -------------------------------------------------------------------
     def _replace_admin_rows(self, tx: Any, units: Sequence[AdminUnit]) -> None:
@@ -257,35 +291,58 @@ class SQLiteStorage(Storage):
         tx.executemany(
             "INSERT INTO admin_units (code, name, level, parent_code, geometry, seat_lon, "
             "seat_lat, demand, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(u.code, u.name, u.level, u.parent_code,
-              shapely.to_wkb(u.geometry) if u.geometry is not None else None,
-              u.seat_lon, u.seat_lat, json.dumps(u.demand), json.dumps(u.extra,
-                                                                        ensure_ascii=False))
-             for u in units])
+            [
+                (
+                    u.code,
+                    u.name,
+                    u.level,
+                    u.parent_code,
+                    shapely.to_wkb(u.geometry) if u.geometry is not None else None,
+                    u.seat_lon,
+                    u.seat_lat,
+                    json.dumps(u.demand),
+                    json.dumps(u.extra, ensure_ascii=False),
+                )
+                for u in units
+            ],
+        )
 
     def _select_admin_units(self, level: str | None) -> list[AdminUnit]:
-        sql = ("SELECT code, name, level, parent_code, geometry, seat_lon, seat_lat, demand, "
-               "extra FROM admin_units")
+        sql = (
+            "SELECT code, name, level, parent_code, geometry, seat_lon, seat_lat, demand, "
+            "extra FROM admin_units"
+        )
         params: tuple = ()
         if level is not None:
             sql += " WHERE level = ?"
             params = (level,)
         rows = self._query(sql + " ORDER BY code", params)
-        return [AdminUnit(
-            code=r["code"], name=r["name"], level=r["level"], parent_code=r["parent_code"],
-            geometry=shapely.from_wkb(r["geometry"]) if r["geometry"] is not None else None,
-            seat_lon=r["seat_lon"], seat_lat=r["seat_lat"], demand=json.loads(r["demand"]),
-            extra=json.loads(r["extra"])) for r in rows]
+        return [
+            AdminUnit(
+                code=r["code"],
+                name=r["name"],
+                level=r["level"],
+                parent_code=r["parent_code"],
+                geometry=shapely.from_wkb(r["geometry"]) if r["geometry"] is not None else None,
+                seat_lon=r["seat_lon"],
+                seat_lat=r["seat_lat"],
+                demand=json.loads(r["demand"]),
+                extra=json.loads(r["extra"]),
+            )
+            for r in rows
+        ]
 
     # ---- candidate sites ---------------------------------------------------------------
-    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]
-                                ) -> None:
+    def _replace_candidate_rows(self, tx: Any, kind: str, sites: Sequence[CandidateSite]) -> None:
         tx.execute("DELETE FROM candidate_sites WHERE kind = ?", (kind,))
         tx.executemany(
             "INSERT INTO candidate_sites (id, kind, name, lon, lat, extra) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(s.id, kind, s.name, s.lon, s.lat, json.dumps(s.extra, ensure_ascii=False))
-             for s in sites])
+            [
+                (s.id, kind, s.name, s.lon, s.lat, json.dumps(s.extra, ensure_ascii=False))
+                for s in sites
+            ],
+        )
 
     def _select_candidates(self, kind: str | None) -> list[CandidateSite]:
         sql = "SELECT id, kind, name, lon, lat, extra FROM candidate_sites"
@@ -294,5 +351,7 @@ class SQLiteStorage(Storage):
             sql += " WHERE kind = ?"
             params = (kind,)
         rows = self._query(sql + " ORDER BY id", params)
-        return [CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"],
-                              json.loads(r["extra"])) for r in rows]
+        return [
+            CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"], json.loads(r["extra"]))
+            for r in rows
+        ]

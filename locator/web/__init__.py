@@ -40,8 +40,11 @@ class AppState:
     @cached_property
     def gate(self) -> WorkGate:
         """How many heavy computations this worker runs at once, and queues."""
-        return WorkGate(self.settings.heavy_requests, self.settings.heavy_queue,
-                        self.settings.heavy_wait_seconds)
+        return WorkGate(
+            self.settings.heavy_requests,
+            self.settings.heavy_queue,
+            self.settings.heavy_wait_seconds,
+        )
 
     @cached_property
     def estimate(self) -> DriveEstimate:
@@ -51,8 +54,11 @@ class AppState:
     def gazetteer(self) -> Gazetteer:
         """The place search of the current data version (built on first use, then kept)."""
         catalog = self.catalog.current()
-        return self.results.get("places", catalog.data_version, lambda: Gazetteer(
-            self.storage.admin_units(), catalog.facilities, catalog.data_version))
+        return self.results.get(
+            "places",
+            catalog.data_version,
+            lambda: Gazetteer(self.storage.admin_units(), catalog.facilities, catalog.data_version),
+        )
 
 
 #: How many results of each kind a worker keeps (others: 32).
@@ -95,8 +101,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if settings is None:
         overrides = {k: test_config.pop(k) for k in list(test_config) if k.islower()}
         settings = load_settings(**overrides)
-    app = Flask(__name__, template_folder=str(shipped_dir("templates")),
-                static_folder="static", static_url_path="/static")
+    app = Flask(
+        __name__,
+        template_folder=str(shipped_dir("templates")),
+        static_folder="static",
+        static_url_path="/static",
+    )
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024),
@@ -107,8 +117,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.session_interface = CookielessSessionInterface()
     app.config.update(
-        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript", "text/javascript",
-                            "application/json", "application/geo+json", "image/svg+xml"],
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "application/javascript",
+            "text/javascript",
+            "application/json",
+            "application/geo+json",
+            "image/svg+xml",
+        ],
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # the views answer If-None-Match
         COMPRESS_ALGORITHM=["gzip", "br", "deflate"],
@@ -146,6 +163,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Behind that many proxies, their X-Forwarded-* headers tell the client's scheme,
         # host, address and path prefix (werkzeug's ProxyFix); never trusted otherwise.
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n,
-                                x_prefix=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     return app

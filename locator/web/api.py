@@ -23,8 +23,18 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 GEOJSON = "application/geo+json"
 
 #: Parameters each endpoint knows; anything else is a 400, so typos do not pass silently.
-FACILITY_PARAMS = {"bbox", "kind", "status", "amenity", "city", "county", "township", "q",
-                   "limit", "offset"}
+FACILITY_PARAMS = {
+    "bbox",
+    "kind",
+    "status",
+    "amenity",
+    "city",
+    "county",
+    "township",
+    "q",
+    "limit",
+    "offset",
+}
 
 
 def _reject_unknown(allowed: set[str]) -> None:
@@ -34,8 +44,9 @@ def _reject_unknown(allowed: set[str]) -> None:
 def respond(answer: Answer):
     """The Flask response of a read endpoint's answer (see :func:`.caching.render`)."""
     rendered = render(answer, request.environ, current_app.config)
-    return current_app.response_class(rendered.body, status=rendered.status,
-                                      headers=rendered.headers)
+    return current_app.response_class(
+        rendered.body, status=rendered.status, headers=rendered.headers
+    )
 
 
 @bp.get("/facilities")
@@ -44,8 +55,9 @@ def facilities():
     _reject_unknown(FACILITY_PARAMS)
     settings = state().settings
     flt = parse_filter(request.args)
-    limit = parse_int(request.args, "limit", settings.page_limit_default, 1,
-                      settings.page_limit_max)
+    limit = parse_int(
+        request.args, "limit", settings.page_limit_default, 1, settings.page_limit_max
+    )
     offset = parse_int(request.args, "offset", 0, 0, 10_000_000)
     catalog = state().catalog.current()
     page = catalog.query(flt, limit=limit, offset=offset)
@@ -60,8 +72,13 @@ def facility(facility_id: str):
     _reject_unknown(set())
     catalog = state().catalog.current()
     feature = catalog.get(facility_id).to_feature()
-    feature["links"] = [{"rel": "self", "type": GEOJSON,
-                         "href": absolute(url_for("api.facility", facility_id=facility_id))}]
+    feature["links"] = [
+        {
+            "rel": "self",
+            "type": GEOJSON,
+            "href": absolute(url_for("api.facility", facility_id=facility_id)),
+        }
+    ]
     return respond(Answer(catalog.data_version, feature, media_type=GEOJSON))
 
 
@@ -80,13 +97,16 @@ def places():
     _reject_unknown(PLACE_PARAMS)
     q = request.args.get("q")
     if q is None or not q.strip():
-        raise InvalidParameter("q is required: a place or facility name, or its pinyin",
-                               field="q")
+        raise InvalidParameter("q is required: a place or facility name, or its pinyin", field="q")
     limit = parse_int(request.args, "limit", 10, 1, PLACES_MAX_LIMIT)
     gazetteer = state().gazetteer()
     found = gazetteer.search(q, limit)
-    body = {"type": "FeatureCollection", "features": [place.to_feature() for place in found],
-            "numberReturned": len(found), "query": q}
+    body = {
+        "type": "FeatureCollection",
+        "features": [place.to_feature() for place in found],
+        "numberReturned": len(found),
+        "query": q,
+    }
     return respond(Answer(gazetteer.data_version, body, media_type=GEOJSON))
 
 
@@ -95,15 +115,17 @@ def places():
 #: 925, for about 70% of the CPU time.
 NEAREST_GZIP_LEVEL = 1
 
-def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate,
-                     extra: dict) -> dict:
+
+def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate, extra: dict) -> dict:
     """Hits as a FeatureCollection; geometry in ``out_crs`` (WGS-84 unless asked)."""
     features = [hit.to_feature() for hit in hits]
     if out_crs != "wgs84":
         for feature in features:  # a new geometry: the index's cached one stays WGS-84
             lon, lat = feature["geometry"]["coordinates"]
-            feature["geometry"] = {"type": "Point",
-                                   "coordinates": list(from_wgs84(lon, lat, out_crs))}
+            feature["geometry"] = {
+                "type": "Point",
+                "coordinates": list(from_wgs84(lon, lat, out_crs)),
+            }
     body = feature_collection([], number_matched=len(features))
     body["features"] = features
     body["numberReturned"] = len(features)
@@ -140,10 +162,17 @@ def nearest():
 def along_route():
     """Facilities within ``buffer_km`` of a route, in driving order."""
     app_state = state()
-    wanted = RouteRequest.from_body(read_json_object(
-        int(app_state.settings.max_route_body_kb * 1024),
-        example='{"route": [[117.2, 31.8], [117.5, 31.9]], "buffer_km": 5}'))
+    wanted = RouteRequest.from_body(
+        read_json_object(
+            int(app_state.settings.max_route_body_kb * 1024),
+            example='{"route": [[117.2, 31.8], [117.5, 31.9]], "buffer_km": 5}',
+        )
+    )
     index = app_state.catalog.current().nearest_index(app_state.estimate)
-    body = _hits_collection(wanted.search(index, app_state.clock()), wanted.out_crs,
-                            app_state.estimate, {"buffer_km": wanted.buffer_km})
+    body = _hits_collection(
+        wanted.search(index, app_state.clock()),
+        wanted.out_crs,
+        app_state.estimate,
+        {"buffer_km": wanted.buffer_km},
+    )
     return jsonify(body), 200, {"Content-Type": GEOJSON}

@@ -36,9 +36,16 @@ def planner() -> Planner:
     app_state = state()
     catalog = app_state.catalog.current()
     version = catalog.data_version
-    return app_state.results.get("planner", version, lambda: Planner(
-        PlanningData.from_storage(app_state.storage, catalog.facilities, version),
-        app_state.results, app_state.gate, time_limit_s=WEB_TIME_LIMIT_S))
+    return app_state.results.get(
+        "planner",
+        version,
+        lambda: Planner(
+            PlanningData.from_storage(app_state.storage, catalog.facilities, version),
+            app_state.results,
+            app_state.gate,
+            time_limit_s=WEB_TIME_LIMIT_S,
+        ),
+    )
 
 
 def _area_request() -> tuple[Planner, CoverageRequest]:

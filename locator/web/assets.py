@@ -48,10 +48,13 @@ def map_assets() -> dict[str, str]:
     return {
         "leaflet_js": url_for("assets.vendor", package="leaflet", filename="leaflet.js"),
         "leaflet_css": url_for("assets.vendor", package="leaflet", filename="leaflet.css"),
-        "markercluster_js": url_for("assets.vendor", package="markercluster",
-                                    filename="leaflet.markercluster.js"),
-        "markercluster_css": url_for("assets.vendor", package="markercluster",
-                                     filename="MarkerCluster.css"),
-        "markercluster_default_css": url_for("assets.vendor", package="markercluster",
-                                             filename="MarkerCluster.Default.css"),
+        "markercluster_js": url_for(
+            "assets.vendor", package="markercluster", filename="leaflet.markercluster.js"
+        ),
+        "markercluster_css": url_for(
+            "assets.vendor", package="markercluster", filename="MarkerCluster.css"
+        ),
+        "markercluster_default_css": url_for(
+            "assets.vendor", package="markercluster", filename="MarkerCluster.Default.css"
+        ),
     }

@@ -21,8 +21,9 @@ def read_json_object(limit: int, *, example: str) -> dict:
     that is not a JSON object; ``example`` shows what is expected.
     """
     if not request.is_json:
-        raise UnsupportedFormat("send the request as JSON (Content-Type: application/json)",
-                                field="body")
+        raise UnsupportedFormat(
+            "send the request as JSON (Content-Type: application/json)", field="body"
+        )
     too_large = PayloadTooLarge(f"the body is limited to {limit // 1024:,} KB", field="body")
     if (request.content_length or 0) > limit:
         raise too_large
@@ -42,8 +43,9 @@ def read_json_object(limit: int, *, example: str) -> dict:
 
 
 def _too_deep() -> InvalidParameter:
-    return InvalidParameter(f"the body is nested more than {MAX_JSON_DEPTH} levels deep",
-                            field="body")
+    return InvalidParameter(
+        f"the body is nested more than {MAX_JSON_DEPTH} levels deep", field="body"
+    )
 
 
 def check_depth(value, limit: int = MAX_JSON_DEPTH) -> None:
@@ -60,5 +62,4 @@ def check_depth(value, limit: int = MAX_JSON_DEPTH) -> None:
             continue
         if depth > limit:
             raise _too_deep()
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, dict | list))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))

@@ -62,13 +62,15 @@ def plain_or_gzip(accept_encoding: str | None) -> str | None:
     return "gzip"
 
 
-def own_gzip(config: Mapping, accept_encoding: str | None, body: bytes, level: int
-             ) -> bytes | None:
+def own_gzip(config: Mapping, accept_encoding: str | None, body: bytes, level: int) -> bytes | None:
     """``body`` gzipped at ``level`` where Flask-Compress (``config``) would gzip it at
     its own level; None otherwise (the body goes as it is, or Flask-Compress picks
     another coding). For answers whose CPU matters more than their last bytes."""
-    if (list(config["COMPRESS_ALGORITHM"])[:1] != ["gzip"] or len(body) < config[
-            "COMPRESS_MIN_SIZE"] or plain_or_gzip(accept_encoding) != "gzip"):
+    if (
+        list(config["COMPRESS_ALGORITHM"])[:1] != ["gzip"]
+        or len(body) < config["COMPRESS_MIN_SIZE"]
+        or plain_or_gzip(accept_encoding) != "gzip"
+    ):
         return None
     return gzip.compress(body, compresslevel=level)
 
@@ -100,16 +102,18 @@ def render(answer: Answer, environ: Mapping, config: Mapping) -> Rendered:
     version and the request, 304 when the client holds it, the body gzipped at the
     answer's own level where the client takes gzip, and ``Cache-Control``. The Flask
     views and the hot path both send what this returns."""
-    etag = etag_for(answer.version, environ.get("PATH_INFO", ""),
-                    environ.get("QUERY_STRING", ""))
+    etag = etag_for(answer.version, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
     cache = ("Cache-Control", cache_control(answer.max_age))
     held = matching_etag(environ.get("HTTP_IF_NONE_MATCH"), etag)
     if held is not None:
         return Rendered(304, [("ETag", f'"{held}"'), cache], b"")
     body = dumps_bytes(answer.body() if callable(answer.body) else answer.body)
     headers = [("Content-Type", answer.media_type)]
-    zipped = None if answer.gzip_level is None else own_gzip(
-        config, environ.get("HTTP_ACCEPT_ENCODING"), body, answer.gzip_level)
+    zipped = (
+        None
+        if answer.gzip_level is None
+        else own_gzip(config, environ.get("HTTP_ACCEPT_ENCODING"), body, answer.gzip_level)
+    )
     if zipped:
         body = zipped
         headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]

@@ -74,9 +74,11 @@ TILE_NAMES = ("osm", "amap", "tianditu", "none")
 DATA_PARAMS = {"city", "county", "kind", "amenity", "status"}
 
 #: The builder page: scripts and frames of this site only.
-BUILDER_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'self'; "
-               "form-action 'self'; frame-ancestors 'self'")
+BUILDER_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
 
 
 @bp.before_request
@@ -88,8 +90,11 @@ def no_cookie_language():
 
 def _tile_names() -> tuple[str, ...]:
     settings = state().settings
-    names = [name for name in TILE_NAMES
-             if name in ("osm", "amap", "none") or settings.named_tile_provider(name)["url"]]
+    names = [
+        name
+        for name in TILE_NAMES
+        if name in ("osm", "amap", "none") or settings.named_tile_provider(name)["url"]
+    ]
     return tuple(names)
 
 
@@ -114,10 +119,15 @@ def embed_context() -> EmbedContext:
     catalog = app_state.catalog.current()
     tiles, default_tiles = _tile_names(), _default_tiles()
     return app_state.results.get(
-        "embed-context", (catalog.data_version, tiles, default_tiles),
-        lambda: EmbedContext.from_units(app_state.storage.admin_units(), tiles=tiles,
-                                        default_tiles=default_tiles,
-                                        facility_ids=catalog.by_id))
+        "embed-context",
+        (catalog.data_version, tiles, default_tiles),
+        lambda: EmbedContext.from_units(
+            app_state.storage.admin_units(),
+            tiles=tiles,
+            default_tiles=default_tiles,
+            facility_ids=catalog.by_id,
+        ),
+    )
 
 
 def _texts() -> dict[str, str]:
@@ -172,8 +182,9 @@ def _widget_config(options: EmbedOptions, warnings: list) -> dict:
         "focus": options.focus,
         "dataUrl": url_for("embed.data", **dict(options.data_query())),
         "detailsUrl": url_for("embed.details", facility_id="__ID__"),
-        "facilityUrl": url_for("pages.facility", facility_id="__ID__",
-                               **({"lang": lang} if lang != "zh" else {})),
+        "facilityUrl": url_for(
+            "pages.facility", facility_id="__ID__", **({"lang": lang} if lang != "zh" else {})
+        ),
         "siteUrl": url_for("pages.index", **({"lang": lang} if lang != "zh" else {})),
         "tiles": _tiles(options.tiles),
         "attribution": OSM_ATTRIBUTION,
@@ -191,16 +202,19 @@ def _widget_config(options: EmbedOptions, warnings: list) -> dict:
 def _title(options: EmbedOptions, facility_name: str | None = None) -> str:
     if facility_name:
         return facility_name
-    place = options.county.name if options.county else options.city.name if options.city \
-        else _("Anhui")
+    place = (
+        options.county.name if options.county else options.city.name if options.city else _("Anhui")
+    )
     return _("Driver service stations: %(place)s", place=place)
 
 
 @bp.app_template_global("oembed_link")
 def oembed_link(page_url: str) -> str:
     """The oEmbed address of one of this site's pages (for discovery ``<link>`` tags)."""
-    return site_url() + url_for("embed.oembed", url=page_url, format="json")[
-        len(request.script_root):]
+    return (
+        site_url()
+        + url_for("embed.oembed", url=page_url, format="json")[len(request.script_root) :]
+    )
 
 
 @bp.get("/embed")
@@ -209,15 +223,23 @@ def widget():
     options, warnings = parse_embed_options(request.args, embed_context())
     g.lang = options.lang
     config = _widget_config(options, warnings)
-    page_url = f"{site_url()}/embed" + (f"?{request.query_string.decode()}"
-                                        if request.query_string else "")
-    html = render_template("embed.html", config=config, options=options, lang=options.lang,
-                           title=_title(options), oembed_url=oembed_link(page_url))
+    page_url = f"{site_url()}/embed" + (
+        f"?{request.query_string.decode()}" if request.query_string else ""
+    )
+    html = render_template(
+        "embed.html",
+        config=config,
+        options=options,
+        lang=options.lang,
+        title=_title(options),
+        oembed_url=oembed_link(page_url),
+    )
     response = Response(html, mimetype="text/html")
     settings = state().settings
     tile_urls = [layer["url"] for layer in config["tiles"]["layers"]]
     response.headers["Content-Security-Policy"] = widget_csp(
-        frame_ancestors(settings.embed_allowed_origins), tile_urls)
+        frame_ancestors(settings.embed_allowed_origins), tile_urls
+    )
     response.headers["Permissions-Policy"] = permissions_policy("geolocation")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -226,8 +248,7 @@ def widget():
 @bp.get("/embed.js")
 def loader():
     """The loader a partner site includes: inserts and resizes the widget's iframe."""
-    response = buffered(send_from_directory(current_app.static_folder, "embed.js",
-                                            max_age=3600))
+    response = buffered(send_from_directory(current_app.static_folder, "embed.js", max_age=3600))
     response.cache_control.public = True
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
@@ -245,9 +266,12 @@ def data():
 
     def body() -> dict:
         page = catalog.query(flt, limit=MAX_FEATURES)
-        return {"type": "FeatureCollection", "numberMatched": page.number_matched,
-                "numberReturned": len(page.items),
-                "features": [marker_feature(f) for f in page.items]}
+        return {
+            "type": "FeatureCollection",
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.items),
+            "features": [marker_feature(f) for f in page.items],
+        }
 
     return respond(Answer(catalog.data_version, body, media_type=GEOJSON))
 
@@ -281,23 +305,38 @@ def details(facility_id: str):
 def _builder_config() -> dict:
     lang = g.lang
     context = embed_context()
-    tile_labels = {"osm": _("OpenStreetMap"), "amap": _("Amap (GCJ-02)"),
-                   "tianditu": _("Tianditu"), "none": _("No base map"),
-                   "custom": _("This site's base map")}
+    tile_labels = {
+        "osm": _("OpenStreetMap"),
+        "amap": _("Amap (GCJ-02)"),
+        "tianditu": _("Tianditu"),
+        "none": _("No base map"),
+        "custom": _("This site's base map"),
+    }
     tiles = [(name, tile_labels[name]) for name in context.tiles]
     return {
         "lang": lang,
         "snippetUrl": url_for("embed.snippet"),
-        "cities": [{"code": c.code, "name": c.name,
-                    "counties": [{"code": k.code, "name": k.name}
-                                 for k in context.counties_of(c)]}
-                   for c in context.cities],
+        "cities": [
+            {
+                "code": c.code,
+                "name": c.name,
+                "counties": [{"code": k.code, "name": k.name} for k in context.counties_of(c)],
+            }
+            for c in context.cities
+        ],
         "defaultTiles": context.default_tiles,
         "tiles": tiles,
-        "limits": {"minHeight": MIN_HEIGHT, "maxHeight": MAX_HEIGHT, "minWidth": MIN_WIDTH,
-                   "maxWidth": MAX_WIDTH},
-        "text": {"copied": _("Copied"), "copyFailed": _("Select the code and copy it"),
-                 "previewTitle": _("Preview of the widget")},
+        "limits": {
+            "minHeight": MIN_HEIGHT,
+            "maxHeight": MAX_HEIGHT,
+            "minWidth": MIN_WIDTH,
+            "maxWidth": MAX_WIDTH,
+        },
+        "text": {
+            "copied": _("Copied"),
+            "copyFailed": _("Select the code and copy it"),
+            "previewTitle": _("Preview of the widget"),
+        },
     }
 
 
@@ -306,11 +345,17 @@ def builder():
     """For editors: choose the options, see the widget, copy the snippet."""
     lang = g.lang
     config = _builder_config()
-    return _with_csp(render_template(
-        "embed_builder.html", config=config, lang=lang,
-        kinds=[(k, label(KINDS, k, lang)) for k in KINDS],
-        amenities=[(k, label(AMENITIES, k, lang)) for k in AMENITIES],
-        statuses=[(k, label(STATUSES, k, lang)) for k in STATUSES]), BUILDER_CSP)
+    return _with_csp(
+        render_template(
+            "embed_builder.html",
+            config=config,
+            lang=lang,
+            kinds=[(k, label(KINDS, k, lang)) for k in KINDS],
+            amenities=[(k, label(AMENITIES, k, lang)) for k in AMENITIES],
+            statuses=[(k, label(STATUSES, k, lang)) for k in STATUSES],
+        ),
+        BUILDER_CSP,
+    )
 
 
 def _with_csp(html: str, csp: str) -> Response:
@@ -344,12 +389,14 @@ def snippet():
     options, warnings = parse_embed_options(args, embed_context())
     g.lang = options.lang
     root = site_url()
-    body = {"script": script_snippet(root, options, width=width),
-            "iframe": iframe_snippet(root, options, width=width, title=_title(options)),
-            "url": embed_url(root, options),
-            "preview": url_for("embed.widget", **dict(options.query()), id="preview"),
-            "height": options.frame_height(),
-            "warnings": [w.to_dict() for w in warnings]}
+    body = {
+        "script": script_snippet(root, options, width=width),
+        "iframe": iframe_snippet(root, options, width=width, title=_title(options)),
+        "url": embed_url(root, options),
+        "preview": url_for("embed.widget", **dict(options.query()), id="preview"),
+        "height": options.frame_height(),
+        "warnings": [w.to_dict() for w in warnings],
+    }
     return current_app.response_class(dumps_bytes(body), mimetype="application/json")
 
 
@@ -359,8 +406,9 @@ def oembed():
     """oEmbed (JSON, ``rich``) for this site's ``/embed``, ``/`` and ``/f/<id>`` URLs."""
     url, maxwidth, maxheight = parse_oembed_request(request.args)
     root = site_url()
-    roots = [root] + ([request.url_root.rstrip("/")]
-                      if request.url_root.rstrip("/") != root else [])
+    roots = [root] + (
+        [request.url_root.rstrip("/")] if request.url_root.rstrip("/") != root else []
+    )
     target = resolve_oembed_url(url, roots)
     options, _warnings = parse_embed_options(MultiDict(target.args), embed_context())
     facility_name = None
@@ -369,9 +417,14 @@ def oembed():
         options = facility_options(f, options)
         facility_name = f.name
     g.lang = options.lang
-    doc = oembed_document(root, options, title=_title(options, facility_name),
-                          provider_name=_("Driver service stations"),
-                          maxwidth=maxwidth, maxheight=maxheight)
+    doc = oembed_document(
+        root,
+        options,
+        title=_title(options, facility_name),
+        provider_name=_("Driver service stations"),
+        maxwidth=maxwidth,
+        maxheight=maxheight,
+    )
     response = current_app.response_class(dumps_bytes(doc), mimetype="application/json")
     response.cache_control.public = True
     response.cache_control.max_age = 3600
@@ -387,5 +440,7 @@ def init_app(app) -> None:
     """Warn once about allow-list entries that cannot be used."""
     refused = allowed_origins_problems(app.extensions["locator"].settings.embed_allowed_origins)
     if refused:
-        app.logger.warning("LOCATOR_EMBED_ALLOWED_ORIGINS: ignoring %s (use "
-                           "scheme://host[:port] or *)", ", ".join(refused))
+        app.logger.warning(
+            "LOCATOR_EMBED_ALLOWED_ORIGINS: ignoring %s (use scheme://host[:port] or *)",
+            ", ".join(refused),
+        )

@@ -15,17 +15,26 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..errors import Busy, LocatorError, StorageError
 
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-               409: "conflict", 413: "payload_too_large", 415: "unsupported_format",
-               422: "validation_failed", 429: "rate_limited", 503: "unavailable"}
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_format",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 #: Page texts of common statuses, translated (the API keeps werkzeug's English text).
-_PAGE_MESSAGES = {404: "This page does not exist.",
-                  405: "This address does not accept that kind of request.",
-                  413: "The upload is too large.",
-                  503: "The service is busy or its database is unavailable; try again "
-                       "shortly."}
+_PAGE_MESSAGES = {
+    404: "This page does not exist.",
+    405: "This address does not accept that kind of request.",
+    413: "The upload is too large.",
+    503: "The service is busy or its database is unavailable; try again shortly.",
+}
 
 
 #: Blueprints whose every view answers JSON.
@@ -62,8 +71,15 @@ def public_error(exc: LocatorError) -> tuple[dict, list[tuple[str, str]]]:
     come back."""
     if isinstance(exc, StorageError):
         current_app.logger.error("storage unavailable: %s", exc.message)
-        return ({"error": {"code": exc.code, "message": "the database is not available "
-                           "right now; try again shortly"}}, [("Retry-After", "5")])
+        return (
+            {
+                "error": {
+                    "code": exc.code,
+                    "message": "the database is not available right now; try again shortly",
+                }
+            },
+            [("Retry-After", "5")],
+        )
     if isinstance(exc, Busy):
         return exc.to_dict(), [("Retry-After", str(exc.retry_after))]
     return exc.to_dict(), []
@@ -78,38 +94,59 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RecursionError)
     def too_deep(exc: RecursionError):
-        return _respond(400, {"error": {"code": "invalid_parameter",
-                                        "message": "the request is nested too deeply",
-                                        "field": "body"}})
+        return _respond(
+            400,
+            {
+                "error": {
+                    "code": "invalid_parameter",
+                    "message": "the request is nested too deeply",
+                    "field": "body",
+                }
+            },
+        )
 
     @app.errorhandler(MemoryError)
     def too_big(exc: MemoryError):
         app.logger.error("a request ran out of memory: %s %s", request.method, request.path)
-        return _respond(413, {"error": {"code": "payload_too_large",
-                                        "message": "the request needs more memory than "
-                                        "this server gives one request"}})
+        return _respond(
+            413,
+            {
+                "error": {
+                    "code": "payload_too_large",
+                    "message": "the request needs more memory than this server gives one request",
+                }
+            },
+        )
 
     @app.errorhandler(SecurityError)
     def untrusted_host(exc: SecurityError):
         # No URL can be built for a host the site does not answer: a bare answer.
         app.logger.warning("refused: %s", exc.description)
-        body = {"error": {"code": "bad_request", "field": "Host",
-                          "message": "this site does not answer to that host name"}}
+        body = {
+            "error": {
+                "code": "bad_request",
+                "field": "Host",
+                "message": "this site does not answer to that host name",
+            }
+        }
         if _wants_json():
             return jsonify(body), 400
         message = gettext("This site does not answer to that host name.")
-        return (f"<!doctype html><title>400</title><p>{escape(message)}</p>", 400,
-                {"Content-Type": "text/html; charset=utf-8"})
+        return (
+            f"<!doctype html><title>400</title><p>{escape(message)}</p>",
+            400,
+            {"Content-Type": "text/html; charset=utf-8"},
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "http_error")
-        return _respond(status, {"error": {"code": code, "message": exc.description}},
-                        exc.get_headers())
+        return _respond(
+            status, {"error": {"code": code, "message": exc.description}}, exc.get_headers()
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # pragma: no cover - a bug, logged
         app.logger.exception("unhandled error")
-        return _respond(500, {"error": {"code": "internal_error",
-                                        "message": "internal error"}})
+        return _respond(500, {"error": {"code": "internal_error", "message": "internal error"}})

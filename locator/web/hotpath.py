@@ -35,8 +35,7 @@ STATUS_LINES = {200: "200 OK", 304: "304 NOT MODIFIED"}
 def query_args(environ: dict) -> ImmutableMultiDict:
     """The query parameters as werkzeug's ``request.args`` reads them."""
     query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
-    return ImmutableMultiDict(parse_qsl(query, keep_blank_values=True,
-                                        errors="werkzeug.url_quote"))
+    return ImmutableMultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
 
 
 class HotPath:
@@ -50,8 +49,7 @@ class HotPath:
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         route = ROUTES.get(environ.get("PATH_INFO", ""))
-        if route is not None and environ.get("REQUEST_METHOD") == "GET" and self._trusted(
-                environ):
+        if route is not None and environ.get("REQUEST_METHOD") == "GET" and self._trusted(environ):
             answer = self._answer(environ, route)
             if answer is not None:
                 status, headers, body = answer
@@ -70,8 +68,9 @@ class HotPath:
             return False
         return True
 
-    def _answer(self, environ: dict, endpoint: Endpoint
-                ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def _answer(
+        self, environ: dict, endpoint: Endpoint
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         coding = plain_or_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         if coding is None or (coding and not self.gzip_first):
             return None

@@ -43,8 +43,11 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def remember_lang(response):
         asked = request.args.get("lang")
-        if (asked in LANGUAGES and not request.path.startswith("/api/") and not embed_request()
-                and request.cookies.get("lang") != asked):
-            response.set_cookie("lang", asked, max_age=365 * 86400, samesite="Lax",
-                                httponly=True)
+        if (
+            asked in LANGUAGES
+            and not request.path.startswith("/api/")
+            and not embed_request()
+            and request.cookies.get("lang") != asked
+        ):
+            response.set_cookie("lang", asked, max_age=365 * 86400, samesite="Lax", httponly=True)
         return response

@@ -29,8 +29,19 @@ from .urls import absolute, has_public_url
 bp = Blueprint("pages", __name__)
 
 #: Amenity filter chips of the driver page, in this order.
-DRIVER_AMENITIES = ("truck_parking", "rest_room", "shower", "laundry", "canteen", "hot_water",
-                    "toilet", "beds", "charging", "repair", "legal_aid")
+DRIVER_AMENITIES = (
+    "truck_parking",
+    "rest_room",
+    "shower",
+    "laundry",
+    "canteen",
+    "hot_water",
+    "toilet",
+    "beds",
+    "charging",
+    "repair",
+    "legal_aid",
+)
 
 #: How many facilities the driver page lists.
 DRIVER_RESULTS = 10
@@ -46,37 +57,43 @@ def driver_csp(tiles: Mapping) -> str:
     block), data from this site, images from it and the tile servers of ``tiles`` (as
     :func:`locator.config.tile_layers` gives them)."""
     img = image_sources(layer["url"] for layer in tiles["layers"])
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src {img}; connect-src 'self'; object-src 'none'; "
-            "base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {img}; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    )
 
 
 def nonce_csp(nonce: str) -> str:
     """The policy of the pages with a folium map: scripts of this site, and inline
     scripts that carry this response's ``nonce``. Folium styles its elements inline, so
     styles are not limited here."""
-    return (f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'self'; "
-            "frame-ancestors 'self'")
+    return (
+        f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'self'"
+    )
 
 
 def nonced_map(parts: Mapping[str, Markup], nonce: str) -> dict[str, Markup]:
     """A copy of a map's parts (:func:`locator.maps.map_parts`) with ``nonce`` on the
     inline script tags of its header and body; the cached parts stay as they are."""
     tag = f'<script nonce="{nonce}"'
-    return {**parts, **{key: Markup(_INLINE_SCRIPT_TAG.sub(tag, str(parts[key])))
-                        for key in ("header", "html")}}
+    return {
+        **parts,
+        **{key: Markup(_INLINE_SCRIPT_TAG.sub(tag, str(parts[key]))) for key in ("header", "html")},
+    }
 
 
-def nonced_page(template: str, map_parts: Mapping[str, Markup] | None = None,
-                **context) -> Response:
+def nonced_page(
+    template: str, map_parts: Mapping[str, Markup] | None = None, **context
+) -> Response:
     """``template`` rendered with a fresh nonce (``csp_nonce``, and on the script tags of
     ``map_parts``, given to the template as ``map``) and the policy that lets only
     scripts with that nonce run inline."""
     nonce = secrets.token_urlsafe(16)
     if map_parts is not None:
         context["map"] = nonced_map(map_parts, nonce)
-    response = Response(render_template(template, csp_nonce=nonce, **context),
-                        mimetype="text/html")
+    response = Response(render_template(template, csp_nonce=nonce, **context), mimetype="text/html")
     response.headers["Content-Security-Policy"] = nonce_csp(nonce)
     return response
 
@@ -86,20 +103,31 @@ def _facility_map_parts(lang: str) -> dict:
     app_state = state()
     catalog = app_state.catalog.current()
     tiles = app_state.settings.tile_provider()
+
     def build() -> dict:
-        units = [u for u in app_state.storage.admin_units() if u.level in
-                 ("city", "county", "township")]
+        units = [
+            u for u in app_state.storage.admin_units() if u.level in ("city", "county", "township")
+        ]
         fmap = build_facility_map(
-            catalog.facilities, units, lang=lang, tiles=tiles, assets=map_assets(),
+            catalog.facilities,
+            units,
+            lang=lang,
+            tiles=tiles,
+            assets=map_assets(),
             detail_url=lambda f: url_for("pages.facility", facility_id=f.id),
             legend_title=_("Kinds"),
-            layer_names={"city": _("City boundaries"), "county": _("County boundaries"),
-                         "township": _("Township boundaries"),
-                         "facilities": _("Facilities")})
+            layer_names={
+                "city": _("City boundaries"),
+                "county": _("County boundaries"),
+                "township": _("Township boundaries"),
+                "facilities": _("Facilities"),
+            },
+        )
         return map_parts(fmap)
 
-    return app_state.results.get("facility-map", (catalog.data_version, lang), build,
-                                 gate=app_state.gate)
+    return app_state.results.get(
+        "facility-map", (catalog.data_version, lang), build, gate=app_state.gate
+    )
 
 
 def _with_csp(html: str, tiles: Mapping) -> Response:
@@ -112,14 +140,18 @@ def _driver_texts() -> dict[str, str]:
     """Texts the driver page's script shows, in the page's language."""
     return {
         "locating": _("Finding your position…"),
-        "geoDenied": _("Location permission was denied. Search for a place or tap the map "
-                       "instead."),
-        "geoUnavailable": _("Your position is not available right now. Search for a place "
-                            "or tap the map instead."),
-        "geoTimeout": _("Finding your position took too long. Try again, or search for a "
-                        "place or tap the map."),
-        "geoUnsupported": _("This browser cannot share your position. Search for a place or "
-                            "tap the map."),
+        "geoDenied": _(
+            "Location permission was denied. Search for a place or tap the map instead."
+        ),
+        "geoUnavailable": _(
+            "Your position is not available right now. Search for a place or tap the map instead."
+        ),
+        "geoTimeout": _(
+            "Finding your position took too long. Try again, or search for a place or tap the map."
+        ),
+        "geoUnsupported": _(
+            "This browser cannot share your position. Search for a place or tap the map."
+        ),
         "loading": _("Loading…"),
         "loadFailed": _("Could not load the stations: check your connection."),
         "searchFailed": _("Search failed: check your connection."),
@@ -164,8 +196,9 @@ def index():
     lang = current_lang()
     chips = [(key, label(AMENITIES, key, lang)) for key in DRIVER_AMENITIES]
     config = _driver_config(lang)
-    response = _with_csp(render_template("driver.html", config=config, chips=chips,
-                                         lang=lang), config["tiles"])
+    response = _with_csp(
+        render_template("driver.html", config=config, chips=chips, lang=lang), config["tiles"]
+    )
     response.headers["Permissions-Policy"] = permissions_policy("geolocation")
     return response
 
@@ -175,8 +208,9 @@ def overview_map():
     """The map of all facilities, with admin boundaries (for planners)."""
     lang = current_lang()
     catalog = state().catalog.current()
-    return nonced_page("map.html", _facility_map_parts(lang), facility_count=len(catalog),
-                       lang=lang)
+    return nonced_page(
+        "map.html", _facility_map_parts(lang), facility_count=len(catalog), lang=lang
+    )
 
 
 def facility_page_url(facility_id: str) -> str:
@@ -203,13 +237,23 @@ def facility(facility_id: str):
         "public_url": has_public_url(),
         "color": KIND_COLORS.get(f.kind, KIND_COLORS["other"]),
     }
-    config = {"lat": f.lat, "lon": f.lon, "name": f.name, "color": details["color"],
-              "tiles": _driver_config(lang)["tiles"], "attribution": OSM_ATTRIBUTION,
-              "url": details["url"],
-              "text": {"copied": _("Link copied"), "copyFailed": _("Copy this link:"),
-                       "tilesUnavailable": _("Map tiles unavailable: showing stations only")}}
-    return _with_csp(render_template("facility.html", f=f, d=details, config=config,
-                                     lang=lang), config["tiles"])
+    config = {
+        "lat": f.lat,
+        "lon": f.lon,
+        "name": f.name,
+        "color": details["color"],
+        "tiles": _driver_config(lang)["tiles"],
+        "attribution": OSM_ATTRIBUTION,
+        "url": details["url"],
+        "text": {
+            "copied": _("Link copied"),
+            "copyFailed": _("Copy this link:"),
+            "tilesUnavailable": _("Map tiles unavailable: showing stations only"),
+        },
+    }
+    return _with_csp(
+        render_template("facility.html", f=f, d=details, config=config, lang=lang), config["tiles"]
+    )
 
 
 @bp.get("/f/<path:facility_id>/qr.svg")

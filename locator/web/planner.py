@@ -34,8 +34,21 @@ from .pages import nonced_page
 bp = Blueprint("planner", __name__)
 
 #: The parameters of the planner's pages and downloads.
-PAGE_PARAMS = {"city", "county", "radius_km", "kind", "weight", "view", "sites", "candidates",
-               "demand", "rings", "blind", "freq", "lang"}
+PAGE_PARAMS = {
+    "city",
+    "county",
+    "radius_km",
+    "kind",
+    "weight",
+    "view",
+    "sites",
+    "candidates",
+    "demand",
+    "rings",
+    "blind",
+    "freq",
+    "lang",
+}
 DOWNLOAD_PARAMS = PAGE_PARAMS | {"table", "layer"}
 #: The page suggests at most this many sites.
 PAGE_MAX_SITES = 50
@@ -63,15 +76,22 @@ class PageRequest:
 
     def query(self, **changes) -> dict:
         """The query parameters that ask for this again (with ``changes``)."""
-        values = {"city": self.city, "county": self.county,
-                  "radius_km": f"{self.params.radius_km:g}",
-                  "kind": (sorted(self.params.kinds)
-                           if self.params.kinds != DEFAULT_COUNTED_KINDS else None),
-                  "weight": self.params.weight if self.params.weight != "population" else None,
-                  "view": self.view, "sites": self.sites, "candidates": self.candidates,
-                  "demand": self.demand if self.demand != "townships" else None,
-                  "rings": "1" if self.rings else None, "blind": None if self.blind else "0",
-                  "freq": self.freq}
+        values = {
+            "city": self.city,
+            "county": self.county,
+            "radius_km": f"{self.params.radius_km:g}",
+            "kind": (
+                sorted(self.params.kinds) if self.params.kinds != DEFAULT_COUNTED_KINDS else None
+            ),
+            "weight": self.params.weight if self.params.weight != "population" else None,
+            "view": self.view,
+            "sites": self.sites,
+            "candidates": self.candidates,
+            "demand": self.demand if self.demand != "townships" else None,
+            "rings": "1" if self.rings else None,
+            "blind": None if self.blind else "0",
+            "freq": self.freq,
+        }
         values.update(changes)
         return {k: v for k, v in values.items() if v not in (None, "", [])}
 
@@ -84,14 +104,18 @@ def parse_page_request(args) -> PageRequest:
     params = planning.parse_coverage_params(args)
     city, county = planning.parse_area(args)
     return PageRequest(
-        params=params, city=city, county=county,
+        params=params,
+        city=city,
+        county=county,
         view=planning.parse_choice(args, "view", ("distance", "covered"), "distance"),
         sites=parse_int(args, "sites", DEFAULT_SITES, 0, PAGE_MAX_SITES),
         candidates=planning.parse_choice(args, "candidates", PAGE_CANDIDATES, "seats"),
         demand=planning.parse_choice(args, "demand", planning.DEMAND_SOURCES, "townships"),
-        rings=parse_bool(args, "rings"), blind=parse_bool(args, "blind", True),
+        rings=parse_bool(args, "rings"),
+        blind=parse_bool(args, "blind", True),
         freq=planning.parse_choice(args, "freq", tuple(FREQUENCIES), "monthly"),
-        lang=current_lang())
+        lang=current_lang(),
+    )
 
 
 @dataclass
@@ -129,19 +153,27 @@ def compute(page: PageRequest, *, need_blind: bool = True) -> Computed:
     result, error = None, None
     if page.sites:
         try:
-            result = found.plan(PlanRequest(area_request, sites=page.sites,
-                                            candidates=page.candidates, demand=page.demand))
+            result = found.plan(
+                PlanRequest(
+                    area_request, sites=page.sites, candidates=page.candidates, demand=page.demand
+                )
+            )
         except InvalidParameter as exc:  # e.g. no candidates of that kind in the area
-            error = (_("There are no candidate sites of this kind in this area.")
-                     if exc.field == "candidates" else exc.message)
+            error = (
+                _("There are no candidate sites of this kind in this area.")
+                if exc.field == "candidates"
+                else exc.message
+            )
     blind = None
     if page.blind and need_blind:
         try:
             blind = found.blind_spots(area_request)
         except InvalidParameter:
             blind = None  # an area without polygon has no grid
-    points = found.progress(ProgressRequest(page.params, _progress_city(found.data, area),
-                                            page.freq), local_today(state().clock))
+    points = found.progress(
+        ProgressRequest(page.params, _progress_city(found.data, area), page.freq),
+        local_today(state().clock),
+    )
     return Computed(found.data, report, result, error, points, blind, area)
 
 
@@ -152,25 +184,37 @@ def _weight_label(params: CoverageParams, lang: str) -> str:
 def _map(page: PageRequest, done: Computed) -> dict:
     """The rendered map's parts, cached per data version and parameters."""
     app_state = state()
-    key = (done.data.data_version, page.query_string(), page.lang,
-           app_state.settings.tiles, app_state.settings.tile_url)
+    key = (
+        done.data.data_version,
+        page.query_string(),
+        page.lang,
+        app_state.settings.tiles,
+        app_state.settings.tile_url,
+    )
 
     def build() -> dict:
         area = done.area
         shown = [f for f in done.data.facilities if planning.in_area(f, area)]
         fmap = build_coverage_map(
-            done.report, done.data.units, shown, mode=page.view, blind_spots=done.blind,
-            sites=done.plan.sites if done.plan else (), rings=page.rings, lang=page.lang,
-            tiles=app_state.settings.tile_provider(), assets=map_assets(),
+            done.report,
+            done.data.units,
+            shown,
+            mode=page.view,
+            blind_spots=done.blind,
+            sites=done.plan.sites if done.plan else (),
+            rings=page.rings,
+            lang=page.lang,
+            tiles=app_state.settings.tile_provider(),
+            assets=map_assets(),
             detail_url=lambda f: url_for("pages.facility", facility_id=f.id),
-            weight_label=_weight_label(page.params, page.lang))
+            weight_label=_weight_label(page.params, page.lang),
+        )
         return map_parts(fmap)
 
     return app_state.results.get("coverage-map", key, build, gate=app_state.gate)
 
 
-def _progress_for_chart(points: list[ProgressPoint], city_code: str | None
-                        ) -> list[ProgressPoint]:
+def _progress_for_chart(points: list[ProgressPoint], city_code: str | None) -> list[ProgressPoint]:
     return planning.progress_totals(points, city_code)
 
 
@@ -184,29 +228,39 @@ def _options(data: planning.PlanningData, area: AdminUnit | None, lang: str) -> 
         counties = [(u.code, u.name, u.code == county_code) for u in data.counties(city)]
         groups.append((city.code, city.name, counties))
     kinds = [(k, label(KINDS, k, lang)) for k in KINDS]
-    return {"cities": cities, "county_groups": groups, "kinds": kinds,
-            "candidates": [(k, label(reports.SOURCE_LABELS, k, lang)) for k in PAGE_CANDIDATES],
-            "weights": [(k, label(reports.WEIGHT_LABELS, k, lang))
-                        for k in reports.WEIGHT_LABELS],
-            "freqs": [("daily", _("Daily")), ("weekly", _("Weekly")),
-                      ("monthly", _("Monthly"))],
-            "demands": [("townships", _("Townships")), ("grid", _("Grid cells"))]}
+    return {
+        "cities": cities,
+        "county_groups": groups,
+        "kinds": kinds,
+        "candidates": [(k, label(reports.SOURCE_LABELS, k, lang)) for k in PAGE_CANDIDATES],
+        "weights": [(k, label(reports.WEIGHT_LABELS, k, lang)) for k in reports.WEIGHT_LABELS],
+        "freqs": [("daily", _("Daily")), ("weekly", _("Weekly")), ("monthly", _("Monthly"))],
+        "demands": [("townships", _("Townships")), ("grid", _("Grid cells"))],
+    }
 
 
 def _figures(report: CoverageReport, blind_summary: dict | None) -> dict:
     total = report.total
-    return {"townships": total.townships, "covered": total.covered,
-            "uncovered": total.uncovered, "unlocated": total.unlocated,
-            "covered_share": total.covered_share, "demand_share": total.demand_share,
-            "facilities": total.facilities, "blind": blind_summary}
+    return {
+        "townships": total.townships,
+        "covered": total.covered,
+        "uncovered": total.uncovered,
+        "unlocated": total.unlocated,
+        "covered_share": total.covered_share,
+        "demand_share": total.demand_share,
+        "facilities": total.facilities,
+        "blind": blind_summary,
+    }
 
 
 def _blind_summary(blind: dict | None) -> dict | None:
     if not blind:
         return None
     features = blind.get("features", [])
-    return {"spots": len(features),
-            "area_km2": sum(f["properties"].get("area_km2", 0) for f in features)}
+    return {
+        "spots": len(features),
+        "area_km2": sum(f["properties"].get("area_km2", 0) for f in features),
+    }
 
 
 def _area_title(area: AdminUnit | None, lang: str) -> str:
@@ -224,11 +278,17 @@ def _context(page: PageRequest, done: Computed) -> dict:
     city_table = reports.rollup_table(done.report, "city", lang)
     site_table = reports.site_table(done.plan, lang, page.params.weight)
     return {
-        "page": page, "lang": lang, "report": done.report, "plan": done.plan,
-        "plan_error": done.plan_error, "area": done.area,
+        "page": page,
+        "lang": lang,
+        "report": done.report,
+        "plan": done.plan,
+        "plan_error": done.plan_error,
+        "area": done.area,
         "area_title": _area_title(done.area, lang),
         "figures": _figures(done.report, _blind_summary(done.blind)),
-        "townships": township_table, "counties": county_table, "cities": city_table,
+        "townships": township_table,
+        "counties": county_table,
+        "cities": city_table,
         "sites": site_table,
         "show_cities": done.area is None,
         "chart": reports.progress_svg(chart_points, lang=lang, freq=page.freq),
@@ -251,9 +311,13 @@ def coverage_page():
     page = parse_page_request(request.args)
     done = compute(page)
     context = _context(page, done)
-    context["config"] = {"mode": page.view, "county_groups": {
-        code: [c for c, _n, _s in counties]
-        for code, _name, counties in context["options"]["county_groups"]}}
+    context["config"] = {
+        "mode": page.view,
+        "county_groups": {
+            code: [c for c, _n, _s in counties]
+            for code, _name, counties in context["options"]["county_groups"]
+        },
+    }
     return nonced_page("coverage.html", _map(page, done), **context)
 
 
@@ -267,18 +331,29 @@ def coverage_print():
     counted = [f for f in done.data.facilities if done.report.params.counts(f)]
     title = f"{context['area_title']} · {_('Township coverage')}"
     context["svg"] = reports.coverage_svg(
-        done.report, done.data.units, mode=page.view, facilities=counted,
-        sites=done.plan.sites if done.plan else (), lang=page.lang, title=title)
-    context["legend"] = (reports.distance_legend(page.params.radius_km, page.lang)
-                         if page.view == "distance" else reports.covered_legend(page.lang))
-    context["top_gaps"] = [row for row in context["townships"].rows
-                           if row.get("gap_rank") is not None][:20]
+        done.report,
+        done.data.units,
+        mode=page.view,
+        facilities=counted,
+        sites=done.plan.sites if done.plan else (),
+        lang=page.lang,
+        title=title,
+    )
+    context["legend"] = (
+        reports.distance_legend(page.params.radius_km, page.lang)
+        if page.view == "distance"
+        else reports.covered_legend(page.lang)
+    )
+    context["top_gaps"] = [
+        row for row in context["townships"].rows if row.get("gap_rank") is not None
+    ][:20]
     response = Response(render_template("coverage_report.html", **context), mimetype="text/html")
     # Scripts from this site only; the report's swatches are inline styles.
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'self'")
+        "frame-ancestors 'self'"
+    )
     return response
 
 
@@ -295,7 +370,8 @@ def _download(data: bytes | str, mimetype: str, names: tuple[str, str]) -> Respo
     response = Response(body, mimetype=mimetype)
     ascii_name, utf8_name = names
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}")
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}"
+    )
     response.cache_control.private = True
     response.cache_control.max_age = 0
     return response
@@ -319,22 +395,34 @@ def coverage_download(fmt: str):
         else:
             body = done.blind or {"type": "FeatureCollection", "features": []}
         suffix = "" if layer == "townships" else layer
-        return _download(json.dumps(body, ensure_ascii=False), "application/geo+json",
-                         _filename(done.area, ".geojson", suffix))
+        return _download(
+            json.dumps(body, ensure_ascii=False),
+            "application/geo+json",
+            _filename(done.area, ".geojson", suffix),
+        )
     done = compute(page, need_blind=False)
     city_code = _progress_city(done.data, done.area)
     points = _progress_for_chart(done.progress, city_code)
     tables = reports.all_tables(done.report, done.plan, points, lang)
     if fmt == "xlsx":
-        about = reports.report_about(done.report, done.plan, lang,
-                                     generated=local_now(state().clock),
-                                     data_version=done.data.data_version)
-        return _download(reports.workbook_bytes(tables, lang, about),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         _filename(done.area, ".xlsx"))
+        about = reports.report_about(
+            done.report,
+            done.plan,
+            lang,
+            generated=local_now(state().clock),
+            data_version=done.data.data_version,
+        )
+        return _download(
+            reports.workbook_bytes(tables, lang, about),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            _filename(done.area, ".xlsx"),
+        )
     name = _single(request.args, "table") or "townships"
     chosen = {t.name: t for t in tables}
     if name not in chosen:
         raise InvalidParameter(f"table must be one of {', '.join(chosen)}", field="table")
-    return _download(reports.table_csv(chosen[name], lang), "text/csv; charset=utf-8",
-                     _filename(done.area, ".csv", "" if name == "townships" else name))
+    return _download(
+        reports.table_csv(chosen[name], lang),
+        "text/csv; charset=utf-8",
+        _filename(done.area, ".csv", "" if name == "townships" else name),
+    )

@@ -21,8 +21,7 @@ def permissions_policy(*allowed: str) -> str:
     >>> permissions_policy("geolocation")
     'geolocation=(self), camera=(), microphone=(), payment=(), usb=()'
     """
-    return ", ".join(f"{name}=(self)" if name in allowed else f"{name}=()"
-                     for name in FEATURES)
+    return ", ".join(f"{name}=(self)" if name in allowed else f"{name}=()" for name in FEATURES)
 
 
 #: Sent with every response that did not set the header itself.

@@ -26,8 +26,18 @@ class RequestHandler(WSGIRequestHandler):
 def serve(app: Flask, host: str, port: int, *, debug: bool = False) -> None:
     """Serve ``app`` on ``host:port`` until interrupted."""
     if debug and host not in LOOPBACK:
-        raise InvalidParameter("--debug runs an interactive Python console in error pages: "
-                               "it is only allowed with --host 127.0.0.1", field="debug")
+        raise InvalidParameter(
+            "--debug runs an interactive Python console in error pages: "
+            "it is only allowed with --host 127.0.0.1",
+            field="debug",
+        )
     app.debug = debug
-    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True,
-               request_handler=RequestHandler)
+    run_simple(
+        host,
+        port,
+        app,
+        use_reloader=debug,
+        use_debugger=debug,
+        threaded=True,
+        request_handler=RequestHandler,
+    )

@@ -40,7 +40,7 @@ def site_url() -> str:
 
 def absolute(path: str) -> str:
     """The absolute URL of a path made by ``url_for`` (which starts with the script root)."""
-    return site_url() + path[len(request.script_root):]
+    return site_url() + path[len(request.script_root) :]
 
 
 def has_public_url() -> bool:

@@ -16,9 +16,15 @@ import pytest
 from tests.web_fixtures import LiveServer, close_app, loaded_database, make_app
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 #: Playwright's timeouts (ms): generous for a loaded CI machine, never a fixed sleep.
 TIMEOUT = 15_000
@@ -44,8 +50,10 @@ def live_server(live_db) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM} "
-                    "(make system-test-deps); never `playwright install`")
+        pytest.fail(
+            f"the browser tests need Debian's chromium at {CHROMIUM} "
+            "(make system-test-deps); never `playwright install`"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -91,8 +99,13 @@ def open_session(browser, base_url: str, **context_options) -> tuple[object, Ses
             route.abort("blockedbyclient")
 
     context.route("**/*", route)
-    page.on("console", lambda message: message.type == "error"
-            and session.console_errors.append(f"{message.text} @ {message.location}"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and session.console_errors.append(f"{message.text} @ {message.location}")
+        ),
+    )
     page.on("pageerror", lambda error: session.page_errors.append(str(error)))
     return context, session
 

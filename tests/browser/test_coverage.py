@@ -28,9 +28,12 @@ def wait_for_coverage(session) -> None:
 
 
 def fills(page, status: str) -> set[str]:
-    return set(page.eval_on_selector_all(
-        f".leaflet-overlay-pane path.township.status-{status}",
-        "paths => paths.map(p => p.getAttribute('fill'))"))
+    return set(
+        page.eval_on_selector_all(
+            f".leaflet-overlay-pane path.township.status-{status}",
+            "paths => paths.map(p => p.getAttribute('fill'))",
+        )
+    )
 
 
 @pytest.fixture
@@ -41,8 +44,7 @@ def hefei_numbers(desktop):
     return summary["total"]
 
 
-def test_coverage_page_draws_townships_legend_sites_and_tables(desktop, hefei_numbers,
-                                                               tmp_path):
+def test_coverage_page_draws_townships_legend_sites_and_tables(desktop, hefei_numbers, tmp_path):
     desktop.goto(HEFEI_PAGE)
     page = desktop.page
     wait_for_coverage(desktop)
@@ -83,8 +85,10 @@ def test_coverage_page_draws_townships_legend_sites_and_tables(desktop, hefei_nu
     # the gap table lists every township, unlocated at the end
     gap_rows = page.locator("table.gap-table tbody tr")
     assert gap_rows.count() == hefei_numbers["townships"] == 146
-    assert page.locator("table.gap-table tbody tr.status-unlocated").count() == \
-        hefei_numbers["unlocated"]
+    assert (
+        page.locator("table.gap-table tbody tr.status-unlocated").count()
+        == hefei_numbers["unlocated"]
+    )
     assert page.locator("table.county-table").is_visible()
     assert page.locator(".progress-chart").count() == 1
 
@@ -98,8 +102,9 @@ def test_switching_the_colouring_without_reloading(desktop):
     before = fills(page, "uncovered")
     assert len(before) > 1  # several distance classes
     page.locator('input[name="view"][value="covered"]').check()
-    page.wait_for_function("() => !document.querySelector("
-                           "'.legend-mode[data-mode=covered]').hidden")
+    page.wait_for_function(
+        "() => !document.querySelector('.legend-mode[data-mode=covered]').hidden"
+    )
     assert fills(page, "uncovered") == {"#d7191c"}
     assert fills(page, "covered") == {"#2c7bb6"}
     assert not page.locator(".legend-mode[data-mode=distance]").is_visible()
@@ -112,12 +117,13 @@ def test_county_choices_follow_the_city(desktop):
     desktop.goto(HEFEI_PAGE)
     page = desktop.page
     visible = page.eval_on_selector_all(
-        "#coverage-county optgroup", "groups => groups.filter(g => !g.hidden)"
-        ".map(g => g.label)")
+        "#coverage-county optgroup", "groups => groups.filter(g => !g.hidden).map(g => g.label)"
+    )
     assert visible == ["合肥市"]
     page.select_option("#coverage-city", "")
     shown = page.eval_on_selector_all(
-        "#coverage-county optgroup", "groups => groups.filter(g => !g.hidden).length")
+        "#coverage-county optgroup", "groups => groups.filter(g => !g.hidden).length"
+    )
     assert shown == 16
     assert_clean(desktop)
 

@@ -29,18 +29,21 @@ def shown(tiles: str, lon: float, lat: float) -> tuple[float, float]:
 
 def test_driver_page_draws_and_reads_points_in_the_tiles_datum(session_factory, tiled):
     tiles, server = tiled
-    session = session_factory(server.url, **phone_options(
-        geolocation=HEFEI, permissions=["geolocation"]))
+    session = session_factory(
+        server.url, **phone_options(geolocation=HEFEI, permissions=["geolocation"])
+    )
     page = session.page
     session.goto("/")
     page.wait_for_function(f"() => {MAP_JS} !== undefined")
     assert page.evaluate("() => window.locatorDriver.datum") == (
-        "gcj02" if tiles == "amap" else "wgs84")
+        "gcj02" if tiles == "amap" else "wgs84"
+    )
     page.locator("#near-me").tap()
     wait_for_results(page)
 
-    features = api(server.url, "/api/v1/nearest", lon=HEFEI["longitude"],
-                   lat=HEFEI["latitude"], k=10)["features"]
+    features = api(
+        server.url, "/api/v1/nearest", lon=HEFEI["longitude"], lat=HEFEI["latitude"], k=10
+    )["features"]
     markers = page.evaluate("""() => Object.entries(window.locatorDriver.markers())
         .map(([id, m]) => [id, m.getLatLng().lng, m.getLatLng().lat])""")
     at = {fid: (lng, lat) for fid, lng, lat in markers}
@@ -56,11 +59,14 @@ def test_driver_page_draws_and_reads_points_in_the_tiles_datum(session_factory, 
     # A tap on the map where the tiles show a WGS-84 point asks for that point.
     page.wait_for_function(f"() => !{MAP_JS}._animatingZoom")
     target = (117.2600, 31.8350)
-    x, y = page.evaluate("""([lat, lng]) => {
+    x, y = page.evaluate(
+        """([lat, lng]) => {
         const m = window.locatorDriverMap;
         m.setView([lat, lng], 17, {animate: false});  // no station within 100 m of it
         const p = m.latLngToContainerPoint([lat, lng]);
-        return [p.x, p.y]; }""", list(reversed(shown(tiles, *target))))
+        return [p.x, p.y]; }""",
+        list(reversed(shown(tiles, *target))),
+    )
     box = page.locator("#driver-map").bounding_box()
     assert 0 < x < box["width"] and 0 < y < box["height"]
     with page.expect_request(lambda r: "/api/v1/nearest?" in r.url) as asked:

@@ -27,8 +27,7 @@ MAP_JS = "window.locatorDriverMap"
 
 
 def phone_options(**extra) -> dict:
-    options = {"viewport": PHONE, "is_mobile": True, "has_touch": True,
-               "device_scale_factor": 2}
+    options = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
     options.update(extra)
     return options
 
@@ -66,8 +65,9 @@ def result_ids(page) -> list[str]:
 
 def wait_for_results(page) -> None:
     page.wait_for_selector("#results .result, #results .result-empty")
-    page.wait_for_function("() => document.querySelector('#results')"
-                           ".getAttribute('aria-busy') === 'false'")
+    page.wait_for_function(
+        "() => document.querySelector('#results').getAttribute('aria-busy') === 'false'"
+    )
 
 
 def transferred_bytes(page) -> int:
@@ -77,8 +77,9 @@ def transferred_bytes(page) -> int:
 
 
 def test_near_me_lists_the_nearest_in_order(session_factory, live_server, tmp_path):
-    session = session_factory(live_server.url, **phone_options(
-        geolocation=HEFEI, permissions=["geolocation"]))
+    session = session_factory(
+        live_server.url, **phone_options(geolocation=HEFEI, permissions=["geolocation"])
+    )
     page = session.page
     session.goto("/")
     page.wait_for_function(f"() => {MAP_JS} !== undefined")
@@ -111,8 +112,7 @@ def test_near_me_lists_the_nearest_in_order(session_factory, live_server, tmp_pa
         assert minutes.inner_text() == f"约 {max(1, round(props['drive_minutes_estimate']))} 分钟"
         assert minutes.get_attribute("title") == "按直线距离估算的车程"
         assert item.locator(".result-open").inner_text() == "时间未知"
-        assert item.locator(".result-link").get_attribute("href") == (
-            "/f/" + feature["id"])
+        assert item.locator(".result-link").get_attribute("href") == ("/f/" + feature["id"])
         assert item.locator(".result-main").bounding_box()["height"] >= 44
         assert item.locator(".result-link").bounding_box()["width"] >= 44
     distances = [f["properties"]["distance_m"] for f in features]
@@ -160,8 +160,9 @@ def test_near_me_lists_the_nearest_in_order(session_factory, live_server, tmp_pa
     for link in page.locator(".nav-link").all():
         assert link.bounding_box()["height"] >= 44
     assert page.locator("#facility-map .leaflet-interactive").count() == 1
-    assert "OpenStreetMap" in page.locator("#facility-map .leaflet-control-attribution"
-                                           ).inner_text()
+    assert (
+        "OpenStreetMap" in page.locator("#facility-map .leaflet-control-attribution").inner_text()
+    )
     # the QR code as the browser draws it decodes to this page's address
     qr = page.locator(".qr img")
     page.wait_for_function("() => document.querySelector('.qr img').naturalWidth > 0")
@@ -176,7 +177,8 @@ def decode_image(page, selector: str) -> str:
     """Draw an image onto a canvas in the page and decode its QR code with zxing-cpp."""
     import zxingcpp
 
-    data = page.evaluate("""selector => {
+    data = page.evaluate(
+        """selector => {
         const img = document.querySelector(selector);
         const size = 4 * img.naturalWidth;
         const canvas = document.createElement('canvas');
@@ -188,7 +190,9 @@ def decode_image(page, selector: str) -> str:
         const grey = [];
         for (let i = 0; i < rgba.length; i += 4) { grey.push(rgba[i + 1]); }
         return {size, grey};
-    }""", selector)
+    }""",
+        selector,
+    )
     image = np.array(data["grey"], dtype=np.uint8).reshape(data["size"], data["size"])
     found = zxingcpp.read_barcodes(image)
     assert len(found) == 1
@@ -201,8 +205,9 @@ def test_denied_location_says_what_to_do(session_factory, live_server):
     session.goto("/")
     page.locator("#near-me").tap()
     status = page.locator("#status")
-    page.wait_for_function("() => document.querySelector('#status')"
-                           ".classList.contains('status-error')")
+    page.wait_for_function(
+        "() => document.querySelector('#status').classList.contains('status-error')"
+    )
     assert status.inner_text().startswith("未获得定位权限。请搜索地点，或点击地图选择位置。")
     assert page.locator("#results .result").count() == 0
     assert page.locator("#near-me").is_enabled()
@@ -228,8 +233,9 @@ def test_search_suggests_places_and_moves_the_map(session_factory, live_server, 
     assert page.locator("#place-search").get_attribute("aria-expanded") == "true"
     assert options.first.locator(".suggestion-name").inner_text() == "合肥市"
     assert options.first.locator(".suggestion-context").inner_text() == "安徽省"
-    assert options.count() == len(api(live_server.url, "/api/v1/places", q=query,
-                                      limit=8)["features"])
+    assert options.count() == len(
+        api(live_server.url, "/api/v1/places", q=query, limit=8)["features"]
+    )
     assert options.first.bounding_box()["height"] >= 44
     no_horizontal_scroll(page)
     options.first.tap()
@@ -257,12 +263,30 @@ def amenity_server(tmp_path):
     add_facilities(
         url,
         facility("test:plain", "无设施驿站", lon=lon, lat=lat + 0.002),
-        facility("test:parking", "停车驿站", lon=lon + 0.004, lat=lat,
-                 amenities=frozenset({"truck_parking"})),
-        facility("test:both", "淋浴停车司机之家", lon=lon, lat=lat + 0.008, hours="24/7",
-                 amenities=frozenset({"truck_parking", "shower", "toilet"})),
-        facility("test:shower", "淋浴驿站", lon=lon + 0.02, lat=lat, hours="off",
-                 amenities=frozenset({"shower"})))
+        facility(
+            "test:parking",
+            "停车驿站",
+            lon=lon + 0.004,
+            lat=lat,
+            amenities=frozenset({"truck_parking"}),
+        ),
+        facility(
+            "test:both",
+            "淋浴停车司机之家",
+            lon=lon,
+            lat=lat + 0.008,
+            hours="24/7",
+            amenities=frozenset({"truck_parking", "shower", "toilet"}),
+        ),
+        facility(
+            "test:shower",
+            "淋浴驿站",
+            lon=lon + 0.02,
+            lat=lat,
+            hours="off",
+            amenities=frozenset({"shower"}),
+        ),
+    )
     app = make_app(url)
     with LiveServer(app) as server:
         yield server
@@ -270,9 +294,13 @@ def amenity_server(tmp_path):
 
 
 def test_amenity_chips_filter_the_list(session_factory, amenity_server):
-    session = session_factory(amenity_server.url, **phone_options(
-        geolocation={"latitude": SHOWER_AT[1], "longitude": SHOWER_AT[0]},
-        permissions=["geolocation"]))
+    session = session_factory(
+        amenity_server.url,
+        **phone_options(
+            geolocation={"latitude": SHOWER_AT[1], "longitude": SHOWER_AT[0]},
+            permissions=["geolocation"],
+        ),
+    )
     page = session.page
     session.goto("/")
     page.locator("#near-me").tap()
@@ -286,10 +314,17 @@ def test_amenity_chips_filter_the_list(session_factory, amenity_server):
     page.wait_for_function("() => document.querySelectorAll('#results .result').length === 2")
     wait_for_results(page)
     assert shower.get_attribute("aria-pressed") == "true"
-    expected = api(amenity_server.url, "/api/v1/nearest", lon=SHOWER_AT[0], lat=SHOWER_AT[1],
-                   k=10, amenity="shower")
-    assert result_ids(page) == [f["id"] for f in expected["features"]] == [
-        "test:both", "test:shower"]
+    expected = api(
+        amenity_server.url,
+        "/api/v1/nearest",
+        lon=SHOWER_AT[0],
+        lat=SHOWER_AT[1],
+        k=10,
+        amenity="shower",
+    )
+    assert (
+        result_ids(page) == [f["id"] for f in expected["features"]] == ["test:both", "test:shower"]
+    )
     assert page.locator("#results .result-open").all_inner_texts() == ["营业中", "已关闭"]
 
     page.locator(".chip[data-open-now]").tap()
@@ -305,9 +340,13 @@ def test_amenity_chips_filter_the_list(session_factory, amenity_server):
 
 
 def test_saved_results_when_the_network_fails(session_factory, amenity_server):
-    session = session_factory(amenity_server.url, **phone_options(
-        geolocation={"latitude": SHOWER_AT[1], "longitude": SHOWER_AT[0]},
-        permissions=["geolocation"]))
+    session = session_factory(
+        amenity_server.url,
+        **phone_options(
+            geolocation={"latitude": SHOWER_AT[1], "longitude": SHOWER_AT[0]},
+            permissions=["geolocation"],
+        ),
+    )
     page = session.page
     session.goto("/")
     page.locator("#near-me").tap()
@@ -318,8 +357,9 @@ def test_saved_results_when_the_network_fails(session_factory, amenity_server):
     page.context.set_offline(True)
     page.locator(".chip[data-amenity=canteen]").tap()  # asks again, and fails
     status = page.locator("#status")
-    page.wait_for_function("() => document.querySelector('#status')"
-                           ".classList.contains('status-saved')")
+    page.wait_for_function(
+        "() => document.querySelector('#status').classList.contains('status-saved')"
+    )
     text = status.inner_text()
     assert text.startswith("无法加载站点，请检查网络连接。 网络不可用，显示 ")
     assert re.search(r"\d{1,2}:\d{2}", text)  # when they were saved
@@ -330,13 +370,15 @@ def test_saved_results_when_the_network_fails(session_factory, amenity_server):
 
     page.context.set_offline(False)
     retry.tap()
-    page.wait_for_function("() => !document.querySelector('#results')"
-                           ".classList.contains('is-saved')")
+    page.wait_for_function(
+        "() => !document.querySelector('#results').classList.contains('is-saved')"
+    )
     wait_for_results(page)
     assert page.locator("#results .result-empty").count() == 1  # no canteen nearby
     session.outside.clear()  # offline requests are aborted by the browser, not sent out
-    session.console_errors[:] = [e for e in session.console_errors
-                                 if "ERR_INTERNET_DISCONNECTED" not in e]
+    session.console_errors[:] = [
+        e for e in session.console_errors if "ERR_INTERNET_DISCONNECTED" not in e
+    ]
     session.assert_clean()
 
 
@@ -347,22 +389,25 @@ def test_a_failed_request_without_saved_results_offers_a_retry(session_factory, 
     page.context.set_offline(True)
     map_box = page.locator("#driver-map").bounding_box()
     page.mouse.click(map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2)
-    page.wait_for_function("() => document.querySelector('#status')"
-                           ".classList.contains('status-error')")
+    page.wait_for_function(
+        "() => document.querySelector('#status').classList.contains('status-error')"
+    )
     assert page.locator("#status-text").inner_text() == "无法加载站点，请检查网络连接。"
     assert page.locator("#retry").is_visible()
     page.context.set_offline(False)
     page.locator("#retry").tap()
     wait_for_results(page)
     assert page.locator("#results .result").count() == 10
-    session.console_errors[:] = [e for e in session.console_errors
-                                 if "ERR_INTERNET_DISCONNECTED" not in e]
+    session.console_errors[:] = [
+        e for e in session.console_errors if "ERR_INTERNET_DISCONNECTED" not in e
+    ]
     session.assert_clean()
 
 
 def test_driver_page_in_english(session_factory, live_server):
-    session = session_factory(live_server.url, **phone_options(
-        geolocation=HEFEI, permissions=["geolocation"]))
+    session = session_factory(
+        live_server.url, **phone_options(geolocation=HEFEI, permissions=["geolocation"])
+    )
     page = session.page
     session.goto("/?lang=en")
     assert page.locator("#near-me").inner_text() == "Near me"

@@ -38,9 +38,9 @@ pytestmark = pytest.mark.browser
 XSS = {
     "test:xss1": '<img src=x onerror="window.__xss=1">',
     "test:xss2": '"><script>window.__xss=2</script>',
-    "test:xss3": "</script><svg onload=\"window.__xss=3\">`${window.__xss=4}`",
+    "test:xss3": '</script><svg onload="window.__xss=3">`${window.__xss=4}`',
 }
-XSS_ADDRESS = "<img src=x onerror=\"window.__xss=5\">"
+XSS_ADDRESS = '<img src=x onerror="window.__xss=5">'
 HEFEI = {"latitude": 31.82, "longitude": 117.23}
 
 
@@ -97,10 +97,22 @@ def hosts():
 @pytest.fixture(scope="module")
 def embed_db(tmp_path_factory):
     url, cleanup = loaded_database("sqlite", tmp_path_factory.mktemp("embed-live"))
-    add_facilities(url, *[facility(fid, name, lon=117.2272 + i * 0.01, lat=31.8206,
-                                   address=XSS_ADDRESS, operator=name, phone=name + " 0551",
-                                   hours="24/7")
-                          for i, (fid, name) in enumerate(XSS.items())])
+    add_facilities(
+        url,
+        *[
+            facility(
+                fid,
+                name,
+                lon=117.2272 + i * 0.01,
+                lat=31.8206,
+                address=XSS_ADDRESS,
+                operator=name,
+                phone=name + " 0551",
+                hours="24/7",
+            )
+            for i, (fid, name) in enumerate(XSS.items())
+        ],
+    )
     yield url
     cleanup()
 
@@ -188,9 +200,11 @@ def heights_agree(page, index: int) -> None:
     seen = []
     for _ in range(100):
         inner = frame.evaluate(
-            "() => Math.ceil(document.getElementById('embed').getBoundingClientRect().height)")
+            "() => Math.ceil(document.getElementById('embed').getBoundingClientRect().height)"
+        )
         outer = page.evaluate(
-            "i => document.querySelectorAll('iframe')[i].getBoundingClientRect().height", index)
+            "i => document.querySelectorAll('iframe')[i].getBoundingClientRect().height", index
+        )
         if abs(inner - outer) <= 1:
             return
         seen.append((inner, outer))
@@ -212,7 +226,8 @@ def test_snippets_on_another_origin(open_page, server, hosts, tmp_path):
         'data-list="on" data-height="360" async></script>'
         '<div id="slot" class="widget-slot"></div>'
         f'<script src="{server.url}/embed.js" data-target="slot" data-kind="logistics_park" '
-        'data-lang="en" data-theme="dark" data-zoom="nine" data-width="600" async></script>')
+        'data-lang="en" data-theme="dark" data-zoom="nine" data-width="600" async></script>'
+    )
     page, rec = open_page()
     page.goto(allowed.url + "/plain")
     globals_before = set(page.evaluate("() => Object.getOwnPropertyNames(window)"))
@@ -221,13 +236,16 @@ def test_snippets_on_another_origin(open_page, server, hosts, tmp_path):
 
     # one namespace, no styles, only the two iframes added to the host page
     globals_after = set(page.evaluate("() => Object.getOwnPropertyNames(window)"))
-    added = {name for name in globals_after - globals_before
-             if not name.isdigit()}  # window[0], window[1]: the frames themselves
+    added = {
+        name for name in globals_after - globals_before if not name.isdigit()
+    }  # window[0], window[1]: the frames themselves
     assert added == {"LocatorEmbed"}
     assert page.evaluate("() => document.styleSheets.length") == 1
     assert page.evaluate("() => document.querySelectorAll('style, link').length") == 1
-    assert page.evaluate("() => getComputedStyle(document.querySelector('iframe')).borderTopWidth"
-                         ) == "0px"  # its inline style wins over the host's iframe rule
+    assert (
+        page.evaluate("() => getComputedStyle(document.querySelector('iframe')).borderTopWidth")
+        == "0px"
+    )  # its inline style wins over the host's iframe rule
     first, second = page.locator("iframe").all()
     assert first.evaluate("e => e.previousElementSibling.tagName") == "SCRIPT"
     assert second.evaluate("e => e.parentElement.id") == "slot"
@@ -245,8 +263,7 @@ def test_snippets_on_another_origin(open_page, server, hosts, tmp_path):
     other = widget_frame(page, 1)
     ids = other.evaluate("() => window.locatorEmbed.ids()")
     assert ids and all(fid.startswith("osm:poi/") for fid in ids)  # logistics sites
-    assert other.evaluate("() => document.documentElement.className") == (
-        "embed-root theme-dark")
+    assert other.evaluate("() => document.documentElement.className") == ("embed-root theme-dark")
     assert other.locator("#embed-near-me").inner_text() == "Near me"
     warnings = [text for kind, text in rec.console if kind == "warning"]
     assert any("zoom" in text and "nine" in text for text in warnings), warnings
@@ -267,15 +284,19 @@ def test_snippets_on_another_origin(open_page, server, hosts, tmp_path):
 
     # a popup with the facility's details and navigation links
     fid = sorted(expected)[0]
-    frame.evaluate("""id => { const m = window.locatorEmbed.markers()[id];
-        window.locatorEmbed.cluster.zoomToShowLayer(m, () => m.openPopup()); }""", fid)
+    frame.evaluate(
+        """id => { const m = window.locatorEmbed.markers()[id];
+        window.locatorEmbed.cluster.zoomToShowLayer(m, () => m.openPopup()); }""",
+        fid,
+    )
     popup = frame.locator(".leaflet-popup-content .embed-popup[data-state=ready]")
     popup.wait_for()
     assert popup.get_attribute("data-facility-id") == fid
     apps = popup.locator(".nav-link").evaluate_all("els => els.map(e => e.dataset.app)")
     assert apps == ["amap", "amap_route", "baidu", "tencent", "geo"]
-    assert all(t == "_blank" for t in popup.locator("a").evaluate_all(
-        "els => els.map(e => e.target)"))
+    assert all(
+        t == "_blank" for t in popup.locator("a").evaluate_all("els => els.map(e => e.target)")
+    )
     assert popup.locator(".popup-details").get_attribute("href") == "/f/" + fid
     save_screenshot(page, tmp_path, "embed")
     assert rec.outside == [] and rec.page_errors == [] and rec.errors() == []
@@ -304,7 +325,8 @@ def test_hostile_names_are_text_everywhere(open_page, server, hosts, tmp_path):
     allowed, _refused = hosts
     allowed.pages["/xss"] = host_page(
         f'<script src="{server.url}/embed.js" data-city="合肥市" data-kind="driver_home" '
-        'data-list="on" async></script>')
+        'data-list="on" async></script>'
+    )
     page, rec = open_page()
     page.goto(allowed.url + "/xss")
     frame = widget_frame(page)
@@ -312,23 +334,24 @@ def test_hostile_names_are_text_everywhere(open_page, server, hosts, tmp_path):
     names = frame.locator(".embed-item-name").all_inner_texts()
     assert sorted(names) == sorted(XSS.values())
     for fid, name in XSS.items():
-        frame.evaluate("""id => { const m = window.locatorEmbed.markers()[id];
+        frame.evaluate(
+            """id => { const m = window.locatorEmbed.markers()[id];
             window.locatorEmbed.map.closePopup();
-            window.locatorEmbed.cluster.zoomToShowLayer(m, () => m.openPopup()); }""", fid)
+            window.locatorEmbed.cluster.zoomToShowLayer(m, () => m.openPopup()); }""",
+            fid,
+        )
         popup = frame.locator(f".embed-popup[data-facility-id='{fid}'][data-state=ready]")
         popup.wait_for()
         assert popup.locator(".popup-name").inner_text() == name
         assert XSS_ADDRESS in popup.inner_text()
         assert popup.locator("img, script, svg").count() == 0
-        marker = frame.evaluate("id => window.locatorEmbed.markers()[id].getElement().title",
-                                fid)
+        marker = frame.evaluate("id => window.locatorEmbed.markers()[id].getElement().title", fid)
         assert marker == name
     # the list: click an item to open its popup
     first = frame.locator(".embed-item").first
     first_id = first.get_attribute("data-id")
     first.locator(".embed-item-main").click()
-    frame.locator(f".leaflet-popup-content .embed-popup[data-facility-id='{first_id}']"
-                  ).wait_for()
+    frame.locator(f".leaflet-popup-content .embed-popup[data-facility-id='{first_id}']").wait_for()
     assert frame.locator("#embed-results img, #embed-results script").count() == 0
     no_xss(page)
 
@@ -359,8 +382,9 @@ def test_oembed_html_of_a_station_page_opens_its_popup(open_page, server, hosts)
     popup.wait_for()
     assert popup.get_attribute("data-facility-id") == "test:xss2"
     assert popup.locator(".popup-name").inner_text() == XSS["test:xss2"]
-    assert page.locator("iframe").evaluate("e => e.getBoundingClientRect().height") == (
-        doc["height"])
+    assert (
+        page.locator("iframe").evaluate("e => e.getBoundingClientRect().height") == (doc["height"])
+    )
     no_xss(page)
     assert rec.outside == [] and rec.page_errors == [] and rec.errors() == []
 
@@ -378,12 +402,15 @@ def test_builder_makes_working_snippets(open_page, server, hosts, tmp_path):
     page.locator("#opt-height").fill("320")
     page.locator("#opt-width").fill("700")
     script = page.locator("#snippet-script")
-    page.wait_for_function("() => document.getElementById('snippet-script').value"
-                           ".includes('data-width=\"700\"')")
+    page.wait_for_function(
+        "() => document.getElementById('snippet-script').value.includes('data-width=\"700\"')"
+    )
     code = script.input_value()
-    assert code == (f'<script src="{server.url}/embed.js" data-city="合肥市" '
-                    'data-county="蜀山区" data-kind="logistics_park" data-theme="dark" '
-                    'data-list="on" data-height="320" data-width="700" async></script>')
+    assert code == (
+        f'<script src="{server.url}/embed.js" data-city="合肥市" '
+        'data-county="蜀山区" data-kind="logistics_park" data-theme="dark" '
+        'data-list="on" data-height="320" data-width="700" async></script>'
+    )
     iframe_code = page.locator("#snippet-iframe").input_value()
     assert iframe_code.startswith(f'<iframe src="{server.url}/embed?city=')
     # the preview shows what the snippet asks for, and takes the widget's height
@@ -415,7 +442,8 @@ def test_builder_makes_working_snippets(open_page, server, hosts, tmp_path):
 def test_near_me_in_the_frame_sorts_by_distance(open_page, server, hosts):
     allowed, _refused = hosts
     allowed.pages["/near"] = host_page(
-        f'<script src="{server.url}/embed.js" data-city="合肥市" data-list="on" async></script>')
+        f'<script src="{server.url}/embed.js" data-city="合肥市" data-list="on" async></script>'
+    )
     page, rec = open_page(geolocation=HEFEI, permissions=["geolocation"])
     page.goto(allowed.url + "/near")
     frame = widget_frame(page)
@@ -423,9 +451,10 @@ def test_near_me_in_the_frame_sorts_by_distance(open_page, server, hosts):
     frame.wait_for_function("() => window.locatorEmbed.origin() !== null")
     features = frame.evaluate("""() => fetch(JSON.parse(
         document.getElementById('embed-config').textContent).dataUrl).then(r => r.json())""")
-    distances = sorted((haversine_m(HEFEI["longitude"], HEFEI["latitude"],
-                                    *f["geometry"]["coordinates"]), f["id"])
-                       for f in features["features"])
+    distances = sorted(
+        (haversine_m(HEFEI["longitude"], HEFEI["latitude"], *f["geometry"]["coordinates"]), f["id"])
+        for f in features["features"]
+    )
     shown = frame.locator(".embed-item").evaluate_all("els => els.map(e => e.dataset.id)")
     assert shown == [fid for _d, fid in distances[:10]]
     assert frame.locator("#embed-list-title").inner_text() == "您的位置附近的站点"
@@ -440,10 +469,15 @@ def test_js_datum_transform_matches_python(open_page, server):
     rng = np.random.default_rng(7)
     lon = np.concatenate([rng.uniform(72.0, 138.0, 900), rng.uniform(-180, 180, 100)])
     lat = np.concatenate([rng.uniform(0.8, 56.0, 900), rng.uniform(-90, 90, 100)])
-    js = np.array(page.evaluate("""points => points.map(p => {
+    js = np.array(
+        page.evaluate(
+            """points => points.map(p => {
         const g = LocatorCRS.wgs84ToGcj02(p[0], p[1]);
         return g.concat(LocatorCRS.gcj02ToWgs84(g[0], g[1]));
-    })""", np.column_stack([lon, lat]).tolist()))
+    })""",
+            np.column_stack([lon, lat]).tolist(),
+        )
+    )
     g_lon, g_lat = wgs84_to_gcj02(lon, lat)
     assert np.max(np.abs(js[:, 0] - g_lon)) < 1e-9
     assert np.max(np.abs(js[:, 1] - g_lat)) < 1e-9
@@ -453,17 +487,23 @@ def test_js_datum_transform_matches_python(open_page, server):
 
 
 def container_point(frame, lat: float, lon: float) -> dict:
-    return frame.evaluate("""([lat, lon]) => {
+    return frame.evaluate(
+        """([lat, lon]) => {
         const p = window.locatorEmbed.map.latLngToContainerPoint([lat, lon]);
-        return {x: p.x, y: p.y}; }""", [lat, lon])
+        return {x: p.x, y: p.y}; }""",
+        [lat, lon],
+    )
 
 
 def icon_centre(frame, fid: str) -> dict:
-    return frame.evaluate("""id => {
+    return frame.evaluate(
+        """id => {
         const icon = window.locatorEmbed.markers()[id].getElement().getBoundingClientRect();
         const box = window.locatorEmbed.map.getContainer().getBoundingClientRect();
         return {x: icon.left + icon.width / 2 - box.left, y: icon.top + icon.height / 2 - box.top};
-    }""", fid)
+    }""",
+        fid,
+    )
 
 
 @pytest.mark.parametrize("tiles", ["amap", "osm"])
@@ -471,8 +511,9 @@ def test_markers_sit_on_the_tiles_datum(open_page, server, tiles):
     fid = "test:xss1"
     lon, lat = 117.2272, 31.8206
     page, rec = open_page(viewport={"width": 800, "height": 700})
-    page.goto(f"{server.url}/embed?tiles={tiles}&center={lon},{lat}&zoom=18&kind=driver_home"
-              "&height=600")
+    page.goto(
+        f"{server.url}/embed?tiles={tiles}&center={lon},{lat}&zoom=18&kind=driver_home&height=600"
+    )
     frame = page.main_frame
     frame.wait_for_selector("#embed[data-state=ready]")
     wait_idle(frame)
@@ -489,8 +530,9 @@ def test_markers_sit_on_the_tiles_datum(open_page, server, tiles):
 
     # a click on the map at the screen position of a WGS-84 point gives that point back
     target_lon, target_lat = lon + 0.0004, lat - 0.0003  # ~45 m away, off the marker
-    t_lon, t_lat = wgs84_to_gcj02(target_lon, target_lat) if tiles == "amap" else (
-        target_lon, target_lat)
+    t_lon, t_lat = (
+        wgs84_to_gcj02(target_lon, target_lat) if tiles == "amap" else (target_lon, target_lat)
+    )
     point = container_point(frame, t_lat, t_lon)
     box = frame.locator("#embed-map").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
@@ -501,8 +543,10 @@ def test_markers_sit_on_the_tiles_datum(open_page, server, tiles):
     assert (origin["lon"], origin["lat"]) == tuple(clicked)
     assert rec.page_errors == []
     # tiles are blocked here (no internet): the widget says so, markers stay put
-    assert all(("autonavi.com" in u) if tiles == "amap" else ("openstreetmap.org" in u)
-               for u in rec.outside)
+    assert all(
+        ("autonavi.com" in u) if tiles == "amap" else ("openstreetmap.org" in u)
+        for u in rec.outside
+    )
 
 
 # ---- lean and fast ---------------------------------------------------------------------
@@ -513,8 +557,9 @@ def test_page_weight_and_time_to_first_markers(open_page, server):
         page.goto(server.url + "/embed?list=on", wait_until="load")
         page.wait_for_selector("#embed[data-state=ready]")
         page.wait_for_function("() => performance.getEntriesByName('locator:markers').length")
-        times.append(page.evaluate(
-            "() => performance.getEntriesByName('locator:markers')[0].startTime"))
+        times.append(
+            page.evaluate("() => performance.getEntriesByName('locator:markers')[0].startTime")
+        )
     weight = page.evaluate("""() => performance.getEntriesByType('navigation')
         .concat(performance.getEntriesByType('resource'))
         .reduce((sum, e) => sum + e.encodedBodySize, 0)""")

@@ -30,9 +30,11 @@ ADDRESS = "<img src=https://evil.example/address.png onerror=alert(3)>路1号"
 TOWNSHIP = "<img src=https://evil.example/t.png onerror=alert(2)>荷叶地街道"
 TOWNSHIP_CODE = "340104008"  # 荷叶地街道, around the hostile stations
 AT = (117.2300, 31.8200)
-HOSTILE = {"test:meta": (META, AT[0], AT[1]),
-           "test:img": (IMG, AT[0] + 0.0030, AT[1] + 0.0015),
-           "test:style": (STYLE, AT[0] - 0.0030, AT[1] - 0.0015)}
+HOSTILE = {
+    "test:meta": (META, AT[0], AT[1]),
+    "test:img": (IMG, AT[0] + 0.0030, AT[1] + 0.0015),
+    "test:style": (STYLE, AT[0] - 0.0030, AT[1] - 0.0015),
+}
 #: Where "near me" finds the phone: 330 m north of the stations.
 PHONE_AT = {"longitude": AT[0], "latitude": AT[1] + 0.0030}
 
@@ -56,15 +58,20 @@ def hostile_db(tmp_path_factory):
     load_into(url)
     with open_storage(url) as storage:
         units = storage.admin_units()
-        renamed = [dataclasses.replace(u, name=TOWNSHIP) if u.code == TOWNSHIP_CODE else u
-                   for u in units]
+        renamed = [
+            dataclasses.replace(u, name=TOWNSHIP) if u.code == TOWNSHIP_CODE else u for u in units
+        ]
         assert renamed != units
         home = next(u for u in renamed if u.code == TOWNSHIP_CODE)
         assert home.geometry.contains(Point(*AT))
         storage.replace_admin_units(renamed)
-    add_facilities(url, *[facility(fid, name, lon=lon, lat=lat, address=ADDRESS,
-                                   operator=name, hours="24/7")
-                          for fid, (name, lon, lat) in HOSTILE.items()])
+    add_facilities(
+        url,
+        *[
+            facility(fid, name, lon=lon, lat=lat, address=ADDRESS, operator=name, hours="24/7")
+            for fid, (name, lon, lat) in HOSTILE.items()
+        ],
+    )
     return url
 
 
@@ -103,8 +110,12 @@ class Watch:
         page = self.page
         page.add_init_script(RECORD_VIOLATIONS)
         page.on("request", lambda request: self.requests.append(request.url))
-        page.on("console", lambda message: "Content Security Policy" in message.text
-                and self.csp_console.append(message.text))
+        page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and self.csp_console.append(message.text)
+            ),
+        )
 
         def dismiss(dialog):
             self.dialogs.append(dialog.message)
@@ -137,7 +148,11 @@ class Watch:
                 style: [...document.querySelectorAll('style')]
                     .filter(s => s.textContent.includes('display:none')).length,
                 hidden: getComputedStyle(document.body).display === 'none'})""") == {
-                "refresh": 0, "evil": 0, "style": 0, "hidden": False}, frame.url
+                "refresh": 0,
+                "evil": 0,
+                "style": 0,
+                "hidden": False,
+            }, frame.url
         assert self.session.page_errors == []
 
     def assert_safe(self) -> None:
@@ -173,8 +188,11 @@ def tooltip_texts(page, expected: str) -> list[str]:
     """The texts of the open tooltips, once one reads ``expected`` (or after the timeout:
     the assertion on them then says what was shown instead)."""
     try:
-        page.wait_for_function("text => [...document.querySelectorAll('.leaflet-tooltip')]"
-                               ".some(t => t.innerText.trim() === text)", arg=expected)
+        page.wait_for_function(
+            "text => [...document.querySelectorAll('.leaflet-tooltip')]"
+            ".some(t => t.innerText.trim() === text)",
+            arg=expected,
+        )
     except PlaywrightTimeout:
         pass
     return [text.strip() for text in page.locator(".leaflet-tooltip").all_inner_texts()]
@@ -199,16 +217,21 @@ def test_facility_page_shows_the_name_as_text(session_factory, hostile_server, f
     page.wait_for_function("() => window.locatorFacilityMap !== undefined")
     page.locator("#facility-map path.leaflet-interactive").hover()
     assert name in tooltip_texts(page, name)
-    assert page.locator(".leaflet-tooltip img, .leaflet-tooltip meta, "
-                        ".leaflet-tooltip style").count() == 0
+    assert (
+        page.locator(".leaflet-tooltip img, .leaflet-tooltip meta, .leaflet-tooltip style").count()
+        == 0
+    )
     watch.assert_safe()
 
 
 # ---- the driver's page --------------------------------------------------------------------
 def wait_for_results(page, title: str) -> None:
-    page.wait_for_function("title => document.querySelector('#results-title').textContent"
-                           " === title && document.querySelector('#results')"
-                           ".getAttribute('aria-busy') === 'false'", arg=title)
+    page.wait_for_function(
+        "title => document.querySelector('#results-title').textContent"
+        " === title && document.querySelector('#results')"
+        ".getAttribute('aria-busy') === 'false'",
+        arg=title,
+    )
 
 
 def search(page, text: str, shown: str) -> None:
@@ -232,45 +255,53 @@ def hover_origin(page, expected: str) -> list[str]:
 
 
 def test_driver_page_lists_and_maps_hostile_names_as_text(session_factory, hostile_server):
-    watch = watched(session_factory, hostile_server.url, geolocation=PHONE_AT,
-                    permissions=["geolocation"])
+    watch = watched(
+        session_factory, hostile_server.url, geolocation=PHONE_AT, permissions=["geolocation"]
+    )
     page = watch.page
     response = watch.session.goto("/")
     assert policy(response)["style-src"] == "'self'"
     assert "*" not in policy(response)["img-src"].split()
     assert response.headers["permissions-policy"] == (
-        "geolocation=(self), camera=(), microphone=(), payment=(), usb=()")
+        "geolocation=(self), camera=(), microphone=(), payment=(), usb=()"
+    )
 
     # a station found by name: the list, its popup (opened by itself), then the others'
     search(page, "Station", META)
     wait_for_results(page, f"{META}附近的站点")
-    assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {
-        META, IMG, STYLE}
+    assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {META, IMG, STYLE}
     for fid, (name, _lon, _lat) in HOSTILE.items():
         page.locator(f"#results .result[data-id='{fid}'] .result-main").click()
-        page.wait_for_function("name => [...document.querySelectorAll("
-                               "'.leaflet-popup-content .popup-name')]"
-                               ".some(n => n.textContent === name)", arg=name)
+        page.wait_for_function(
+            "name => [...document.querySelectorAll("
+            "'.leaflet-popup-content .popup-name')]"
+            ".some(n => n.textContent === name)",
+            arg=name,
+        )
         shown = page.locator(".leaflet-popup-content .popup-name").all_inner_texts()
         assert name in shown  # (the last popup may still be fading out)
         assert page.get_by_title(name, exact=True).count() == 1  # the marker's title
-        assert page.locator(".leaflet-popup-content img, .leaflet-popup-content meta, "
-                            ".leaflet-popup-content style").count() == 0
+        assert (
+            page.locator(
+                ".leaflet-popup-content img, .leaflet-popup-content meta, "
+                ".leaflet-popup-content style"
+            ).count()
+            == 0
+        )
 
     # a township named like a tag: the origin's tooltip is text
     search(page, "荷叶地", TOWNSHIP)
     wait_for_results(page, f"{TOWNSHIP}附近的站点")
-    assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {
-        META, IMG, STYLE}
+    assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {META, IMG, STYLE}
     assert hover_origin(page, TOWNSHIP) == [TOWNSHIP]
     assert page.locator(".leaflet-tooltip").last.evaluate(
-        "t => [...t.querySelectorAll('*')].map(n => n.tagName)") == ["SPAN"]
+        "t => [...t.querySelectorAll('*')].map(n => n.tagName)"
+    ) == ["SPAN"]
 
     # "near me": the same stations, the origin's tooltip in the page's words
     page.locator("#near-me").click()
     wait_for_results(page, "您的位置附近的站点")
-    assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {
-        META, IMG, STYLE}
+    assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {META, IMG, STYLE}
     assert hover_origin(page, "您在这里") == ["您在这里"]
     watch.assert_safe()
 
@@ -283,16 +314,21 @@ def wait_for_folium(page) -> None:
 
 def hover_and_open(page, name: str) -> None:
     """Hover a facility's marker (by its title) and click it; check tooltip and popup."""
-    page.evaluate(f"([lat, lon]) => {{ {FOLIUM_MAP}.setView([lat, lon], 17, "
-                  "{animate: false}); }", [AT[1], AT[0]])
+    page.evaluate(
+        f"([lat, lon]) => {{ {FOLIUM_MAP}.setView([lat, lon], 17, {{animate: false}}); }}",
+        [AT[1], AT[0]],
+    )
     marker = page.get_by_title(name, exact=True)
     marker.wait_for()
     marker.hover()
     assert name in tooltip_texts(page, name)
     marker.click()
     popup = page.locator(".leaflet-popup-content")
-    page.wait_for_function("name => [...document.querySelectorAll('.leaflet-popup-content h4')]"
-                           ".some(h => h.textContent === name)", arg=name)
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('.leaflet-popup-content h4')]"
+        ".some(h => h.textContent === name)",
+        arg=name,
+    )
     popup = popup.filter(has=page.get_by_role("heading", name=name, exact=True))
     assert ADDRESS in popup.inner_text() and TOWNSHIP in popup.inner_text()
     assert popup.locator("img, meta, style").count() == 0
@@ -314,14 +350,17 @@ def test_overview_map_shows_hostile_names_as_text(session_factory, hostile_serve
     assert nonce != first
     assert policy(response)["object-src"] == "'none'"
     assert page.locator("script[nonce]").evaluate_all("els => els.map(e => e.nonce)") == [
-        nonce, nonce]  # nonce attributes read empty to scripts, but .nonce keeps it
+        nonce,
+        nonce,
+    ]  # nonce attributes read empty to scripts, but .nonce keeps it
     wait_for_folium(page)
     for name, _lon, _lat in HOSTILE.values():
         hover_and_open(page, name)
 
     # the township outlines (hidden at first): the renamed one's tooltip, as a hover
     # of its outline opens it, is text
-    tooltip = page.evaluate(f"""code => {{
+    tooltip = page.evaluate(
+        f"""code => {{
         const map = {FOLIUM_MAP};
         for (const key of Object.keys(window).filter(k => k.startsWith('geo_json_'))) {{
             const layer = window[key];
@@ -335,7 +374,9 @@ def test_overview_map_shows_hostile_names_as_text(session_factory, hostile_serve
                      tags: element.querySelectorAll('img, meta, style').length}};
         }}
         return null;
-    }}""", TOWNSHIP_CODE)
+    }}""",
+        TOWNSHIP_CODE,
+    )
     assert tooltip == {"text": TOWNSHIP, "tags": 0}
     watch.assert_safe()
 
@@ -348,7 +389,8 @@ def test_coverage_map_shows_hostile_names_as_text(session_factory, hostile_serve
     assert nonces[0] != nonces[1]
     page.wait_for_selector(".leaflet-overlay-pane path.township", state="attached")
     wait_for_folium(page)
-    township = page.evaluate("""code => {
+    township = page.evaluate(
+        """code => {
         const api = window.locatorCoverage;
         const found = api.townships.getLayers().filter(l => l.feature.properties.code === code);
         const item = found[0], at = item.getBounds().getCenter();
@@ -359,7 +401,9 @@ def test_coverage_map_shows_hostile_names_as_text(session_factory, hostile_serve
         const popup = item.getPopup().getElement();
         return {tooltip, title: popup.querySelector('h4').childNodes[0].textContent.trim(),
                 tags: popup.querySelectorAll('img, meta, style').length};
-    }""", TOWNSHIP_CODE)
+    }""",
+        TOWNSHIP_CODE,
+    )
     assert township["tooltip"].startswith(TOWNSHIP + " · ")
     assert township["title"] == TOWNSHIP and township["tags"] == 0
     page.evaluate(f"() => {{ {FOLIUM_MAP}.closePopup(); }}")
@@ -373,16 +417,18 @@ def test_coverage_map_shows_hostile_names_as_text(session_factory, hostile_serve
 def test_widget_popups_and_list_show_hostile_names_as_text(session_factory, hostile_server):
     watch = watched(session_factory, hostile_server.url)
     page = watch.page
-    response = watch.session.goto(f"/embed?center={AT[0]},{AT[1]}&zoom=15&list=on"
-                                  "&focus=test:meta")
+    response = watch.session.goto(f"/embed?center={AT[0]},{AT[1]}&zoom=15&list=on&focus=test:meta")
     assert response.headers["permissions-policy"].startswith("geolocation=(self), ")
     page.wait_for_selector("#embed[data-state=ready]")
     for fid, (name, _lon, _lat) in HOSTILE.items():
-        page.evaluate("""id => new Promise(done => {
+        page.evaluate(
+            """id => new Promise(done => {
             const marker = window.locatorEmbed.markers()[id];
             window.locatorEmbed.cluster.zoomToShowLayer(marker, () => {
                 marker.openPopup(); done(); });
-        })""", fid)
+        })""",
+            fid,
+        )
         popup = page.locator(f".embed-popup[data-facility-id='{fid}'][data-state=ready]")
         popup.wait_for()
         assert popup.locator(".popup-name").inner_text() == name
@@ -391,11 +437,14 @@ def test_widget_popups_and_list_show_hostile_names_as_text(session_factory, host
         assert popup.locator("img, meta, style").count() == 0
 
     # a tap on the map: the list, nearest first, names as text
-    page.evaluate("""([lon, lat]) => { const e = window.locatorEmbed;
+    page.evaluate(
+        """([lon, lat]) => { const e = window.locatorEmbed;
         e.map.closePopup();
         e.map.setView(e.toMap(lon, lat), 16, {animate: false});
         e.map.fire('click', {latlng: e.toMap(lon, lat)});
-    }""", [PHONE_AT["longitude"], PHONE_AT["latitude"]])
+    }""",
+        [PHONE_AT["longitude"], PHONE_AT["latitude"]],
+    )
     page.wait_for_function("() => window.locatorEmbed.origin() !== null")
     names = page.locator("#embed-results .embed-item-name").all_inner_texts()
     assert set(names[:3]) == {META, IMG, STYLE}
@@ -406,8 +455,11 @@ def test_widget_popups_and_list_show_hostile_names_as_text(session_factory, host
 
 # ---- every Leaflet page without policy violations, with and without tiles ----------------
 def tile_hosts(tiles: str) -> tuple[str, ...]:
-    return {"none": (), "osm": ("https://tile.openstreetmap.org/",),
-            "amap": tuple(f"https://webrd0{n}.is.autonavi.com/" for n in "1234")}[tiles]
+    return {
+        "none": (),
+        "osm": ("https://tile.openstreetmap.org/",),
+        "amap": tuple(f"https://webrd0{n}.is.autonavi.com/" for n in "1234"),
+    }[tiles]
 
 
 def wait_until_asked_outside(watch: Watch) -> None:
@@ -437,8 +489,9 @@ def test_pages_run_without_policy_violations(session_factory, tiled_server, path
     elif path == "/embed/builder":
         frame = page.locator("#preview").element_handle().content_frame()
         frame.wait_for_selector("#embed[data-state=ready]")
-        page.wait_for_function("() => document.getElementById('snippet-script').value"
-                               ".startsWith('<script src=')")
+        page.wait_for_function(
+            "() => document.getElementById('snippet-script').value.startsWith('<script src=')"
+        )
     else:
         wait_for_folium(page)
     hosts = tile_hosts(tiles)

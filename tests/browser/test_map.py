@@ -147,9 +147,11 @@ PICK_IN_VIEW = """selector => {
     return inside[0].getAttribute('title') || inside[0].textContent.trim();
 }"""
 
-SETTLED = (f"z => {{ const m = {MAP_JS}; return (m.getZoom() > z && !m._animatingZoom"
-           " && !document.querySelector('.leaflet-cluster-anim'))"
-           " || document.querySelector('.leaflet-cluster-spider-leg') !== null; }")
+SETTLED = (
+    f"z => {{ const m = {MAP_JS}; return (m.getZoom() > z && !m._animatingZoom"
+    " && !document.querySelector('.leaflet-cluster-anim'))"
+    " || document.querySelector('.leaflet-cluster-spider-leg') !== null; }"
+)
 
 
 def test_clicking_a_cluster_zooms_in_to_its_markers(desktop, live_db):
@@ -183,8 +185,9 @@ def test_clicking_a_cluster_zooms_in_to_its_markers(desktop, live_db):
 
 
 def test_mobile_map_fills_the_screen_and_switches_language(session_factory, live_server):
-    mobile = session_factory(live_server.url, viewport=MOBILE, is_mobile=True, has_touch=True,
-                             device_scale_factor=2)
+    mobile = session_factory(
+        live_server.url, viewport=MOBILE, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     mobile.goto("/map")
     page = mobile.page
     wait_for_map(mobile)
@@ -193,8 +196,9 @@ def test_mobile_map_fills_the_screen_and_switches_language(session_factory, live
     assert box["x"] == 0 and box["width"] == MOBILE["width"]
     assert box["height"] >= 0.75 * MOBILE["height"]
     assert box["y"] + box["height"] <= MOBILE["height"]
-    sizes = page.evaluate("() => [document.documentElement.scrollWidth,"
-                          " document.documentElement.scrollHeight]")
+    sizes = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
     assert sizes == [MOBILE["width"], MOBILE["height"]]  # no scrolling: the map is the page
     assert page.locator(".map-legend").is_visible()
 
@@ -228,10 +232,17 @@ def xss_server(tmp_path):
     """A live server of its own, whose database holds hostile names."""
     url = f"sqlite:///{tmp_path / 'xss.db'}"
     load_into(url)
-    add_facilities(url,
-                   facility("test:xss", XSS_NAME, lon=XSS_AT[0], lat=XSS_AT[1],
-                            address='"><script>window.__xss=3</script>'),
-                   facility("test:tpl", TEMPLATE_NAME, lon=XSS_AT[0] + 0.5, lat=XSS_AT[1]))
+    add_facilities(
+        url,
+        facility(
+            "test:xss",
+            XSS_NAME,
+            lon=XSS_AT[0],
+            lat=XSS_AT[1],
+            address='"><script>window.__xss=3</script>',
+        ),
+        facility("test:tpl", TEMPLATE_NAME, lon=XSS_AT[0] + 0.5, lat=XSS_AT[1]),
+    )
     app = make_app(url)
     with LiveServer(app) as server:
         yield server
@@ -246,8 +257,9 @@ def test_hostile_names_show_as_text(session_factory, xss_server, name):
     wait_for_map(session)
     lon, lat = XSS_AT if name == XSS_NAME else (XSS_AT[0] + 0.5, XSS_AT[1])
     # braces: return nothing, not the map, which Playwright would serialise at length
-    page.evaluate(f"([lat, lon]) => {{ {MAP_JS}.setView([lat, lon], 16, {{animate: false}}); }}",
-                  [lat, lon])
+    page.evaluate(
+        f"([lat, lon]) => {{ {MAP_JS}.setView([lat, lon], 16, {{animate: false}}); }}", [lat, lon]
+    )
     marker = page.get_by_title(name, exact=True)
     marker.wait_for()
     marker.hover()

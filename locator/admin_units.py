@@ -38,8 +38,10 @@ class AdminIndex:
         tree, located = self._trees[level]
         point_idx, unit_idx = tree.query(points, predicate="within")
         # Several hits (a shared border): keep the lowest code, so results are stable.
-        for p, u in sorted(zip(point_idx.tolist(), unit_idx.tolist(), strict=True),
-                           key=lambda pair: (pair[0], -pair[1])):
+        for p, u in sorted(
+            zip(point_idx.tolist(), unit_idx.tolist(), strict=True),
+            key=lambda pair: (pair[0], -pair[1]),
+        ):
             found[p] = located[u]
         return found
 
@@ -60,14 +62,16 @@ class AdminIndex:
                 county = self._parent(township, "county") or county
             if county is not None:
                 city = self._parent(county, "city") or city
-            rows.append({
-                "city": city.name if city else None,
-                "city_code": city.code if city else None,
-                "county": county.name if county else None,
-                "county_code": county.code if county else None,
-                "township": township.name if township else None,
-                "township_code": township.code if township else None,
-            })
+            rows.append(
+                {
+                    "city": city.name if city else None,
+                    "city_code": city.code if city else None,
+                    "county": county.name if county else None,
+                    "county_code": county.code if county else None,
+                    "township": township.name if township else None,
+                    "township_code": township.code if township else None,
+                }
+            )
         return rows
 
     def assign(self, facilities: Sequence[Facility]) -> list[Facility]:
