@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import box
 
 from locator.model import AMENITIES, KINDS, STATUSES
-from locator.web.api import FACILITY_PARAMS
+from locator.web.api.facilities import FACILITY_PARAMS
 from tests.web_fixtures import (
     HEFEI_CODE,
     LiveServer,

@@ -12,7 +12,7 @@ from locator.clock import local_today
 from locator.coverage import CoverageParams, township_coverage
 from locator.grid import blind_spots
 from locator.storage import open_storage
-from locator.web.api_coverage import (
+from locator.web.api.coverage import (
     COVERAGE_PARAMS,
     GRID_PARAMS,
     PROGRESS_PARAMS,

@@ -19,7 +19,7 @@ from flask_compress.flask_compress import _choose_algorithm
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from locator.web.api import NEAREST_GZIP_LEVEL
+from locator.web.api.facilities import NEAREST_GZIP_LEVEL
 from locator.web.caching import etag_for, matching_etag, plain_or_gzip
 from locator.web.hotpath import HotPath
 from tests.web_fixtures import LiveServer

@@ -18,9 +18,9 @@ import shapely
 
 from locator import planning
 from locator.config import Settings
-from locator.coverage_maps import build_coverage_map, display_geometry
 from locator.crs import haversine_m, wgs84_to_gcj02
 from locator.maps import TileDatum, build_facility_map
+from locator.maps.coverage import build_coverage_map, display_geometry
 from tests.web_fixtures import close_app, make_app
 
 HEFEI = "合肥市"

@@ -22,10 +22,10 @@ from shapely.geometry import Point
 from locator import planning, reports
 from locator.cli import main
 from locator.coverage import CoverageParams, township_coverage
-from locator.coverage_maps import build_coverage_map
 from locator.crs import from_wgs84, to_wgs84
 from locator.errors import InvalidParameter, PayloadTooLarge
 from locator.grid import blind_spots
+from locator.maps.coverage import build_coverage_map
 from locator.model import Facility
 from locator.progress import ProgressPoint
 from locator.storage import open_storage

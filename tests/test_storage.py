@@ -748,3 +748,17 @@ def test_history_survives_delete_and_recreate(storage):
         (3, None, "delete"),
         (1, "open", "insert"),
     ]
+
+
+def test_dry_run_upsert_counts_like_a_write_and_writes_nothing(storage):
+    first = Facility(id="t:1", name="撮镇司机之家", kind="driver_home", lon=117.3, lat=31.9)
+    storage.upsert_facilities([first])
+    version = storage.data_version()
+    added = Facility(id="t:2", name="新站", kind="other", lon=117.4, lat=31.8)
+    batch = [first.replace(name="撮镇镇司机之家"), added]
+    planned = storage.upsert_facilities(batch, dry_run=True)
+    assert (planned.inserted, planned.updated, planned.unchanged) == (["t:2"], ["t:1"], [])
+    assert planned.data_version == version == storage.data_version()
+    assert [f.name for f in storage.facilities()] == ["撮镇司机之家"]
+    written = storage.upsert_facilities(batch)
+    assert (written.inserted, written.updated) == (planned.inserted, planned.updated)

@@ -311,19 +311,25 @@ class Storage(ABC):
         return resolved
 
     def upsert_facilities(
-        self, facilities: Iterable[Facility], *, check_versions: bool = False
+        self,
+        facilities: Iterable[Facility],
+        *,
+        check_versions: bool = False,
+        dry_run: bool = False,
     ) -> WriteResult:
         """Insert new facilities and update changed ones, in one transaction.
 
         Facilities equal to what is stored are left alone (no version bump), so
         writing the same data twice changes nothing. With ``check_versions`` each
         facility's ``version`` must equal the stored one (optimistic locking), else
-        :class:`Conflict` and nothing is written.
+        :class:`Conflict` and nothing is written. With ``dry_run`` the same checks run
+        and the result says what would be inserted, updated and left unchanged, but
+        nothing is written.
         """
         batch = list(facilities)
         self.admin_index()  # build outside the write lock; checked again inside
         result = WriteResult()
-        with self._write() as tx:
+        with self._transaction() if dry_run else self._write() as tx:
             index = self.admin_index(tx)
             batch = self.resolve_ids(batch, tx)
             ids = [f.id for f in batch]
@@ -357,7 +363,7 @@ class Storage(ABC):
                     action = "update"
                 writes.append(f)
                 history.append(HistoryEntry(f.id, f.version, f.status, action, now))
-            if writes:
+            if writes and not dry_run:
                 self._upsert_rows(tx, writes)
                 self._insert_history(tx, history)
                 result.data_version = self._bump(tx)

@@ -142,7 +142,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     catalog = CatalogCache(storage, check_interval_s=settings.data_check_seconds)
     app.extensions["locator"] = AppState(settings, storage, catalog, clock)
 
-    from . import api, api_coverage, assets, embed, errors, i18n, pages, planner, security
+    from . import assets, embed, errors, i18n, pages, planner, security
+    from .api import coverage as api_coverage
+    from .api import facilities as api
 
     i18n.init_app(app)
     assets.init_app(app)

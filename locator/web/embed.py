@@ -55,7 +55,7 @@ from ..model import AMENITIES, KINDS, STATUSES
 from ..navigation import APP_LABELS
 from ..params import parse_filter
 from . import state
-from .api import respond
+from .api.facilities import respond
 from .assets import buffered
 from .caching import Answer
 from .errors import answers_json

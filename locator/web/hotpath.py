@@ -22,7 +22,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_host
 
 from . import AppState, security
-from .api import nearest_answer
+from .api.facilities import nearest_answer
 from .caching import Answer, plain_or_gzip, render
 
 Endpoint = Callable[[AppState, ImmutableMultiDict], Answer]

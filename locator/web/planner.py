@@ -17,16 +17,16 @@ from flask_babel import gettext as _
 from .. import planning, reports
 from ..clock import local_now, local_today
 from ..coverage import DEFAULT_COUNTED_KINDS, CoverageParams, CoverageReport
-from ..coverage_maps import build_coverage_map
 from ..errors import InvalidParameter
 from ..maps import label, map_parts
+from ..maps.coverage import build_coverage_map
 from ..model import KINDS, AdminUnit
 from ..params import _single, parse_bool, parse_int
 from ..planner import CoverageRequest, PlanRequest, ProgressRequest
 from ..progress import FREQUENCIES, ProgressPoint
 from . import state
-from .api import _reject_unknown
-from .api_coverage import planner
+from .api.coverage import planner
+from .api.facilities import _reject_unknown
 from .assets import map_assets
 from .i18n import current_lang
 from .pages import nonced_page

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .model import AMENITIES, KINDS, STATUSES
-from .openapi_coverage import coverage_paths, coverage_schemas
-from .places import LEVELS, MAX_LIMIT, MAX_QUERY_LENGTH
+from .. import __version__
+from ..model import AMENITIES, KINDS, STATUSES
+from ..places import LEVELS, MAX_LIMIT, MAX_QUERY_LENGTH
+from .coverage import coverage_paths, coverage_schemas
 
 
 def _param(

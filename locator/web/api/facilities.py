@@ -6,17 +6,17 @@ from collections.abc import Mapping
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from ..crs import from_wgs84
-from ..errors import InvalidParameter
-from ..geojson import feature_collection, page_links
-from ..nearest import DriveEstimate, Hit
-from ..openapi import openapi_document
-from ..params import NearestRequest, RouteRequest, parse_filter, parse_int, reject_unknown
-from ..places import MAX_LIMIT as PLACES_MAX_LIMIT
-from . import AppState, state
-from .bodies import read_json_object
-from .caching import Answer, render
-from .urls import absolute, site_url
+from ...crs import from_wgs84
+from ...errors import InvalidParameter
+from ...geojson import feature_collection, page_links
+from ...nearest import DriveEstimate, Hit
+from ...openapi import openapi_document
+from ...params import NearestRequest, RouteRequest, parse_filter, parse_int, reject_unknown
+from ...places import MAX_LIMIT as PLACES_MAX_LIMIT
+from .. import AppState, state
+from ..bodies import read_json_object
+from ..caching import Answer, render
+from ..urls import absolute, site_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -22,9 +22,9 @@ from folium.map import Layer
 from jinja2 import Template
 from markupsafe import Markup, escape
 
-from .config import tile_layers
-from .crs import from_wgs84, normalize_crs
-from .model import AMENITIES, KINDS, STATUSES, AdminUnit, Facility
+from ..config import tile_layers
+from ..crs import from_wgs84, normalize_crs
+from ..model import AMENITIES, KINDS, STATUSES, AdminUnit, Facility
 
 #: Marker colours by kind (colour-blind-safe where possible).
 KIND_COLORS = {

@@ -20,8 +20,19 @@ from folium.map import Layer
 from jinja2 import Template
 from markupsafe import Markup, escape
 
-from .coverage import CoverageReport, TownshipCoverage
-from .maps import (
+from ..coverage import CoverageReport, TownshipCoverage
+from ..model import KINDS, AdminUnit, Facility
+from ..planning import ProposedSite, township_status
+from ..reports import (
+    COVERED_COLORS,
+    LOCATED_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    covered_legend,
+    distance_class,
+    distance_legend,
+)
+from .facilities import (
     ANHUI_BOUNDS,
     KIND_COLORS,
     OSM_ATTRIBUTION,
@@ -34,17 +45,6 @@ from .maps import (
     boundaries_geojson,
     label,
     safe_text,
-)
-from .model import KINDS, AdminUnit, Facility
-from .planning import ProposedSite, township_status
-from .reports import (
-    COVERED_COLORS,
-    LOCATED_LABELS,
-    SOURCE_LABELS,
-    STATUS_LABELS,
-    covered_legend,
-    distance_class,
-    distance_legend,
 )
 
 MODES = ("distance", "covered")
@@ -358,7 +358,7 @@ def township_layer_data(
         tolerance = 0.001 if report.area is not None else 0.002
     by_code = {u.code: u for u in units}
     radius_km = report.params.radius_km
-    from .reports import DISTANCE_COLORS
+    from ..reports import DISTANCE_COLORS
 
     features, shapes = [], []
     for row in report.townships:

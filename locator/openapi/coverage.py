@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .coverage import DEFAULT_COUNTED_KINDS, DEMAND_WEIGHTS, MAX_RADIUS_KM
-from .grid import RESOLUTIONS
-from .model import KINDS
-from .planning import (
+from ..coverage import DEFAULT_COUNTED_KINDS, DEMAND_WEIGHTS, MAX_RADIUS_KM
+from ..grid import RESOLUTIONS
+from ..model import KINDS
+from ..planning import (
     CANDIDATE_SOURCES,
     DEMAND_SOURCES,
     MAX_CANDIDATE_POINTS,
     MAX_SITES,
     PLAN_METHODS,
 )
-from .progress import FREQUENCIES
+from ..progress import FREQUENCIES
 
 
 def _param(

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..clock import local_today
-from ..params import parse_bool
-from ..planner import CoverageRequest, GridRequest, Planner, PlanRequest, ProgressRequest
-from ..planning import PlanningData
-from . import state
-from .api import GEOJSON, _reject_unknown, respond
-from .bodies import read_json_object
-from .caching import Answer
+from ...clock import local_today
+from ...params import parse_bool
+from ...planner import CoverageRequest, GridRequest, Planner, PlanRequest, ProgressRequest
+from ...planning import PlanningData
+from .. import state
+from ..bodies import read_json_object
+from ..caching import Answer
+from .facilities import GEOJSON, _reject_unknown, respond
 
 bp = Blueprint("api_coverage", __name__, url_prefix="/api/v1")
 
