@@ -27,6 +27,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .errors import InvalidParameter
+from .messages import Message
 from .model import KINDS, STATUSES, AdminUnit, Facility
 from .nearest import chord_to_m, m_to_chord, unit_vectors
 
@@ -49,17 +50,15 @@ class CoverageParams:
 
     def __post_init__(self):
         if not 0 < self.radius_km <= MAX_RADIUS_KM:
-            raise InvalidParameter(
-                f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g}", field="radius_km"
-            )
+            raise InvalidParameter(Message("radius_range", high=MAX_RADIUS_KM), field="radius_km")
         if self.weight not in DEMAND_WEIGHTS:
             raise InvalidParameter(
-                f"weight must be one of {', '.join(DEMAND_WEIGHTS)}", field="weight"
+                Message("one_of", name="weight", choices=", ".join(DEMAND_WEIGHTS)), field="weight"
             )
         if not self.kinds <= set(KINDS) or not self.kinds:
-            raise InvalidParameter("kinds must be known facility kinds", field="kind")
+            raise InvalidParameter(Message("known_kinds"), field="kind")
         if not self.statuses <= set(STATUSES) or not self.statuses:
-            raise InvalidParameter("statuses must be known statuses", field="status")
+            raise InvalidParameter(Message("known_statuses"), field="status")
 
     @property
     def radius_m(self) -> float:
@@ -175,7 +174,9 @@ def select_area(
         if wanted:
             matches = [u for u in units if u.level == level and wanted in (u.name, u.code)]
             if not matches:
-                raise InvalidParameter(f"unknown {level} {wanted!r}", field=level)
+                raise InvalidParameter(
+                    Message("unknown_area", level=level, value=wanted), field=level
+                )
             return matches[0]
     return None
 

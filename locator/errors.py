@@ -2,12 +2,15 @@
 
 Each error knows its HTTP status, a machine-readable ``code`` and, where it
 applies, the ``field`` that caused it, so that every layer reports it the same
-way: ``{"error": {"code": ..., "message": ..., "field": ...}}``.
+way: ``{"error": {"code": ..., "message": ..., "field": ...}}``. A message raised as a
+:class:`~locator.messages.Message` also renders in Chinese (:meth:`LocatorError.message_in`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from .messages import translated
 
 
 class LocatorError(Exception):
@@ -21,6 +24,11 @@ class LocatorError(Exception):
         self.message = message
         self.field = field
         self.details = details
+
+    def message_in(self, lang: str) -> str:
+        """The message in ``lang`` (``zh`` or ``en``): a keyed
+        :class:`~locator.messages.Message` is looked up, other text is as raised."""
+        return translated(self.message, lang)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON error shape of the public contract."""

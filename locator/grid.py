@@ -15,6 +15,7 @@ from shapely.geometry import mapping
 
 from .coverage import CoverageParams, geodesic_area_m2, select_area
 from .errors import InvalidParameter
+from .messages import Message
 from .model import AdminUnit, Facility
 from .nearest import chord_to_m, unit_vectors
 
@@ -115,13 +116,13 @@ def area_geometry(units: Sequence[AdminUnit], city: str | None = None, county: s
     area = select_area(units, city, county)
     if area is not None:
         if area.geometry is None:
-            raise InvalidParameter(f"{area.name} has no polygon to lay a grid on", field=area.level)
+            raise InvalidParameter(Message("no_grid_polygon", area=area.name), field=area.level)
         return area.geometry
     top = [u.geometry for u in units if u.level == "province" and u.geometry is not None]
     if not top:
         top = [u.geometry for u in units if u.level == "city" and u.geometry is not None]
     if not top:
-        raise InvalidParameter("no polygon to lay a grid on", field="city")
+        raise InvalidParameter(Message("no_polygon"), field="city")
     return shapely.union_all(top)
 
 
@@ -144,7 +145,7 @@ def _cells_and_centres(geometry, resolution: int) -> tuple[list[str], np.ndarray
     """
     if resolution not in RESOLUTIONS:
         raise InvalidParameter(
-            f"resolution must be between {RESOLUTIONS.start} and {RESOLUTIONS.stop - 1}",
+            Message("resolution_range", low=RESOLUTIONS.start, high=RESOLUTIONS.stop - 1),
             field="resolution",
         )
     empty = ([], np.zeros(0), np.zeros(0))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidParameter
+from .messages import Message
 
 #: Facility kinds with their Chinese and English labels, in display order.
 KINDS: dict[str, dict[str, str]] = {
@@ -288,10 +289,13 @@ def _lookup(value: Any, index: dict[str, str], vocabulary: Mapping, field_name: 
     key = index.get(text.lower())
     if key is None:
         hint = suggest(text.lower(), index.keys())
-        message = f"unknown {field_name} {text!r}"
-        if hint is not None:
-            message += f"; did you mean {index[hint]!r}?"
-        message += f" (valid: {', '.join(vocabulary)})"
+        message = Message(
+            "unknown_term",
+            field=field_name,
+            value=text,
+            hint=index[hint] if hint is not None else None,
+            valid=", ".join(vocabulary),
+        )
         raise InvalidParameter(message, field=field_name)
     return key
 
@@ -333,13 +337,17 @@ def check_lon_lat(lon: Any, lat: Any) -> tuple[float, float]:
     values = []
     for name, value, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise InvalidParameter(f"{name} is required", field=name)
+            raise InvalidParameter(Message("required", name=name), field=name)
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise InvalidParameter(f"{name} must be a number, got {value!r}", field=name) from None
+            raise InvalidParameter(
+                Message("not_number", name=name, got=value), field=name
+            ) from None
         if not math.isfinite(number) or abs(number) > limit:
-            raise InvalidParameter(f"{name} must be between -{limit:g} and {limit:g}", field=name)
+            raise InvalidParameter(
+                Message("number_between", name=name, low=-limit, high=limit), field=name
+            )
         values.append(number)
     return values[0], values[1]
 
@@ -363,7 +371,7 @@ def parse_date(value: Any, field_name: str = "opened_on") -> dt.date | None:
         return dt.date(*parts)
     except (TypeError, ValueError):
         raise InvalidParameter(
-            f"{field_name} must be a date like 2024-05-01, got {value!r}", field=field_name
+            Message("date_like", name=field_name, got=value), field=field_name
         ) from None
 
 
@@ -378,10 +386,11 @@ def _clean_text(value: Any, field_name: str) -> str | None:
     limit = MAX_LENGTHS.get(field_name)
     if limit is not None and len(text) > limit:
         raise InvalidParameter(
-            f"{field_name} is {len(text)} characters long; the limit is {limit}", field=field_name
+            Message("text_length", name=field_name, length=len(text), limit=limit),
+            field=field_name,
         )
     if any(ord(ch) < 32 and ch not in "\t\n" for ch in text):
-        raise InvalidParameter(f"{field_name} contains control characters", field=field_name)
+        raise InvalidParameter(Message("control_characters", name=field_name), field=field_name)
     return text
 
 
@@ -394,12 +403,10 @@ def _parse_int(value: Any, field_name: str) -> int | None:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidParameter(
-            f"{field_name} must be a whole number, got {value!r}", field=field_name
+            Message("not_whole_number", name=field_name, got=value), field=field_name
         ) from None
     if not number.is_integer() or number < 0:
-        raise InvalidParameter(
-            f"{field_name} must be a whole number of 0 or more", field=field_name
-        )
+        raise InvalidParameter(Message("whole_number_min_0", name=field_name), field=field_name)
     return int(number)
 
 
@@ -413,11 +420,11 @@ def validate_facility(data: Mapping[str, Any]) -> Facility:
     lon, lat = check_lon_lat(data.get("lon"), data.get("lat"))
     name = _clean_text(data.get("name"), "name")
     if name is None:
-        raise InvalidParameter("name is required", field="name")
+        raise InvalidParameter(Message("required", name="name"), field="name")
     identifier = _clean_text(data.get("id"), "id")
     kind_value = data.get("kind")
     if kind_value is None or (isinstance(kind_value, str) and not kind_value.strip()):
-        raise InvalidParameter("kind is required", field="kind")
+        raise InvalidParameter(Message("required", name="kind"), field="kind")
     status_value = data.get("status")
     empty_status = status_value is None or (
         isinstance(status_value, str) and not status_value.strip()

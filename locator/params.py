@@ -16,6 +16,7 @@ import numpy as np
 from .catalog import FacilityFilter
 from .crs import normalize_crs, to_wgs84
 from .errors import InvalidParameter
+from .messages import Message
 from .model import STATUSES, check_lon_lat, parse_amenity, parse_kind, parse_status
 from .nearest import (
     DEFAULT_QUERY,
@@ -44,7 +45,8 @@ def reject_unknown(args: Mapping, allowed: Set[str], what: str = "parameter") ->
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise InvalidParameter(
-            f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(allowed))}", field=unknown[0]
+            Message("unknown_name", what=what, name=unknown[0], known=", ".join(sorted(allowed))),
+            field=unknown[0],
         )
 
 
@@ -57,20 +59,20 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     """``west,south,east,north`` in WGS-84 degrees."""
     parts = text.split(",")
     if len(parts) != 4:
-        raise InvalidParameter("bbox must be four numbers: west,south,east,north", field="bbox")
+        raise InvalidParameter(Message("bbox_numbers"), field="bbox")
     try:
         west, south, east, north = (float(p) for p in parts)
     except ValueError:
-        raise InvalidParameter(
-            "bbox must be four numbers: west,south,east,north", field="bbox"
-        ) from None
+        raise InvalidParameter(Message("bbox_numbers"), field="bbox") from None
     try:
         check_lon_lat(west, south)
         check_lon_lat(east, north)
     except InvalidParameter as exc:
-        raise InvalidParameter(f"bbox: {exc.message}", field="bbox") from None
+        raise InvalidParameter(
+            Message("prefixed", name="bbox", inner=exc.message), field="bbox"
+        ) from None
     if south > north:
-        raise InvalidParameter("bbox: south must not be above north", field="bbox")
+        raise InvalidParameter(Message("bbox_south_north"), field="bbox")
     return west, south, east, north
 
 
@@ -82,9 +84,11 @@ def parse_int(args: Mapping, name: str, default: int, low: int, high: int) -> in
     try:
         value = int(text)
     except ValueError:
-        raise InvalidParameter(f"{name} must be a whole number, got {text!r}", field=name) from None
+        raise InvalidParameter(
+            Message("not_whole_number", name=name, got=text), field=name
+        ) from None
     if not low <= value <= high:
-        raise InvalidParameter(f"{name} must be between {low} and {high}", field=name)
+        raise InvalidParameter(Message("int_between", name=name, low=low, high=high), field=name)
     return value
 
 
@@ -93,7 +97,7 @@ def parse_filter(args: Mapping) -> FacilityFilter:
     bbox_text = args.get("bbox")
     q = _single(args, "q")
     if q is not None and len(q) > 100:
-        raise InvalidParameter("q is limited to 100 characters", field="q")
+        raise InvalidParameter(Message("too_long_text", name="q", limit=100), field="q")
     return FacilityFilter(
         bbox=parse_bbox(bbox_text) if bbox_text is not None else None,
         kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
@@ -116,9 +120,9 @@ def parse_float(
     try:
         value = float(text)
     except ValueError:
-        raise InvalidParameter(f"{name} must be a number, got {text!r}", field=name) from None
+        raise InvalidParameter(Message("not_number", name=name, got=text), field=name) from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise InvalidParameter(f"{name} must be between {low:g} and {high:g}", field=name)
+        raise InvalidParameter(Message("number_between", name=name, low=low, high=high), field=name)
     return value
 
 
@@ -135,7 +139,7 @@ def parse_bool(args: Mapping, name: str, default: bool = False) -> bool:
         return True
     if text.lower() in _FALSE:
         return False
-    raise InvalidParameter(f"{name} must be true or false, got {text!r}", field=name)
+    raise InvalidParameter(Message("not_bool", name=name, got=text), field=name)
 
 
 def parse_datetime(args: Mapping, name: str) -> dt.datetime | None:
@@ -149,9 +153,7 @@ def parse_datetime(args: Mapping, name: str) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidParameter(
-            f"{name} must be an ISO date-time like 2026-11-30T08:00+08:00", field=name
-        ) from None
+        raise InvalidParameter(Message("datetime_like", name=name), field=name) from None
 
 
 def parse_crs(args: Mapping, name: str = "crs") -> str:
@@ -159,7 +161,9 @@ def parse_crs(args: Mapping, name: str = "crs") -> str:
     try:
         return normalize_crs(_single(args, name))
     except InvalidParameter as exc:
-        raise InvalidParameter(f"{name}: {exc.message}", field=name) from None
+        raise InvalidParameter(
+            Message("prefixed", name=name, inner=exc.message), field=name
+        ) from None
 
 
 def parse_point(args: Mapping, crs_field: str = "crs") -> tuple[float, float]:
@@ -318,7 +322,9 @@ class RouteRequest:
             try:
                 position = check_lon_lat(*position)
             except InvalidParameter as exc:
-                raise InvalidParameter(f"position: {exc.message}", field="position") from None
+                raise InvalidParameter(
+                    Message("prefixed", name="position", inner=exc.message), field="position"
+                ) from None
             if crs != "wgs84":
                 position = to_wgs84(*position, crs)
         return cls(

@@ -77,6 +77,7 @@ from .grid import (
     choose_resolution,
     grid_layout,
 )
+from .messages import Message
 from .model import AdminUnit, CandidateSite, Facility, parse_kind
 from .params import _single, _values, parse_bool, parse_float, parse_int
 from .progress import FREQUENCIES, ProgressPoint, progress_series
@@ -192,7 +193,9 @@ class PlanningData:
             while unit is not None and unit.code != parent.code:
                 unit = self.by_code.get(unit.parent_code) if unit.parent_code else None
             if unit is None:
-                raise InvalidParameter(f"county {county!r} is not in city {city!r}", field="county")
+                raise InvalidParameter(
+                    Message("county_not_in_city", county=county, city=city), field="county"
+                )
         return area
 
     def cities(self) -> list[AdminUnit]:
@@ -221,7 +224,9 @@ def parse_area(args: Mapping) -> tuple[str | None, str | None]:
     for name in ("city", "county"):
         value = _single(args, name)
         if value is not None and len(value) > MAX_AREA_TEXT:
-            raise InvalidParameter(f"{name} is limited to {MAX_AREA_TEXT} characters", field=name)
+            raise InvalidParameter(
+                Message("too_long_text", name=name, limit=MAX_AREA_TEXT), field=name
+            )
         out.append(value or None)
     return out[0], out[1]
 
@@ -231,13 +236,13 @@ def parse_coverage_params(args: Mapping) -> CoverageParams:
     the demand weight (``weight``)."""
     radius = parse_float(args, "radius_km", 5.0, 0.0, MAX_RADIUS_KM)
     if radius <= 0:
-        raise InvalidParameter(
-            f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g}", field="radius_km"
-        )
+        raise InvalidParameter(Message("radius_range", high=MAX_RADIUS_KM), field="radius_km")
     kinds = frozenset(parse_kind(v) for v in _values(args, "kind")) or DEFAULT_COUNTED_KINDS
     weight = _single(args, "weight") or "population"
     if weight not in DEMAND_WEIGHTS:
-        raise InvalidParameter(f"weight must be one of {', '.join(DEMAND_WEIGHTS)}", field="weight")
+        raise InvalidParameter(
+            Message("one_of", name="weight", choices=", ".join(DEMAND_WEIGHTS)), field="weight"
+        )
     return CoverageParams(radius_km=radius, kinds=kinds, weight=weight)
 
 
@@ -254,7 +259,7 @@ def parse_choice(args: Mapping, name: str, choices: Sequence[str], default: str)
     if value is None:
         return default
     if value not in choices:
-        raise InvalidParameter(f"{name} must be one of {', '.join(choices)}", field=name)
+        raise InvalidParameter(Message("one_of", name=name, choices=", ".join(choices)), field=name)
     return value
 
 
@@ -409,9 +414,9 @@ def listed_grid_resolution(
     cells = area_km2 / h3.average_hexagon_area(resolution, "km^2")
     if cells > MAX_LISTED_CELLS:
         raise PayloadTooLarge(
-            f"resolution {resolution} would list about {cells:,.0f} cells of this area; "
-            f"one answer lists at most {MAX_LISTED_CELLS:,}: choose a coarser resolution, "
-            f"a smaller area, or blind_only=true",
+            Message(
+                "grid_listed_cells", resolution=resolution, cells=cells, limit=MAX_LISTED_CELLS
+            ),
             field="resolution",
         )
     return resolution
@@ -426,8 +431,7 @@ def check_grid_size(
     _, cells = grid_estimate(data, city, county, resolution)
     if cells > MAX_GRID_CELLS:
         raise InvalidParameter(
-            f"resolution {resolution} would lay about {cells:,.0f} cells over this area; "
-            f"the limit is {MAX_GRID_CELLS:,}: choose a coarser resolution or a smaller area",
+            Message("grid_cells", resolution=resolution, cells=cells, limit=MAX_GRID_CELLS),
             field="resolution",
         )
 
@@ -495,7 +499,9 @@ def progress(
     """Open counted facilities and covered townships per period up to ``end`` (today, in
     Shanghai, by the caller's clock; see :func:`locator.progress.progress_series`)."""
     if freq not in FREQUENCIES:
-        raise InvalidParameter(f"freq must be one of {', '.join(FREQUENCIES)}", field="freq")
+        raise InvalidParameter(
+            Message("one_of", name="freq", choices=", ".join(FREQUENCIES)), field="freq"
+        )
     return progress_series(
         data.units,
         data.facilities,
@@ -1021,10 +1027,7 @@ def check_plan_size(
         pairs = demand_points * min(cells, max(1.0, in_reach))
         if pairs > 2 * MAX_COVER_PAIRS:
             raise PayloadTooLarge(
-                f"at resolution {resolution} this plan would compare about {pairs:,.0f} "
-                f"pairs of candidates and demand points within the radius; the limit is "
-                f"{MAX_COVER_PAIRS:,}: choose a coarser resolution, a smaller area or a "
-                f"smaller radius",
+                Message("cover_pairs", resolution=resolution, pairs=pairs, limit=MAX_COVER_PAIRS),
                 field="resolution",
             )
         all_pairs = demand_points * cells
@@ -1077,11 +1080,15 @@ def plan(
     params = params or CoverageParams()
     report_progress = on_progress or (lambda stage, share: None)
     if isinstance(sites, bool) or not isinstance(sites, int) or not 1 <= sites <= MAX_SITES:
-        raise InvalidParameter(f"sites must be a whole number from 1 to {MAX_SITES}", field="sites")
+        raise InvalidParameter(Message("sites_range", high=MAX_SITES), field="sites")
     if demand not in DEMAND_SOURCES:
-        raise InvalidParameter(f"demand must be one of {', '.join(DEMAND_SOURCES)}", field="demand")
+        raise InvalidParameter(
+            Message("one_of", name="demand", choices=", ".join(DEMAND_SOURCES)), field="demand"
+        )
     if method not in PLAN_METHODS:
-        raise InvalidParameter(f"method must be one of {', '.join(PLAN_METHODS)}", field="method")
+        raise InvalidParameter(
+            Message("one_of", name="method", choices=", ".join(PLAN_METHODS)), field="method"
+        )
     area = data.area(city, county)
     needs_grid = demand == "grid" or candidates == "grid"
     if needs_grid and cells is None:
@@ -1131,7 +1138,7 @@ def plan(
     if isinstance(candidates, CandidateSet):
         cands = cands.within(area)
     if not len(cands):
-        raise InvalidParameter("there are no candidate sites in this area", field="candidates")
+        raise InvalidParameter(Message("no_candidates"), field="candidates")
     report_progress("candidates", STAGES["candidates"])
 
     grid_field = "resolution" if needs_grid else "radius_km"
@@ -1318,7 +1325,7 @@ def what_if(
     """Coverage with temporary facilities added at ``points`` (storage is not touched)."""
     params = params or CoverageParams()
     if not len(points):
-        raise InvalidParameter("what_if needs at least one point", field="what_if")
+        raise InvalidParameter(Message("what_if_empty"), field="what_if")
     if before is None:
         before = coverage(data, params, city=city, county=county)
     sites = proposed_facilities(data, points, params)
@@ -1357,7 +1364,9 @@ def parse_plan_request(body: Mapping) -> dict:
     unknown = sorted(set(body) - PLAN_FIELDS)
     if unknown:
         raise InvalidParameter(
-            f"unknown field {unknown[0]!r}; known: {', '.join(sorted(PLAN_FIELDS))}",
+            Message(
+                "unknown_name", what="field", name=unknown[0], known=", ".join(sorted(PLAN_FIELDS))
+            ),
             field=unknown[0],
         )
     from .params import Args
@@ -1378,21 +1387,21 @@ def parse_plan_request(body: Mapping) -> dict:
         if value is None:
             continue
         if isinstance(value, dict | list):
-            raise InvalidParameter(f"{name} must be a single value", field=name)
+            raise InvalidParameter(Message("single_value", name=name), field=name)
         if name in ("radius_km", "resolution") and (
             isinstance(value, bool) or not isinstance(value, int | float | str)
         ):
-            raise InvalidParameter(f"{name} must be a number", field=name)
+            raise InvalidParameter(Message("number_only", name=name), field=name)
         scalars[name] = value
     kind = body.get("kind")
     if kind is not None:
         if isinstance(kind, str):
             kind = [kind]
         if not isinstance(kind, list) or not all(isinstance(k, str) for k in kind):
-            raise InvalidParameter("kind must be a kind or a list of kinds", field="kind")
+            raise InvalidParameter(Message("kind_list"), field="kind")
         scalars["kind"] = kind
     if "set_cover" in scalars and not isinstance(scalars["set_cover"], bool | str | int):
-        raise InvalidParameter("set_cover must be true or false", field="set_cover")
+        raise InvalidParameter(Message("bool_only", name="set_cover"), field="set_cover")
     args = Args(scalars)
     params = parse_coverage_params(args)
     city, county = parse_area(args)
@@ -1400,7 +1409,9 @@ def parse_plan_request(body: Mapping) -> dict:
     try:
         crs = normalize_crs(crs)
     except InvalidParameter as exc:
-        raise InvalidParameter(f"crs: {exc.message}", field="crs") from None
+        raise InvalidParameter(
+            Message("prefixed", name="crs", inner=exc.message), field="crs"
+        ) from None
 
     what = body.get("what_if")
     what_points = None
@@ -1409,17 +1420,17 @@ def parse_plan_request(body: Mapping) -> dict:
             what, crs=crs, field_name="what_if", default_name="拟建站点"
         )
         if not len(what_points):
-            raise InvalidParameter("what_if needs at least one point", field="what_if")
+            raise InvalidParameter(Message("what_if_empty"), field="what_if")
         if len(what_points) > MAX_SITES:
-            raise InvalidParameter(f"what_if takes at most {MAX_SITES} points", field="what_if")
+            raise InvalidParameter(Message("what_if_max", high=MAX_SITES), field="what_if")
 
     sites = body.get("sites")
     if sites is None and what_points is None:
-        raise InvalidParameter("sites is required: how many new sites to suggest", field="sites")
+        raise InvalidParameter(Message("sites_required"), field="sites")
     if sites is not None and (
         isinstance(sites, bool) or not isinstance(sites, int) or not 1 <= sites <= MAX_SITES
     ):
-        raise InvalidParameter(f"sites must be a whole number from 1 to {MAX_SITES}", field="sites")
+        raise InvalidParameter(Message("sites_range", high=MAX_SITES), field="sites")
     raw = body.get("candidates", "seats")
     if isinstance(raw, str):
         if raw not in CANDIDATE_SOURCES:

@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from .coverage import CoverageParams
 from .errors import InvalidParameter
 from .hours import SHANGHAI
+from .messages import Message
 from .model import AdminUnit, Facility
 from .nearest import chord_to_m, unit_vectors
 from .storage import HistoryEntry
@@ -52,10 +53,12 @@ class ProgressPoint:
 def period_ends(freq: str, end: dt.date, periods: int | None = None) -> list[dt.date]:
     """The last day of each of the ``periods`` periods up to ``end`` (oldest first)."""
     if freq not in FREQUENCIES:
-        raise InvalidParameter(f"freq must be one of {', '.join(FREQUENCIES)}", field="freq")
+        raise InvalidParameter(
+            Message("one_of", name="freq", choices=", ".join(FREQUENCIES)), field="freq"
+        )
     periods = periods or FREQUENCIES[freq]
     if not 1 <= periods <= 3660:
-        raise InvalidParameter("periods must be between 1 and 3660", field="periods")
+        raise InvalidParameter(Message("periods_range"), field="periods")
     ends = []
     if freq == "daily":
         ends = [end - dt.timedelta(days=i) for i in range(periods)]
@@ -125,7 +128,7 @@ def progress_series(
     if city is not None:
         wanted = [u for u in cities.values() if city in (u.name, u.code)]
         if not wanted:
-            raise InvalidParameter(f"unknown city {city!r}", field="city")
+            raise InvalidParameter(Message("unknown_area", level="city", value=city), field="city")
         cities = {wanted[0].code: wanted[0]}
     by_code = {u.code: u for u in units}
     townships = [u for u in units if u.level == "township"]

@@ -14,9 +14,14 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..errors import Busy, LocatorError, StorageError
+from ..messages import Message
+from .i18n import current_lang
 
 _HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    412: "precondition_failed",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
@@ -56,12 +61,14 @@ def _wants_json() -> bool:
     return request.blueprint in JSON_BLUEPRINTS or getattr(view, "answers_json", False)
 
 
-def _respond(status: int, body: dict, headers: list | None = None):
+def _respond(status: int, body: dict, headers: list | None = None, page_text: str | None = None):
+    """JSON ``body``, or the error page: the status's own text, else ``page_text`` (the
+    message in the page's language), else the body's message."""
     headers = [(k, v) for k, v in (headers or []) if k.lower() != "content-type"]
     if _wants_json():
         return jsonify(body), status, headers
     message = _PAGE_MESSAGES.get(status)
-    message = gettext(message) if message else body["error"]["message"]
+    message = gettext(message) if message else page_text or body["error"]["message"]
     return render_template("error.html", status=status, message=message), status, headers
 
 
@@ -85,12 +92,17 @@ def public_error(exc: LocatorError) -> tuple[dict, list[tuple[str, str]]]:
     return exc.to_dict(), []
 
 
+def respond_error(exc: LocatorError):
+    """The answer to ``exc``: the JSON error shape or the error page in the page's
+    language."""
+    body, headers = public_error(exc)
+    page_text = None if isinstance(exc, StorageError) else exc.message_in(current_lang())
+    return _respond(exc.status, body, headers, page_text)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
-
-    @app.errorhandler(LocatorError)
-    def locator_error(exc: LocatorError):
-        return _respond(exc.status, *public_error(exc))
+    app.errorhandler(LocatorError)(respond_error)
 
     @app.errorhandler(RecursionError)
     def too_deep(exc: RecursionError):
@@ -103,6 +115,7 @@ def init_app(app: Flask) -> None:
                     "field": "body",
                 }
             },
+            page_text=Message("nested_too_deep").translated(current_lang()),
         )
 
     @app.errorhandler(MemoryError)

@@ -162,7 +162,7 @@ def compute(page: PageRequest, *, need_blind: bool = True) -> Computed:
             error = (
                 _("There are no candidate sites of this kind in this area.")
                 if exc.field == "candidates"
-                else exc.message
+                else exc.message_in(page.lang)
             )
     blind = None
     if page.blind and need_blind:
