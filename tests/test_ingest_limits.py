@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from locator import ingest
 from locator.cli import main
 from locator.errors import PayloadTooLarge, UnsupportedFormat
 from locator.ingest import (
@@ -27,6 +26,7 @@ from locator.ingest import (
     MAX_ZIP_RATIO,
     MAX_ZIP_UNCOMPRESSED,
     import_file,
+    limits,
     read_table,
 )
 from locator.storage import open_storage
@@ -432,7 +432,7 @@ def test_csv_encoding_error_names_its_byte_in_a_long_file(tmp_path):
 
 def test_csv_line_longer_than_the_limit_is_refused(tmp_path):
     path = tmp_path / "one_line.csv"
-    path.write_bytes(HEADER.encode() + b"x" * (ingest.MAX_CSV_LINE + 10))
+    path.write_bytes(HEADER.encode() + b"x" * (limits.MAX_CSV_LINE + 10))
     with pytest.raises(PayloadTooLarge, match="line 2 of the CSV file is longer"):
         read_table(path)
 
@@ -458,7 +458,7 @@ def test_tables_too_wide_for_memory_are_refused(tmp_path, monkeypatch):
     sloppy = tmp_path / "sloppy.csv"
     sloppy.write_text(HEADER.rstrip("\n") + "," * 5000 + "\n站,117.2,31.8,驿站\n", encoding="utf-8")
     assert read_table(sloppy).headers == ["名称", "经度", "纬度", "类型"]
-    monkeypatch.setattr(ingest, "MAX_CELLS", 400)
+    monkeypatch.setattr(limits, "MAX_CELLS", 400)
     rows = tmp_path / "rows.csv"
     rows.write_bytes(HEADER.encode() + csv_rows(2, 200))
     with pytest.raises(PayloadTooLarge, match="more than 400 cells: 4 columns from row 102"):
