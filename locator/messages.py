@@ -32,7 +32,7 @@ def _unknown_term_zh(p: Mapping[str, Any]) -> str:
     label, vocabulary = {
         "kind": ("类型", KINDS),
         "status": ("状态", STATUSES),
-        "amenity": ("设施", AMENITIES),
+        "amenity": ("服务设施", AMENITIES),
     }[p["field"]]
     text = f"无法识别的{label}“{p['value']}”"
     if p.get("hint"):

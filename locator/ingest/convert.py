@@ -23,10 +23,9 @@ from typing import Any
 from ..crs import normalize_crs
 from ..errors import InvalidParameter, ValidationFailed
 from ..hours import is_valid_hours
+from ..messages import translated
 from ..model import (
-    AMENITIES,
     KINDS,
-    STATUSES,
     Facility,
     parse_amenity,
     parse_kind,
@@ -78,45 +77,6 @@ def _split_items(value: Any) -> list[str]:
     for sep in _AMENITY_SEPARATORS[1:]:
         text = text.replace(sep, ",")
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-_ZH_VOCAB = {
-    "kind": ("类型", KINDS),
-    "status": ("状态", STATUSES),
-    "amenity": ("服务设施", AMENITIES),
-}
-
-
-def _zh_message(message: str) -> str:
-    """A Chinese rendering of the model's English validation messages."""
-    match = re.match(r"unknown (kind|status|amenity) '(.*?)'(?:; did you mean '(\w+)'\?)?", message)
-    if match:
-        label, vocabulary = _ZH_VOCAB[match.group(1)]
-        text = f"无法识别的{label}“{match.group(2)}”"
-        hint = match.group(3)
-        if hint:
-            text += f"，是否应为“{vocabulary[hint]['zh']}”({hint})？"
-        return text + f" 可选：{'、'.join(v['zh'] for v in vocabulary.values())}"
-    patterns = (
-        (r"\w+ is required$", lambda m: "不能为空"),
-        (r"\w+ must be a number, got (.*)$", lambda m: f"必须是数字，实际为 {m.group(1)}"),
-        (
-            r"\w+ is (\d+) characters long; the limit is (\d+)",
-            lambda m: f"长度为 {m.group(1)} 个字符，超过上限 {m.group(2)}",
-        ),
-        (r"\w+ contains control characters", lambda m: "含有控制字符"),
-        (r"\w+ must be a whole number", lambda m: "必须是大于等于 0 的整数"),
-        (r"\w+ must be a date like", lambda m: "日期无法识别，应写作 2024-05-01 这样的格式"),
-        (
-            r"(\w+) must be between (\S+) and (\S+)",
-            lambda m: f"必须在 {m.group(2)} 到 {m.group(3)} 之间",
-        ),
-    )
-    for pattern, render in patterns:
-        found = re.match(pattern, message)
-        if found:
-            return render(found)
-    return message
 
 
 _PLACEHOLDERS = {"lon": 117.0, "lat": 31.0, "name": "-", "kind": "other"}
@@ -204,7 +164,9 @@ class _Conversion:
         zh: str | None = None,
     ) -> None:
         """Record a row error (in Chinese too: ``zh`` or the rendering of ``message``)."""
-        self.errors.append(RowIssue(row, name, column, message, value, zh or _zh_message(message)))
+        self.errors.append(
+            RowIssue(row, name, column, message, value, zh or translated(message, "zh"))
+        )
 
 
 def _start(
