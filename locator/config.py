@@ -100,7 +100,13 @@ class Settings:
     max_upload_mb: float = 20.0
     page_limit_default: int = 100
     page_limit_max: int = 1000
+    #: Signs session cookies; required when several workers or machines serve.
     secret_key: str = ""
+    #: Shared store for the workers' rate-limit counters (``redis://host:6379/0``).
+    redis_url: str = ""
+    #: Sign-in attempts allowed per client address and per account name.
+    login_limit: str = "10 per minute;50 per day"
+    session_hours: float = 12.0
     drive_detour_factor: float = 1.3
     drive_speed_kmh: float = 50.0
     max_route_body_kb: float = 512.0

@@ -105,3 +105,31 @@ class Busy(LocatorError):
     def __init__(self, message: str, *, retry_after: int = 30, field: str | None = None):
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+class Unauthorized(LocatorError):
+    """No valid credentials: a wrong name or password, a disabled account, a bad token."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(LocatorError):
+    """The caller is known but may not do this (role, or a facility outside its areas)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class PreconditionFailed(LocatorError):
+    """``If-Match`` names a version that is no longer the stored one."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class PreconditionRequired(LocatorError):
+    """A change that must say which version it changes (``If-Match``) did not."""
+
+    status = 428
+    code = "precondition_required"

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from locator.cli import main
+from locator.errors import LocatorError
 from locator.storage import open_storage
 
 BAD_CSV = """名称,经度,纬度,类型,服务设施
@@ -116,3 +117,136 @@ def test_usage_errors_are_clear(run, initialised, tmp_path, args, message):
     result = run(*[a.replace("{file}", str(path)) for a in args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+# ---- locator user ------------------------------------------------------------------------
+NOW = "2026-12-01T09:00:00+08:00"
+SECRET = "correct horse battery"
+
+
+def _user_cli(url):
+    """``locator --database url user ...`` with standard input, at a fixed time."""
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(
+            main,
+            ["--database", url, "user", *args],
+            input=input,
+            env={"LOCATOR_NOW": NOW},
+            catch_exceptions=False,
+        )
+
+    return invoke
+
+
+def test_user_commands_from_add_to_revoke(initialised):
+    from locator.accounts import Accounts
+    from locator.clock import FixedClock, clock_from_text
+
+    user = _user_cli(initialised)
+    added = user("add", "root", "--role", "admin", "--password-stdin", input=SECRET + "\n")
+    assert added.exit_code == 0, added.output
+    asked = user(
+        "add", "张三", "--role", "editor", "--area", "340122", "--area", "340100", "--lang", "en",
+        input=f"{SECRET}\n{SECRET}\n",
+    )  # fmt: skip
+    assert asked.exit_code == 0, asked.output
+    assert "added user 张三 (editor)" in asked.output
+    assert SECRET not in asked.output  # hidden input
+
+    issued = user("token", "张三", "--label", "导入脚本")
+    assert issued.exit_code == 0, issued.output
+    [plaintext] = issued.stdout.split()
+    assert plaintext.startswith("lct_")
+    assert "只显示这一次" in issued.stderr
+    english = user("token", "张三", "--lang", "en")
+    assert "it will not be shown again" in english.stderr
+
+    listed = user("list", "--lang", "en")
+    assert listed.exit_code == 0
+    assert listed.output.splitlines() == [
+        "name\trole\tareas\tstate\ttokens",
+        "root\tadmin\t—\tactive\t0",
+        "张三\teditor\t肥东县 (340122)，合肥市 (340100)\tactive\t2",
+    ]
+    tokens = user("tokens", "张三", "--lang", "en").output.splitlines()
+    assert tokens[0] == "id\tlabel\tcreated\tlast used\trevoked"
+    assert tokens[1].split("\t")[1:] == ["导入脚本", "2026-12-01 09:00", "—", "—"]
+    assert plaintext not in "\n".join(tokens)
+    token_id = tokens[1].split("\t")[0]
+
+    with open_storage(initialised) as storage:
+        people = Accounts(storage, FixedClock(clock_from_text(NOW)()))
+        assert people.user_for_token(plaintext).areas == ("340122", "340100")
+        assert people.authenticate("张三", SECRET).role == "editor"
+        version = storage.data_version()
+
+    assert user("revoke", token_id).exit_code == 0
+    assert user("disable", "张三").output.strip() == "已停用用户 张三"
+    assert "停用\t1" in user("list").output
+    assert user("enable", "张三").exit_code == 0
+    changed = user("passwd", "张三", input="a new long secret\na new long secret\n")
+    assert changed.exit_code == 0, changed.output
+
+    with open_storage(initialised) as storage:
+        people = Accounts(storage, FixedClock(clock_from_text(NOW)()))
+        with pytest.raises(LocatorError):
+            people.user_for_token(plaintext)
+        with pytest.raises(LocatorError):
+            people.authenticate("张三", SECRET)
+        assert people.authenticate("张三", "a new long secret").name == "张三"
+        events = storage.account_events()
+        assert storage.data_version() == version
+    assert {e.actor for e in events} == {"cli"}
+    assert [e.action for e in reversed(events)] == [
+        "user.add",
+        "user.add",
+        "token.issue",
+        "token.issue",
+        "token.revoke",
+        "user.disable",
+        "user.enable",
+        "user.password",
+    ]
+    assert {e.at.isoformat() for e in events} == {"2026-12-01T01:00:00+00:00"}
+
+
+@pytest.fixture(scope="module")
+def user_cli(shipped_sqlite_url):
+    user = _user_cli(shipped_sqlite_url)
+    made = user("add", "taken", "--role", "viewer", "--password-stdin", input=SECRET + "\n")
+    assert made.exit_code == 0, made.output
+    return user
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["add", "ed", "--role", "editor", "--password-stdin"], SECRET, "error [area]: an editor"),
+        (["add", "ed", "--role", "editor", "--area", "999999"], "", "error [area]: area '999999'"),
+        (["add", "ed", "--role", "viewer", "--area", "340100"], "", "error [area]: the viewer"),
+        (["add", "a b", "--role", "viewer"], "", "error [name]:"),
+        (["add", "ed", "--role", "viewer", "--password-stdin"], "short", "error [password]:"),
+        (["add", "ed", "--role", "viewer", "--password-stdin"], "ed", "error [password]:"),
+        (
+            ["add", "ed", "--role", "viewer"],
+            f"{SECRET}\nsomething else\n",
+            "[password]: 两次输入的密码不一致",
+        ),
+        (["add", "TAKEN", "--role", "viewer", "--password-stdin"], SECRET, "is taken"),
+        (["add", "ed", "--role", "owner"], "", "'owner' is not one of"),
+        (["passwd", "nobody"], "", "error [name]: no user named 'nobody'"),
+        (["disable", "nobody"], "", "error [name]:"),
+        (["token", "nobody"], "", "error [name]:"),
+        (["tokens", "nobody"], "", "error [name]:"),
+        (["revoke", "999"], "", "error [token_id]: no API token with id 999"),
+        (["revoke", "x"], "", "'x' is not a valid integer"),
+    ],
+)
+def test_user_errors_exit_2_naming_the_field(user_cli, shipped_sqlite_url, args, stdin, message):
+    result = user_cli(*args, input=stdin + "\n")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    with open_storage(shipped_sqlite_url) as storage:
+        assert [u.name for u in storage.users()] == ["taken"]

@@ -13,7 +13,9 @@ import shapely
 from click.testing import CliRunner
 from shapely.geometry import box
 
+from locator.accounts import User
 from locator.cli import main as cli_main
+from locator.clock import FixedClock
 from locator.errors import Conflict, NotFound, StorageError
 from locator.model import AdminUnit, CandidateSite, Facility
 from locator.storage import base, open_storage
@@ -115,6 +117,19 @@ def _set_schema_version(storage, version: int | None) -> None:
             storage._write_meta(tx, "schema_version", str(version))
 
 
+def _as_made_by(storage, version: int) -> None:
+    """The tables as locator of schema ``version`` made them: what later versions added is
+    dropped (version 1 recorded no version)."""
+    with storage._transaction() as tx:
+        if version < 3:
+            tx.execute("ALTER TABLE facility_history DROP COLUMN actor")
+            for table in ("account_events", "api_tokens", "users"):
+                tx.execute(f"DROP TABLE {table}")
+        if version < 2:
+            tx.execute("ALTER TABLE facility_history DROP COLUMN snapshot")
+    _set_schema_version(storage, version if version > 1 else None)
+
+
 def test_schema_version_is_recorded_and_checked(database_url):
     with open_storage(database_url) as store:
         assert store.schema_version() is None
@@ -131,17 +146,15 @@ def test_locator_init_upgrades_a_version_1_database(storage):
     storage.upsert_facilities([facility("a"), facility("b", lon=117.5, lat=32.0)])
     storage.delete_facility("b")
     facilities, history, *rest = snapshot(storage)
-    with storage._transaction() as tx:  # the tables as version 1 made them
-        tx.execute("ALTER TABLE facility_history DROP COLUMN snapshot")
-    _set_schema_version(storage, None)
+    _as_made_by(storage, 1)
     assert storage.schema_version() == 1
     with pytest.raises(
-        StorageError, match="version 1 and this locator needs 2: run `locator init` to upgrade them"
+        StorageError, match="version 1 and this locator needs 3: run `locator init` to upgrade them"
     ):
         storage.check_schema()
 
     storage.init_schema()
-    assert storage.schema_version() == base.SCHEMA_VERSION == 2
+    assert storage.schema_version() == base.SCHEMA_VERSION == 3
     storage.check_schema()
     # every row kept; the old deletion has no copy of "b" (version 1 kept none)
     assert snapshot(storage) == (
@@ -170,7 +183,7 @@ def test_the_history_keeps_a_deleted_facility_as_it_was(storage):
     kept = storage.get_facility("a")
     storage.delete_facility("a")
     [insert, delete] = storage.history("a")
-    assert (insert.action, insert.facility) == ("insert", None)
+    assert (insert.action, insert.facility) == ("insert", kept)  # since schema version 3
     assert delete.action == "delete" and delete.facility == kept
     assert delete.facility.amenities == frozenset({"shower", "parking"})
 
@@ -762,3 +775,210 @@ def test_dry_run_upsert_counts_like_a_write_and_writes_nothing(storage):
     assert [f.name for f in storage.facilities()] == ["撮镇司机之家"]
     written = storage.upsert_facilities(batch)
     assert (written.inserted, written.updated) == (planned.inserted, planned.updated)
+
+
+# ---- schema version 3: who made each change, accounts -------------------------------------
+def _raw_rows(storage, sql: str) -> list[dict]:
+    with storage._transaction() as tx:
+        return [dict(row) for row in tx.execute(sql).fetchall()]
+
+
+def test_locator_init_upgrades_a_version_2_database(storage):
+    """A database of version 2 (history without actor, only deletions with a copy, no
+    accounts) is brought to version 3 by ``locator init`` with every row kept."""
+    storage.upsert_facilities([facility("a", status="planned"), facility("b", lon=117.5)])
+    storage.upsert_facilities([facility("a", status="open")])
+    storage.delete_facility("b", actor="cli")
+    facilities, history, *rest = snapshot(storage)
+    _as_made_by(storage, 2)
+    with storage._transaction() as tx:  # version 2 kept a copy for deletions only
+        tx.execute("UPDATE facility_history SET snapshot = NULL WHERE action <> 'delete'")
+    rows = _raw_rows(storage, "SELECT * FROM facility_history ORDER BY seq")
+    assert [(r["facility_id"], r["action"], r["snapshot"] is not None) for r in rows] == [
+        ("a", "insert", False),
+        ("b", "insert", False),
+        ("a", "update", False),
+        ("b", "delete", True),
+    ]
+    assert "actor" not in rows[0]
+    assert storage.schema_version() == 2
+    with pytest.raises(
+        StorageError, match="version 2 and this locator needs 3: run `locator init`"
+    ):
+        storage.check_schema()
+
+    storage.init_schema()
+    assert storage.schema_version() == base.SCHEMA_VERSION == 3
+    storage.check_schema()
+    kept = [
+        dataclasses.replace(e, actor=None, facility=e.facility if e.action == "delete" else None)
+        for e in history
+    ]
+    assert snapshot(storage) == (facilities, kept, *rest)
+    assert storage.history("b")[-1].facility.name == "司机之家 b"
+    columns = _raw_rows(storage, "SELECT * FROM facility_history")[0]
+    assert {"snapshot", "actor"} <= set(columns)
+    for table in ("users", "api_tokens", "account_events"):
+        assert _raw_rows(storage, f"SELECT * FROM {table}") == []
+    # the new tables and column work
+    storage.add_user(ALICE, "$argon2id$x", actor="cli", at=ALICE.created_at)
+    assert storage.users() == [ALICE]
+    storage.upsert_facilities([facility("a", status="closed")], actor="user:alice")
+    assert storage.history("a")[-1].actor == "user:alice"
+    storage.init_schema()  # and once is enough
+    assert storage.users() == [ALICE]
+
+
+def test_history_keeps_who_made_each_change_and_the_facility_it_left(storage):
+    storage.replace_admin_units([CITY, COUNTY, TOWNSHIP])
+    storage.upsert_facilities([facility("a", status="planned")], actor="import:stations.xlsx")
+    planned = storage.get_facility("a")
+    storage.upsert_facilities([facility("a", status="planned")], actor="user:bob")  # unchanged
+    storage.upsert_facilities([facility("a", status="open")], dry_run=True, actor="user:bob")
+    storage.upsert_facilities([facility("a", status="open")], actor="token:3 (alice)")
+    opened = storage.get_facility("a")
+    storage.delete_facility("a", actor="cli")
+    storage.upsert_facilities([facility("z")])  # nobody said who
+
+    entries = storage.history("a")
+    assert [(e.version, e.action, e.status, e.actor) for e in entries] == [
+        (1, "insert", "planned", "import:stations.xlsx"),
+        (2, "update", "open", "token:3 (alice)"),
+        (3, "delete", None, "cli"),
+    ]
+    assert [e.facility for e in entries] == [planned, opened, opened]
+    assert entries[0].facility.township_code == "340104001"
+    assert entries[1].facility.version == 2 and entries[1].facility.status == "open"
+    assert storage.history("z")[0].actor is None
+    assert storage.history("z")[0].facility == storage.get_facility("z")
+
+
+def test_progress_counts_the_same_with_a_copy_in_every_history_row(storage):
+    """Progress reads the copies of deleted facilities only: inserts and updates that now
+    carry one change nothing."""
+    from locator.progress import progress_series
+
+    clock = FixedClock(dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC))
+    store = open_storage(storage.url, clock=clock)
+    try:
+        store.replace_admin_units([CITY, COUNTY, TOWNSHIP])
+        store.upsert_facilities([facility("a", status="planned"), facility("b")])
+        clock.set(dt.datetime(2026, 4, 10, 12, tzinfo=dt.UTC))
+        store.upsert_facilities([facility("a", status="open")], actor="user:alice")
+        clock.set(dt.datetime(2026, 5, 10, 12, tzinfo=dt.UTC))
+        store.delete_facility("b", actor="user:alice")
+        history = store.history()
+        assert all(e.facility is not None for e in history)
+        args = (store.admin_units(), store.facilities())
+        kwargs = dict(end=dt.date(2026, 6, 30), freq="monthly", periods=4)
+        with_copies = progress_series(*args, history, **kwargs)
+        deletions_only = [
+            e if e.action == "delete" else dataclasses.replace(e, facility=None, actor=None)
+            for e in history
+        ]
+        assert progress_series(*args, deletions_only, **kwargs) == with_copies
+        totals = [(p.period_end.month, p.open_facilities) for p in with_copies if p.city is None]
+        assert totals == [(3, 1), (4, 2), (5, 1), (6, 1)]
+    finally:
+        store.close()
+
+
+ALICE = User(
+    "张三.hf",
+    "editor",
+    ("340122", "340100"),
+    False,
+    dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC),
+)
+
+
+def test_accounts_round_trip_and_leave_the_data_version_alone(storage):
+    storage.upsert_facilities([facility("a")])
+    version, writes = storage.data_version(), base.local_writes()
+    at = dt.datetime(2026, 12, 1, 2, 30, tzinfo=dt.UTC)
+    viewer = User("viewer-1", "viewer", (), False, at, at)
+    storage.add_user(viewer, "$argon2id$viewer", actor="user:root", at=at)
+    storage.add_user(ALICE, "$argon2id$alice", actor="cli", at=ALICE.created_at)
+    assert storage.users() == [viewer, ALICE]  # by name, code point order
+    assert storage.get_user("张三.hf") == ALICE
+    assert storage.user_credentials("张三.hf") == (ALICE, "$argon2id$alice")
+    assert storage.user_credentials("nobody") is None
+    with pytest.raises(NotFound) as missing:
+        storage.get_user("nobody")
+    assert missing.value.field == "name"
+    with pytest.raises(Conflict) as taken:
+        storage.add_user(ALICE, "$argon2id$other", actor="cli", at=at)
+    assert taken.value.field == "name"
+
+    later = at + dt.timedelta(hours=1)
+    changed = dataclasses.replace(ALICE, role="viewer", areas=(), disabled=True)
+    storage.update_user(changed, actor="user:root", action="user.role", at=later, details={"x": 1})
+    assert storage.user_credentials("张三.hf") == (changed, "$argon2id$alice")
+    storage.update_user(
+        dataclasses.replace(changed, password_changed_at=later),
+        password_hash="$argon2id$new",
+        actor="cli",
+        action="user.password",
+        at=later,
+    )
+    assert storage.user_credentials("张三.hf")[1] == "$argon2id$new"
+    storage.replace_password_hash("张三.hf", "$argon2id$rehashed")  # not recorded
+    assert storage.user_credentials("张三.hf") == (
+        dataclasses.replace(changed, password_changed_at=later),
+        "$argon2id$rehashed",
+    )
+    with pytest.raises(NotFound):
+        storage.update_user(viewer.__class__("ghost", "viewer"), actor="cli", action="x", at=at)
+
+    events = storage.account_events()
+    assert [(e.actor, e.action, e.target) for e in events] == [
+        ("cli", "user.password", "张三.hf"),
+        ("user:root", "user.role", "张三.hf"),
+        ("cli", "user.add", "张三.hf"),
+        ("user:root", "user.add", "viewer-1"),
+    ]
+    assert events[1].details == {"x": 1} and events[1].at == later
+    assert events[2].details == {"role": "editor", "areas": ["340122", "340100"]}
+    assert [e.seq for e in storage.account_events(limit=2)] == [e.seq for e in events[:2]]
+    assert (storage.data_version(), base.local_writes()) == (version, writes)
+
+
+def test_api_tokens_are_stored_by_hash_and_revoked_once(storage):
+    at = ALICE.created_at
+    storage.add_user(ALICE, "$argon2id$alice", actor="cli", at=at)
+    version = storage.data_version()
+    first = storage.add_token("张三.hf", "导入脚本", "a" * 64, actor="cli", at=at)
+    second = storage.add_token("张三.hf", "", "b" * 64, actor="user:root", at=at)
+    assert (first.owner, first.label, first.created_at, first.active) == (
+        "张三.hf",
+        "导入脚本",
+        at,
+        True,
+    )
+    assert second.id > first.id
+    assert storage.token_by_hash("a" * 64) == first
+    assert storage.token_by_hash("c" * 64) is None
+    assert storage.api_tokens("张三.hf") == storage.api_tokens() == [first, second]
+    assert storage.api_tokens("nobody") == []
+    with pytest.raises(NotFound):
+        storage.add_token("nobody", "", "d" * 64, actor="cli", at=at)
+    with pytest.raises(Exception):  # noqa: B017 - the unique index, whatever the driver
+        storage.add_token("张三.hf", "again", "a" * 64, actor="cli", at=at)
+
+    used = at + dt.timedelta(minutes=5)
+    storage.touch_token(first.id, used)
+    assert storage.token_by_hash("a" * 64).last_used_at == used
+    revoked = storage.revoke_token(first.id, actor="user:root", at=used)
+    assert revoked == dataclasses.replace(first, last_used_at=used, revoked_at=used)
+    assert storage.revoke_token(first.id, actor="cli", at=used + dt.timedelta(1)) == revoked
+    with pytest.raises(NotFound) as unknown:
+        storage.revoke_token(9999, actor="cli", at=used)
+    assert unknown.value.field == "token_id"
+    assert [(e.actor, e.action, e.details) for e in storage.account_events()] == [
+        ("user:root", "token.revoke", {"token_id": first.id, "label": "导入脚本"}),
+        ("user:root", "token.issue", {"token_id": second.id, "label": ""}),
+        ("cli", "token.issue", {"token_id": first.id, "label": "导入脚本"}),
+        ("cli", "user.add", {"role": "editor", "areas": ["340122", "340100"]}),
+    ]
+    assert storage.data_version() == version

@@ -21,6 +21,7 @@ from typing import Any
 
 import shapely
 
+from ..accounts import AccountEvent, Token, User
 from ..admin_units import AdminIndex
 from ..clock import Clock, system_clock, utc_now
 from ..errors import Conflict, InvalidParameter, NotFound, StorageError
@@ -51,16 +52,20 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One change of a facility: its version, status and what happened."""
+    """One change of a facility: its version, status, what happened and who did it."""
 
     facility_id: str
     version: int
     status: str | None
     action: str  # "insert", "update" or "delete"
     changed_at: dt.datetime
-    #: A deleted facility as it was (deletions recorded since schema version 2), so that
-    #: past progress periods still count it.
+    #: The facility as the write left it (insert, update) or as it was (delete), so that
+    #: past progress periods still count a deleted one and an edit can be compared or
+    #: reverted. Kept for deletions since schema version 2, for every change since 3.
     facility: Facility | None = None
+    #: Who made the write ("user:alice", "token:3 (alice)", "import:file.xlsx", "cli",
+    #: "report:17"); None where it was not said, and for changes before schema version 3.
+    actor: str | None = None
 
 
 _local_writes = 0
@@ -83,7 +88,8 @@ def new_facility_id() -> str:
 #: The version of the tables this code reads and writes. A database records its own in
 #: ``meta.schema_version``: ``locator init`` brings an older database up through the
 #: backend's :attr:`Storage.MIGRATIONS`, keeping its data; a newer one is refused.
-SCHEMA_VERSION = 2  # 2: the history keeps a deleted facility as it was
+SCHEMA_VERSION = 3  # 2: the history keeps a deleted facility as it was
+#                    3: accounts, API tokens, account events; who made each change
 
 
 class Storage(ABC):
@@ -220,6 +226,55 @@ class Storage(ABC):
     def _select_candidates(self, kind: str | None) -> list[CandidateSite]:
         """Stored candidate sites, ordered by id."""
 
+    @abstractmethod
+    def _select_users(self, tx: Any, name: str | None) -> list[tuple[User, str]]:
+        """Stored accounts with their password hashes (all, or the one named), by name."""
+
+    @abstractmethod
+    def _insert_user(self, tx: Any, user: User, password_hash: str) -> None:
+        """Insert one account."""
+
+    @abstractmethod
+    def _update_user(self, tx: Any, user: User, password_hash: str | None) -> None:
+        """Rewrite one account's row (its password hash too, unless None)."""
+
+    @abstractmethod
+    def _select_tokens(
+        self,
+        tx: Any,
+        *,
+        owner: str | None = None,
+        token_id: int | None = None,
+        token_hash: str | None = None,
+    ) -> list[Token]:
+        """Stored API tokens (all, or those matching what is given), ordered by id."""
+
+    @abstractmethod
+    def _insert_token(
+        self, tx: Any, owner: str, label: str, token_hash: str, at: dt.datetime
+    ) -> int:
+        """Insert one API token; returns its id."""
+
+    @abstractmethod
+    def _update_token(self, tx: Any, token: Token) -> None:
+        """Rewrite one token's ``last_used_at`` and ``revoked_at``."""
+
+    @abstractmethod
+    def _insert_account_event(
+        self,
+        tx: Any,
+        at: dt.datetime,
+        actor: str,
+        action: str,
+        target: str,
+        details: Mapping[str, Any],
+    ) -> None:
+        """Append one account event."""
+
+    @abstractmethod
+    def _select_account_events(self, limit: int | None) -> list[AccountEvent]:
+        """Account events, newest first."""
+
     @contextmanager
     def _write(self) -> Iterator[Any]:
         """A write transaction; once it commits, this process's write counter moves."""
@@ -316,6 +371,7 @@ class Storage(ABC):
         *,
         check_versions: bool = False,
         dry_run: bool = False,
+        actor: str | None = None,
     ) -> WriteResult:
         """Insert new facilities and update changed ones, in one transaction.
 
@@ -324,7 +380,8 @@ class Storage(ABC):
         facility's ``version`` must equal the stored one (optimistic locking), else
         :class:`Conflict` and nothing is written. With ``dry_run`` the same checks run
         and the result says what would be inserted, updated and left unchanged, but
-        nothing is written.
+        nothing is written. The history records each change with the facility as written
+        and ``actor``, who made it (``"user:alice"``, ``"import:stations.xlsx"``).
         """
         batch = list(facilities)
         self.admin_index()  # build outside the write lock; checked again inside
@@ -362,7 +419,7 @@ class Storage(ABC):
                     result.updated.append(f.id)
                     action = "update"
                 writes.append(f)
-                history.append(HistoryEntry(f.id, f.version, f.status, action, now))
+                history.append(HistoryEntry(f.id, f.version, f.status, action, now, f, actor))
             if writes and not dry_run:
                 self._upsert_rows(tx, writes)
                 self._insert_history(tx, history)
@@ -386,8 +443,13 @@ class Storage(ABC):
                     field="source_id",
                 )
 
-    def delete_facility(self, facility_id: str, expected_version: int | None = None) -> int:
-        """Delete one facility (optionally only at ``expected_version``); returns data version."""
+    def delete_facility(
+        self, facility_id: str, expected_version: int | None = None, *, actor: str | None = None
+    ) -> int:
+        """Delete one facility (optionally only at ``expected_version``); returns data version.
+
+        The history keeps the facility as it was, and ``actor``, who deleted it.
+        """
         with self._write() as tx:
             found = self._select_facilities(tx, [facility_id])
             if not found:
@@ -407,6 +469,7 @@ class Storage(ABC):
                         "delete",
                         utc_now(self.clock),
                         found[0],
+                        actor,
                     )
                 ],
             )
@@ -426,6 +489,116 @@ class Storage(ABC):
         with self._write() as tx:
             self._replace_candidate_rows(tx, kind, sites)
             return self._bump(tx)
+
+    # ---- accounts ------------------------------------------------------------------------
+    # Account writes run in a transaction of their own and never move the data version:
+    # that number makes every worker reload its catalog of facilities.
+    def users(self) -> list[User]:
+        """Every account, ordered by name."""
+        return [user for user, _hash in self._select_users(None, None)]
+
+    def get_user(self, name: str) -> User:
+        """One account; :class:`NotFound` when there is none with this name."""
+        found = self._select_users(None, name)
+        if not found:
+            raise NotFound(f"no user named {name!r}", field="name")
+        return found[0][0]
+
+    def user_credentials(self, name: str) -> tuple[User, str] | None:
+        """One account and its password hash, for checking a password; None if unknown."""
+        found = self._select_users(None, name)
+        return found[0] if found else None
+
+    def add_user(self, user: User, password_hash: str, *, actor: str, at: dt.datetime) -> None:
+        """Store a new account (:class:`Conflict` when the name is taken) and record it."""
+        with self._transaction() as tx:
+            if self._select_users(tx, user.name):
+                raise Conflict(f"the user name {user.name!r} is taken", field="name")
+            self._insert_user(tx, user, password_hash)
+            self._insert_account_event(
+                tx, at, actor, "user.add", user.name, {"role": user.role, "areas": list(user.areas)}
+            )
+
+    def update_user(
+        self,
+        user: User,
+        *,
+        password_hash: str | None = None,
+        actor: str,
+        action: str,
+        at: dt.datetime,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Rewrite an account (and its password hash, when given) and record ``action``
+        (``user.role``, ``user.password``, ``user.disable``, ``user.enable``)."""
+        with self._transaction() as tx:
+            if not self._select_users(tx, user.name):
+                raise NotFound(f"no user named {user.name!r}", field="name")
+            self._update_user(tx, user, password_hash)
+            self._insert_account_event(tx, at, actor, action, user.name, details or {})
+
+    def replace_password_hash(self, name: str, password_hash: str) -> None:
+        """A new hash of the same password (new Argon2 parameters): not an account change,
+        so nothing is recorded and ``password_changed_at`` stays."""
+        with self._transaction() as tx:
+            found = self._select_users(tx, name)
+            if found:
+                self._update_user(tx, found[0][0], password_hash)
+
+    def api_tokens(self, owner: str | None = None) -> list[Token]:
+        """API tokens (revoked ones too), all or one account's, ordered by id."""
+        return self._select_tokens(None, owner=owner)
+
+    def token_by_hash(self, token_hash: str) -> Token | None:
+        """The token with this SHA-256 hex, or None."""
+        found = self._select_tokens(None, token_hash=token_hash)
+        return found[0] if found else None
+
+    def add_token(
+        self, owner: str, label: str, token_hash: str, *, actor: str, at: dt.datetime
+    ) -> Token:
+        """Store a new API token of ``owner`` (by its hash only) and record it."""
+        with self._transaction() as tx:
+            if not self._select_users(tx, owner):
+                raise NotFound(f"no user named {owner!r}", field="name")
+            token_id = self._insert_token(tx, owner, label, token_hash, at)
+            self._insert_account_event(
+                tx, at, actor, "token.issue", owner, {"token_id": token_id, "label": label}
+            )
+            return self._select_tokens(tx, token_id=token_id)[0]
+
+    def revoke_token(self, token_id: int, *, actor: str, at: dt.datetime) -> Token:
+        """Revoke a token and record it; a revoked one stays as it is. :class:`NotFound`
+        when there is no token with this id."""
+        with self._transaction() as tx:
+            found = self._select_tokens(tx, token_id=token_id)
+            if not found:
+                raise NotFound(f"no API token with id {token_id}", field="token_id")
+            token = found[0]
+            if token.revoked_at is not None:
+                return token
+            token = dataclasses.replace(token, revoked_at=at)
+            self._update_token(tx, token)
+            self._insert_account_event(
+                tx,
+                at,
+                actor,
+                "token.revoke",
+                token.owner,
+                {"token_id": token.id, "label": token.label},
+            )
+            return token
+
+    def touch_token(self, token_id: int, at: dt.datetime) -> None:
+        """Note that a token was used at ``at`` (not an account change: not recorded)."""
+        with self._transaction() as tx:
+            found = self._select_tokens(tx, token_id=token_id)
+            if found:
+                self._update_token(tx, dataclasses.replace(found[0], last_used_at=at))
+
+    def account_events(self, limit: int | None = None) -> list[AccountEvent]:
+        """The record of account changes, newest first (at most ``limit``)."""
+        return self._select_account_events(limit)
 
     def __enter__(self) -> Storage:
         return self

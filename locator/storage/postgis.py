@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from ..accounts import AccountEvent, Token, User
 from ..clock import Clock, system_clock
 from ..errors import InvalidParameter, StorageError
 from ..model import AdminUnit, CandidateSite, Facility
@@ -74,7 +75,8 @@ SCHEMA = (
         status TEXT,
         action TEXT NOT NULL,
         changed_at TIMESTAMPTZ NOT NULL,
-        snapshot JSONB
+        snapshot JSONB,
+        actor TEXT
     )""",
     """CREATE INDEX IF NOT EXISTS facility_history_facility
         ON facility_history (facility_id, seq)""",
@@ -99,6 +101,33 @@ SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS candidate_sites_kind ON candidate_sites (kind)",
     "CREATE INDEX IF NOT EXISTS candidate_sites_geom ON candidate_sites USING gist (geom)",
+    """CREATE TABLE IF NOT EXISTS users (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        role TEXT NOT NULL,
+        areas JSONB NOT NULL DEFAULT '[]',
+        password_hash TEXT NOT NULL,
+        disabled BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TIMESTAMPTZ NOT NULL,
+        password_changed_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        id BIGSERIAL PRIMARY KEY,
+        user_name TEXT COLLATE "C" NOT NULL REFERENCES users (name),
+        label TEXT NOT NULL DEFAULT '',
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL,
+        last_used_at TIMESTAMPTZ,
+        revoked_at TIMESTAMPTZ
+    )""",
+    "CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_name)",
+    """CREATE TABLE IF NOT EXISTS account_events (
+        seq BIGSERIAL PRIMARY KEY,
+        at TIMESTAMPTZ NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        details JSONB NOT NULL DEFAULT '{}'
+    )""",
 )
 
 _POINT = "ST_SetSRID(ST_MakePoint(%s::float8, %s::float8), 4326)"
@@ -120,7 +149,18 @@ _FACILITY_UPSERT = (
 )
 
 _HISTORY_SELECT = (
-    "SELECT facility_id, version, status, action, changed_at, snapshot FROM facility_history"
+    "SELECT facility_id, version, status, action, changed_at, snapshot, actor FROM facility_history"
+)
+
+_USER_SELECT = (
+    "SELECT name, role, areas, password_hash, disabled, created_at, password_changed_at "
+    "FROM users WHERE %s::text IS NULL OR name = %s ORDER BY name"
+)
+
+_TOKEN_SELECT = (
+    "SELECT id, user_name, label, created_at, last_used_at, revoked_at FROM api_tokens "
+    "WHERE (%s::text IS NULL OR user_name = %s) AND (%s::bigint IS NULL OR id = %s) "
+    "AND (%s::text IS NULL OR token_hash = %s) ORDER BY id"
 )
 
 _ADMIN_SELECT = (
@@ -289,7 +329,11 @@ class PostGISStorage(Storage):
                     slot.conn.rollback()  # end the read; never leave it idle in transaction
 
     # ---- schema ------------------------------------------------------------------------
-    MIGRATIONS = {2: ["ALTER TABLE facility_history ADD COLUMN snapshot JSONB"]}
+    #: The new tables of a version are made by ``_create_tables`` after the migrations.
+    MIGRATIONS = {
+        2: ["ALTER TABLE facility_history ADD COLUMN snapshot JSONB"],
+        3: ["ALTER TABLE facility_history ADD COLUMN actor TEXT"],
+    }
 
     def _has_tables(self, tx: Any = None) -> bool:
         return self._query("SELECT to_regclass('meta') IS NOT NULL AS made", (), tx)[0]["made"]
@@ -380,8 +424,8 @@ class PostGISStorage(Storage):
         with tx.cursor() as cur:
             cur.executemany(
                 "INSERT INTO facility_history "
-                "(facility_id, version, status, action, changed_at, snapshot) "
-                "VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
+                "(facility_id, version, status, action, changed_at, snapshot, actor) "
+                "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)",
                 [
                     (
                         e.facility_id,
@@ -390,6 +434,7 @@ class PostGISStorage(Storage):
                         e.action,
                         e.changed_at,
                         facility_snapshot(e.facility) if e.facility else None,
+                        e.actor,
                     )
                     for e in entries
                 ],
@@ -409,6 +454,7 @@ class PostGISStorage(Storage):
                 r["action"],
                 _utc(r["changed_at"]),
                 facility_from_snapshot(r["snapshot"]),
+                r["actor"],
             )
             for r in rows
         ]
@@ -488,5 +534,118 @@ class PostGISStorage(Storage):
             rows = self._query(_CANDIDATE_SELECT + " WHERE kind = %s ORDER BY id", (kind,))
         return [
             CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"], r["extra"])
+            for r in rows
+        ]
+
+    # ---- accounts ----------------------------------------------------------------------
+    def _select_users(self, tx: Any, name: str | None) -> list[tuple[User, str]]:
+        return [
+            (
+                User(
+                    r["name"],
+                    r["role"],
+                    tuple(r["areas"]),
+                    r["disabled"],
+                    _utc(r["created_at"]),
+                    _utc(r["password_changed_at"]),
+                ),
+                r["password_hash"],
+            )
+            for r in self._query(_USER_SELECT, (name, name), tx)
+        ]
+
+    def _insert_user(self, tx: Any, user: User, password_hash: str) -> None:
+        tx.execute(
+            "INSERT INTO users (name, role, areas, password_hash, disabled, created_at, "
+            "password_changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                user.name,
+                user.role,
+                Jsonb(list(user.areas)),
+                password_hash,
+                user.disabled,
+                user.created_at,
+                user.password_changed_at,
+            ),
+        )
+
+    def _update_user(self, tx: Any, user: User, password_hash: str | None) -> None:
+        tx.execute(
+            "UPDATE users SET role = %s, areas = %s, disabled = %s, password_changed_at = %s, "
+            "password_hash = COALESCE(%s, password_hash) WHERE name = %s",
+            (
+                user.role,
+                Jsonb(list(user.areas)),
+                user.disabled,
+                user.password_changed_at,
+                password_hash,
+                user.name,
+            ),
+        )
+
+    def _select_tokens(
+        self,
+        tx: Any,
+        *,
+        owner: str | None = None,
+        token_id: int | None = None,
+        token_hash: str | None = None,
+    ) -> list[Token]:
+        rows = self._query(
+            _TOKEN_SELECT, (owner, owner, token_id, token_id, token_hash, token_hash), tx
+        )
+        return [
+            Token(
+                r["id"],
+                r["user_name"],
+                r["label"],
+                _utc(r["created_at"]),
+                _utc(r["last_used_at"]),
+                _utc(r["revoked_at"]),
+            )
+            for r in rows
+        ]
+
+    def _insert_token(
+        self, tx: Any, owner: str, label: str, token_hash: str, at: dt.datetime
+    ) -> int:
+        row = tx.execute(
+            "INSERT INTO api_tokens (user_name, label, token_hash, created_at) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            (owner, label, token_hash, at),
+        ).fetchone()
+        return int(row["id"])
+
+    def _update_token(self, tx: Any, token: Token) -> None:
+        tx.execute(
+            "UPDATE api_tokens SET last_used_at = %s, revoked_at = %s WHERE id = %s",
+            (token.last_used_at, token.revoked_at, token.id),
+        )
+
+    def _insert_account_event(
+        self,
+        tx: Any,
+        at: dt.datetime,
+        actor: str,
+        action: str,
+        target: str,
+        details: Mapping[str, Any],
+    ) -> None:
+        tx.execute(
+            "INSERT INTO account_events (at, actor, action, target, details) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (at, actor, action, target, Jsonb(dict(details))),
+        )
+
+    def _select_account_events(self, limit: int | None) -> list[AccountEvent]:
+        rows = self._query(
+            "SELECT seq, at, actor, action, target, details FROM account_events "
+            "ORDER BY seq DESC LIMIT %s",
+            (limit,),
+        )
+        return [
+            AccountEvent(
+                r["seq"], _utc(r["at"]), r["actor"], r["action"], r["target"], r["details"]
+            )
             for r in rows
         ]

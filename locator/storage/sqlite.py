@@ -12,13 +12,14 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import shapely
 
+from ..accounts import AccountEvent, Token, User
 from ..clock import Clock, system_clock
 from ..errors import StorageError
 from ..model import AdminUnit, CandidateSite, Facility
@@ -60,7 +61,8 @@ CREATE TABLE IF NOT EXISTS facility_history (
     status TEXT,
     action TEXT NOT NULL,
     changed_at TEXT NOT NULL,
-    snapshot TEXT
+    snapshot TEXT,
+    actor TEXT
 );
 CREATE INDEX IF NOT EXISTS facility_history_facility ON facility_history (facility_id, seq);
 CREATE TABLE IF NOT EXISTS admin_units (
@@ -80,6 +82,33 @@ CREATE TABLE IF NOT EXISTS candidate_sites (
     name TEXT,
     lon REAL NOT NULL, lat REAL NOT NULL,
     extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    areas TEXT NOT NULL DEFAULT '[]',
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    password_changed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_name TEXT NOT NULL REFERENCES users (name),
+    label TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_name);
+CREATE TABLE IF NOT EXISTS account_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
 );
 """
 
@@ -148,7 +177,11 @@ class SQLiteStorage(Storage):
                 self._connections.append(conn)
         return conn
 
-    MIGRATIONS = {2: ["ALTER TABLE facility_history ADD COLUMN snapshot TEXT"]}
+    #: The new tables of a version are made by ``_create_tables`` after the migrations.
+    MIGRATIONS = {
+        2: ["ALTER TABLE facility_history ADD COLUMN snapshot TEXT"],
+        3: ["ALTER TABLE facility_history ADD COLUMN actor TEXT"],
+    }
 
     def _has_tables(self, tx: Any = None) -> bool:
         return bool(
@@ -248,8 +281,8 @@ class SQLiteStorage(Storage):
     def _insert_history(self, tx: Any, entries: Sequence[HistoryEntry]) -> None:
         tx.executemany(
             "INSERT INTO facility_history "
-            "(facility_id, version, status, action, changed_at, snapshot) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "(facility_id, version, status, action, changed_at, snapshot, actor) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     e.facility_id,
@@ -258,6 +291,7 @@ class SQLiteStorage(Storage):
                     e.action,
                     e.changed_at.isoformat(),
                     facility_snapshot(e.facility) if e.facility else None,
+                    e.actor,
                 )
                 for e in entries
             ],
@@ -265,7 +299,7 @@ class SQLiteStorage(Storage):
 
     def _select_history(self, facility_id: str | None) -> list[HistoryEntry]:
         sql = (
-            "SELECT facility_id, version, status, action, changed_at, snapshot "
+            "SELECT facility_id, version, status, action, changed_at, snapshot, actor "
             "FROM facility_history"
         )
         params: tuple = ()
@@ -281,6 +315,7 @@ class SQLiteStorage(Storage):
                 r["action"],
                 dt.datetime.fromisoformat(r["changed_at"]),
                 facility_from_snapshot(r["snapshot"]),
+                r["actor"],
             )
             for r in rows
         ]
@@ -355,3 +390,139 @@ class SQLiteStorage(Storage):
             CandidateSite(r["id"], r["kind"], r["name"], r["lon"], r["lat"], json.loads(r["extra"]))
             for r in rows
         ]
+
+    # ---- accounts ----------------------------------------------------------------------
+    def _select_users(self, tx: Any, name: str | None) -> list[tuple[User, str]]:
+        sql = (
+            "SELECT name, role, areas, password_hash, disabled, created_at, "
+            "password_changed_at FROM users"
+        )
+        params: tuple = ()
+        if name is not None:
+            sql += " WHERE name = ?"
+            params = (name,)
+        return [
+            (
+                User(
+                    r["name"],
+                    r["role"],
+                    tuple(json.loads(r["areas"])),
+                    bool(r["disabled"]),
+                    _time(r["created_at"]),
+                    _time(r["password_changed_at"]),
+                ),
+                r["password_hash"],
+            )
+            for r in self._query(sql + " ORDER BY name", params)
+        ]
+
+    def _insert_user(self, tx: Any, user: User, password_hash: str) -> None:
+        tx.execute(
+            "INSERT INTO users (name, role, areas, password_hash, disabled, created_at, "
+            "password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                user.name,
+                user.role,
+                json.dumps(list(user.areas)),
+                password_hash,
+                int(user.disabled),
+                _text(user.created_at),
+                _text(user.password_changed_at),
+            ),
+        )
+
+    def _update_user(self, tx: Any, user: User, password_hash: str | None) -> None:
+        tx.execute(
+            "UPDATE users SET role = ?, areas = ?, disabled = ?, password_changed_at = ?, "
+            "password_hash = COALESCE(?, password_hash) WHERE name = ?",
+            (
+                user.role,
+                json.dumps(list(user.areas)),
+                int(user.disabled),
+                _text(user.password_changed_at),
+                password_hash,
+                user.name,
+            ),
+        )
+
+    def _select_tokens(
+        self,
+        tx: Any,
+        *,
+        owner: str | None = None,
+        token_id: int | None = None,
+        token_hash: str | None = None,
+    ) -> list[Token]:
+        rows = self._query(
+            "SELECT id, user_name, label, created_at, last_used_at, revoked_at FROM api_tokens "
+            "WHERE (? IS NULL OR user_name = ?) AND (? IS NULL OR id = ?) "
+            "AND (? IS NULL OR token_hash = ?) ORDER BY id",
+            (owner, owner, token_id, token_id, token_hash, token_hash),
+        )
+        return [
+            Token(
+                r["id"],
+                r["user_name"],
+                r["label"],
+                _time(r["created_at"]),
+                _time(r["last_used_at"]),
+                _time(r["revoked_at"]),
+            )
+            for r in rows
+        ]
+
+    def _insert_token(
+        self, tx: Any, owner: str, label: str, token_hash: str, at: dt.datetime
+    ) -> int:
+        cursor = tx.execute(
+            "INSERT INTO api_tokens (user_name, label, token_hash, created_at) VALUES (?, ?, ?, ?)",
+            (owner, label, token_hash, _text(at)),
+        )
+        return int(cursor.lastrowid)
+
+    def _update_token(self, tx: Any, token: Token) -> None:
+        tx.execute(
+            "UPDATE api_tokens SET last_used_at = ?, revoked_at = ? WHERE id = ?",
+            (_text(token.last_used_at), _text(token.revoked_at), token.id),
+        )
+
+    def _insert_account_event(
+        self,
+        tx: Any,
+        at: dt.datetime,
+        actor: str,
+        action: str,
+        target: str,
+        details: Mapping[str, Any],
+    ) -> None:
+        tx.execute(
+            "INSERT INTO account_events (at, actor, action, target, details) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (_text(at), actor, action, target, json.dumps(dict(details), ensure_ascii=False)),
+        )
+
+    def _select_account_events(self, limit: int | None) -> list[AccountEvent]:
+        sql = "SELECT seq, at, actor, action, target, details FROM account_events ORDER BY seq DESC"
+        params: tuple = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (int(limit),)
+        return [
+            AccountEvent(
+                r["seq"],
+                _time(r["at"]),
+                r["actor"],
+                r["action"],
+                r["target"],
+                json.loads(r["details"]),
+            )
+            for r in self._query(sql, params)
+        ]
+
+
+def _text(at: dt.datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text is not None else None

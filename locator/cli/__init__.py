@@ -1,4 +1,4 @@
-"""The ``locator`` command: init, serve, import, export."""
+"""The ``locator`` command: init, serve, import, export, nearest, coverage, plan, user."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from .clock import local_now, local_today
-from .config import load_settings
-from .errors import LocatorError, ValidationFailed
-from .storage import open_storage
+from ..clock import local_now, local_today
+from ..config import load_settings
+from ..errors import LocatorError, ValidationFailed
+from ..storage import open_storage
 
 
 def _storage(ctx: click.Context):
@@ -57,7 +57,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @click.pass_context
 def init(ctx: click.Context, geodata: str | None) -> None:
     """Build the database from the shipped Anhui data (safe to run again)."""
-    from .geodata import load_default_data
+    from ..geodata import load_default_data
 
     settings = ctx.obj["settings"]
     try:
@@ -91,8 +91,8 @@ def init(ctx: click.Context, geodata: str | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     """Serve the web app (for production run it under gunicorn: locator.web.wsgi:app)."""
-    from .web import create_app
-    from .web.server import serve as run
+    from ..web import create_app
+    from ..web.server import serve as run
 
     try:
         app = create_app({"LOCATOR_SETTINGS": ctx.obj["settings"]})
@@ -138,7 +138,7 @@ def import_(
     All or nothing by default: any invalid row rejects the whole file, with a
     row-by-row report, and nothing stored changes.
     """
-    from .ingest import ImportReport, import_file
+    from ..ingest import ImportReport, import_file
 
     if rejects and not skip_invalid:
         raise click.UsageError("--rejects goes with --skip-invalid")
@@ -195,9 +195,9 @@ def import_(
 @click.pass_context
 def export(ctx, fmt, out, crs, kind, status, city, county, township):
     """Export facilities as GeoJSON, CSV, XLSX or GeoPackage."""
-    from .catalog import Catalog
-    from .export import export_facilities
-    from .params import Args, parse_filter
+    from ..catalog import Catalog
+    from ..export import export_facilities
+    from ..params import Args, parse_filter
 
     args = {"kind": list(kind), "status": list(status)}
     args.update(
@@ -232,13 +232,13 @@ def nearest(
     ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck_parking, crs, as_json, lang
 ):
     """The nearest facilities to a point, as a table or GeoJSON."""
-    from .catalog import Catalog
-    from .geojson import feature_collection
-    from .hours import OPEN_STATE_LABELS
-    from .maps import label
-    from .model import KINDS
-    from .nearest import DriveEstimate
-    from .params import Args, NearestRequest
+    from ..catalog import Catalog
+    from ..geojson import feature_collection
+    from ..hours import OPEN_STATE_LABELS
+    from ..maps import label
+    from ..model import KINDS
+    from ..nearest import DriveEstimate
+    from ..params import Args, NearestRequest
 
     settings = ctx.obj["settings"]
     args = Args(
@@ -333,9 +333,9 @@ def _coverage_options(function):
 
 def _planning_input(ctx, city, county, radius_km, kind, weight):
     """The planner of the stored data and the area the options ask for."""
-    from .params import Args
-    from .planner import CoverageRequest, Planner
-    from .planning import PlanningData
+    from ..params import Args
+    from ..planner import CoverageRequest, Planner
+    from ..planning import PlanningData
 
     area = CoverageRequest.from_args(
         Args(
@@ -358,7 +358,7 @@ _OUT_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".geojson": "geojson", ".json": 
 
 
 def _out_format(out: str) -> str:
-    from .errors import InvalidParameter
+    from ..errors import InvalidParameter
 
     suffix = Path(out).suffix.lower()
     if suffix not in _OUT_FORMATS:
@@ -391,7 +391,7 @@ def _share(value) -> str:
 @click.pass_context
 def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
     """Township coverage of a city, a county or the province: rollups, gaps, downloads."""
-    from . import planning, reports
+    from .. import planning, reports
 
     try:
         fmt = _out_format(out) if out else None
@@ -454,7 +454,7 @@ def coverage(ctx, city, county, radius_km, kind, weight, out, as_json, lang):
 
 
 def _write_coverage(path, fmt, data, report, result, lang, clock) -> None:
-    from . import planning, reports
+    from .. import planning, reports
 
     if fmt == "geojson":
         body = (
@@ -570,10 +570,10 @@ def plan(
     lang,
 ):
     """Where N new sites would cover the most demand (existing facilities stay)."""
-    from . import planning, reports
-    from .errors import InvalidParameter
-    from .planner import PlanRequest
-    from .planning import CANDIDATE_SOURCES
+    from .. import planning, reports
+    from ..errors import InvalidParameter
+    from ..planner import PlanRequest
+    from ..planning import CANDIDATE_SOURCES
 
     bar = _StageBar(sys.stderr.isatty() if show_progress is None else show_progress)
     try:
@@ -680,5 +680,6 @@ def plan(
         click.echo(f"wrote {out}", err=True)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+from .users import user  # noqa: E402 - it uses the helpers above
+
+main.add_command(user)

@@ -1,0 +1,5 @@
+"""``python -m locator.cli``: the ``locator`` command."""
+
+from . import main
+
+main()
