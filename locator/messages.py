@@ -196,8 +196,8 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "zh": "缺少 If-Match：请给出您读取的站点版本",
     },
     "if_match_version": {
-        "en": "If-Match must be a facility version such as \"3\", got {got!r}",
-        "zh": "If-Match 必须是站点版本号，例如 \"3\"，实际为 {got!r}",
+        "en": 'If-Match must be a facility version such as "3", got {got!r}',
+        "zh": 'If-Match 必须是站点版本号，例如 "3"，实际为 {got!r}',
     },
     # ---- generic ---------------------------------------------------------------------------
     "nested_too_deep": {"en": "the request is nested too deeply", "zh": "请求的嵌套层级过深"},

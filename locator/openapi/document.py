@@ -8,6 +8,7 @@ from .. import __version__
 from ..model import AMENITIES, KINDS, STATUSES
 from ..places import LEVELS, MAX_LIMIT, MAX_QUERY_LENGTH
 from .coverage import coverage_paths, coverage_schemas
+from .writes import write_components, write_operations
 
 
 def _param(
@@ -513,4 +514,9 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
     }
     document["paths"].update(coverage_paths())
     document["components"]["schemas"].update(coverage_schemas())
+    for path, operations in write_operations().items():
+        document["paths"][path].update(operations)
+    extra = write_components()
+    document["components"]["schemas"].update(extra.pop("schemas"))
+    document["components"].update(extra)
     return document

@@ -142,19 +142,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     catalog = CatalogCache(storage, check_interval_s=settings.data_check_seconds)
     app.extensions["locator"] = AppState(settings, storage, catalog, clock)
 
-    from . import assets, embed, errors, i18n, pages, planner, security
+    from . import admin, assets, auth, embed, errors, i18n, pages, planner, security
     from .api import coverage as api_coverage
     from .api import facilities as api
+    from .api import writes as api_writes
 
     i18n.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api_coverage.bp)
     app.register_blueprint(planner.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api_writes.bp)
+    for bp in (api.bp, api_coverage.bp, api_writes.bp, embed.bp):
+        auth.csrf.exempt(bp)  # JSON without cookie state: tokens or no account at all
     app.register_blueprint(embed.bp)
     embed.init_app(app)
 

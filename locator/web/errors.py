@@ -13,7 +13,7 @@ from flask_babel import gettext
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from ..errors import Busy, LocatorError, StorageError
+from ..errors import Busy, LocatorError, StorageError, Unauthorized
 from ..messages import Message
 from .i18n import current_lang
 
@@ -43,7 +43,7 @@ _PAGE_MESSAGES = {
 
 
 #: Blueprints whose every view answers JSON.
-JSON_BLUEPRINTS = frozenset({"api", "api_coverage"})
+JSON_BLUEPRINTS = frozenset({"api", "api_coverage", "api_writes"})
 
 
 def answers_json(view):
@@ -89,6 +89,8 @@ def public_error(exc: LocatorError) -> tuple[dict, list[tuple[str, str]]]:
         )
     if isinstance(exc, Busy):
         return exc.to_dict(), [("Retry-After", str(exc.retry_after))]
+    if isinstance(exc, Unauthorized):
+        return exc.to_dict(), [("WWW-Authenticate", 'Bearer realm="locator"')]
     return exc.to_dict(), []
 
 

@@ -19,3 +19,11 @@ graceful_timeout = 30
 keepalive = 5
 # No version in the Server header.
 proc_name = "locator"
+
+# Sessions are signed cookies: every worker must sign with the same key, or a session
+# started in one worker is refused by the next (and lost on every restart).
+if workers > 1 and not os.environ.get("LOCATOR_SECRET_KEY"):
+    raise SystemExit(
+        "LOCATOR_SECRET_KEY must be set when more than one worker serves "
+        f"(LOCATOR_WORKERS={workers}): sessions are signed with it"
+    )

@@ -1,0 +1,516 @@
+"""Keeping the stations: sign-in, area roles, the admin pages and the write API, on SQLite
+and PostGIS (real databases, real requests through the Flask test client).
+
+The permission matrix covers every /admin page and write endpoint for anonymous
+visitors, a viewer, an editor of 合肥市, an editor of 肥东县 and an admin."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from locator.accounts import Accounts
+from locator.clock import clock_from_text
+from locator.storage import open_storage
+from tests.web_fixtures import close_app, loaded_database, make_app
+
+FEIDONG = "340122"  # 肥东县, in 合肥市
+YAOHAI = "340102"  # 瑶海区, in 合肥市
+HEFEI = "340100"
+#: A point in 肥东县 (店埠镇) and one in 瑶海区, both in 合肥市.
+IN_FEIDONG = (117.4690, 31.8870)
+IN_YAOHAI = (117.3300, 31.8700)
+#: A point in 芜湖市, outside 合肥市.
+IN_WUHU = (118.3760, 31.3260)
+PASSWORD = "correct horse battery"
+XSS = '<img src=x onerror="alert(1)">"><script>alert(2)</script>'
+
+ROLES = {
+    "viewer": ("viewer", []),
+    "hefei": ("editor", [HEFEI]),
+    "feidong": ("editor", [FEIDONG]),
+    "admin": ("admin", []),
+}
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
+)
+def url(request, tmp_path_factory):
+    url, cleanup = loaded_database(request.param, tmp_path_factory.mktemp("admin"))
+    with open_storage(url) as storage:
+        people = Accounts(storage, clock_from_text("2026-12-01T09:00:00+08:00"))
+        for name, (role, areas) in ROLES.items():
+            people.add(name, role, areas, PASSWORD, actor="test")
+    yield url
+    cleanup()
+
+
+@pytest.fixture(scope="module")
+def app(url):
+    app = make_app(url, now="2026-12-01T09:00:00+08:00", login_limit="1000 per minute")
+    yield app
+    close_app(app)
+
+
+def test_sign_in_attempts_are_limited_per_account(url):
+    limited = make_app(url, login_limit="3 per minute")
+    try:
+        client = limited.test_client()
+        token = csrf_token(client)
+        codes = [
+            client.post(
+                "/login",
+                data={"name": "viewer", "password": "wrong password!", "csrf_token": token},
+            ).status_code
+            for _ in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+        again = client.post(
+            "/login", data={"name": "viewer", "password": PASSWORD, "csrf_token": token}
+        )
+        assert again.status_code == 429  # even the right password waits
+    finally:
+        close_app(limited)
+
+
+def csrf_token(client, path="/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:300]
+    return found.group(1)
+
+
+def signed_in(app, who: str | None):
+    client = app.test_client()
+    if who is not None:
+        token = csrf_token(client)
+        answer = client.post(
+            "/login", data={"name": who, "password": PASSWORD, "csrf_token": token}
+        )
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    return client
+
+
+def form_for(lon_lat, name="测试司机之家", **extra) -> dict:
+    lon, lat = lon_lat
+    return {
+        "name": name,
+        "kind": "driver_home",
+        "status": "open",
+        "lon": str(lon),
+        "lat": str(lat),
+        "crs": "wgs84",
+        **extra,
+    }
+
+
+def stored(app, facility_id):
+    return app.extensions["locator"].storage.get_facility(facility_id)
+
+
+def add_through_form(app, who, lon_lat, **extra):
+    client = signed_in(app, who)
+    token = csrf_token(client, "/admin/facilities/new")
+    return client.post(
+        "/admin/facilities/new", data={**form_for(lon_lat, **extra), "csrf_token": token}
+    )
+
+
+@pytest.fixture(scope="module")
+def yaohai_id(app):
+    answer = add_through_form(app, "admin", IN_YAOHAI, name="瑶海测试站")
+    assert answer.status_code == 302
+    facility_id = answer.headers["Location"].split("/admin/facilities/")[1].split("?")[0]
+    facility = stored(app, facility_id)
+    assert facility.county_code == YAOHAI
+    return facility_id
+
+
+def test_signing_in_sets_a_hardened_cookie_and_wrong_passwords_are_refused(app):
+    client = app.test_client()
+    token = csrf_token(client)
+    wrong = client.post(
+        "/login", data={"name": "admin", "password": "nope nope nope", "csrf_token": token}
+    )
+    assert wrong.status_code == 401
+    assert "Wrong name or password" in wrong.get_data(as_text=True) or "密码" in wrong.get_data(
+        as_text=True
+    )
+    right = client.post("/login", data={"name": "admin", "password": PASSWORD, "csrf_token": token})
+    assert right.status_code == 302
+    cookie = right.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert PASSWORD not in cookie
+
+
+def test_a_login_without_its_csrf_token_is_refused(app):
+    client = app.test_client()
+    answer = client.post("/login", data={"name": "admin", "password": PASSWORD})
+    assert answer.status_code == 403
+    assert "Set-Cookie" not in answer.headers or "session=;" in answer.headers.get("Set-Cookie", "")
+
+
+def test_next_never_leaves_the_site(app):
+    client = app.test_client()
+    token = csrf_token(client)
+    answer = client.post(
+        "/login?next=//evil.example/x",
+        data={"name": "admin", "password": PASSWORD, "csrf_token": token},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith("/admin/facilities")
+
+
+PAGES = ["/admin/facilities", "/admin/facilities/new", "/admin/users"]
+EXPECTED_GET = {
+    None: {"/admin/facilities": 302, "/admin/facilities/new": 302, "/admin/users": 302},
+    "viewer": {"/admin/facilities": 200, "/admin/facilities/new": 403, "/admin/users": 403},
+    "hefei": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403},
+    "feidong": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403},
+    "admin": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 200},
+}
+
+
+@pytest.mark.parametrize("who", list(EXPECTED_GET))
+@pytest.mark.parametrize("path", PAGES)
+def test_permission_matrix_pages(app, who, path):
+    answer = signed_in(app, who).get(path)
+    assert answer.status_code == EXPECTED_GET[who][path]
+    if answer.status_code == 302:
+        assert "/login" in answer.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("who", "where", "status"),
+    [
+        (None, IN_FEIDONG, 302),
+        ("viewer", IN_FEIDONG, 403),
+        ("feidong", IN_FEIDONG, 302),
+        ("feidong", IN_YAOHAI, 403),
+        ("hefei", IN_YAOHAI, 302),
+        ("hefei", IN_WUHU, 403),
+        ("admin", IN_WUHU, 302),
+    ],
+)
+def test_permission_matrix_adding_by_form(app, who, where, status):
+    before = len(app.extensions["locator"].storage.facilities())
+    client = signed_in(app, who)
+    token = csrf_token(client, "/login")
+    answer = client.post("/admin/facilities/new", data={**form_for(where), "csrf_token": token})
+    assert answer.status_code == status
+    after = len(app.extensions["locator"].storage.facilities())
+    assert after == before + (1 if status == 302 and who else 0)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 302), ("viewer", 403), ("feidong", 403), ("hefei", 302), ("admin", 302)],
+)
+def test_permission_matrix_editing_a_yaohai_station(app, yaohai_id, who, status):
+    client = signed_in(app, who)
+    facility = stored(app, yaohai_id)
+    token = csrf_token(client, "/login")
+    answer = client.post(
+        f"/admin/facilities/{yaohai_id}",
+        data={
+            **form_for((facility.lon, facility.lat), name=f"瑶海测试站 {who}"),
+            "version": facility.version,
+            "csrf_token": token,
+        },
+    )
+    assert answer.status_code == status
+    changed = stored(app, yaohai_id)
+    if status == 302 and who:
+        assert changed.name == f"瑶海测试站 {who}"
+        assert changed.version == facility.version + 1
+    else:
+        assert changed == facility
+
+
+def test_an_editor_cannot_move_a_station_out_of_the_area(app):
+    answer = add_through_form(app, "feidong", IN_FEIDONG, name="肥东站")
+    assert answer.status_code == 302
+    facility_id = answer.headers["Location"].split("/admin/facilities/")[1].split("?")[0]
+    facility = stored(app, facility_id)
+    client = signed_in(app, "feidong")
+    token = csrf_token(client, "/login")
+    moved = client.post(
+        f"/admin/facilities/{facility_id}",
+        data={
+            **form_for(IN_YAOHAI, name="肥东站"),
+            "version": facility.version,
+            "csrf_token": token,
+        },
+    )
+    assert moved.status_code == 403
+    assert stored(app, facility_id) == facility
+
+
+def test_a_form_without_csrf_token_changes_nothing(app, yaohai_id):
+    client = signed_in(app, "admin")
+    facility = stored(app, yaohai_id)
+    answer = client.post(
+        f"/admin/facilities/{yaohai_id}",
+        data={**form_for((facility.lon, facility.lat), name="forged"), "version": facility.version},
+    )
+    assert answer.status_code == 403
+    forged_token = client.post(
+        f"/admin/facilities/{yaohai_id}",
+        data={
+            **form_for((facility.lon, facility.lat), name="forged"),
+            "version": facility.version,
+            "csrf_token": "IjEyMyI.forged.token",
+        },
+    )
+    assert forged_token.status_code == 403
+    assert stored(app, yaohai_id) == facility
+
+
+def test_saving_over_a_newer_version_shows_both_and_loses_nothing(app, yaohai_id):
+    first, second = signed_in(app, "admin"), signed_in(app, "hefei")
+    facility = stored(app, yaohai_id)
+    where = (facility.lon, facility.lat)
+    token1, token2 = csrf_token(first, "/login"), csrf_token(second, "/login")
+    ok = first.post(
+        f"/admin/facilities/{yaohai_id}",
+        data={
+            **form_for(where, name="第一位编辑的名称"),
+            "version": facility.version,
+            "csrf_token": token1,
+        },
+    )
+    assert ok.status_code == 302
+    late = second.post(
+        f"/admin/facilities/{yaohai_id}",
+        data={
+            **form_for(where, name="第二位编辑的名称", phone="0551-1234567"),
+            "version": facility.version,
+            "csrf_token": token2,
+        },
+    )
+    assert late.status_code == 409
+    page = html.unescape(late.get_data(as_text=True))
+    assert "第一位编辑的名称" in page and "第二位编辑的名称" in page and "0551-1234567" in page
+    assert stored(app, yaohai_id).name == "第一位编辑的名称"
+
+
+def test_history_shows_who_changed_what_and_reverts(app, yaohai_id):
+    client = signed_in(app, "admin")
+    before = stored(app, yaohai_id)
+    token = csrf_token(client, "/login")
+    client.post(
+        f"/admin/facilities/{yaohai_id}",
+        data={
+            **form_for((before.lon, before.lat), name="改名之后"),
+            "version": before.version,
+            "csrf_token": token,
+        },
+    )
+    page = html.unescape(
+        client.get(f"/admin/facilities/{yaohai_id}/history").get_data(as_text=True)
+    )
+    assert "user:admin" in page
+    assert f"{before.name} → 改名之后" in page
+    reverted = client.post(
+        f"/admin/facilities/{yaohai_id}/revert",
+        data={"to_version": before.version, "version": before.version + 1, "csrf_token": token},
+    )
+    assert reverted.status_code == 302
+    now = stored(app, yaohai_id)
+    assert now.name == before.name
+    assert now.version == before.version + 2
+
+
+def test_hostile_text_is_shown_as_text_in_the_admin_pages(app):
+    answer = add_through_form(app, "admin", IN_YAOHAI, name=XSS, address=XSS, operator=XSS)
+    assert answer.status_code == 302
+    client = signed_in(app, "admin")
+    facility_id = answer.headers["Location"].split("/admin/facilities/")[1].split("?")[0]
+    for path in (
+        "/admin/facilities?q=img",
+        f"/admin/facilities/{facility_id}",
+        f"/admin/facilities/{facility_id}/history",
+    ):
+        page = client.get(path).get_data(as_text=True)
+        assert "<script>alert(2)" not in page and "<img src=x" not in page, path
+        assert "&lt;script&gt;alert(2)" in page or "&lt;img src=x" in page, path
+
+
+# ---- the write API --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tokens(url):
+    with open_storage(url) as storage:
+        people = Accounts(storage, clock_from_text("2026-12-01T09:00:00+08:00"))
+        return {who: people.issue_token(who, "test", actor="test")[0] for who in ROLES}
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_write_api_needs_a_token(client):
+    answer = client.post(
+        "/api/v1/facilities", json={"name": "x", "kind": "other", "lon": 117.3, "lat": 31.8}
+    )
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == "unauthorized"
+    bad = client.post("/api/v1/facilities", json={}, headers=bearer("lct_not-a-token"))
+    assert bad.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("who", "where", "status"),
+    [
+        ("viewer", IN_FEIDONG, 403),
+        ("feidong", IN_YAOHAI, 403),
+        ("feidong", IN_FEIDONG, 201),
+        ("hefei", IN_WUHU, 403),
+        ("admin", IN_WUHU, 201),
+    ],
+)
+def test_write_api_creates_inside_the_owner_areas(client, tokens, who, where, status):
+    lon, lat = where
+    answer = client.post(
+        "/api/v1/facilities",
+        json={
+            "name": "接口新站",
+            "kind": "driver_home",
+            "lon": lon,
+            "lat": lat,
+            "amenities": ["shower"],
+        },
+        headers=bearer(tokens[who]),
+    )
+    assert answer.status_code == status, answer.get_json()
+    if status == 201:
+        body = answer.get_json()
+        assert body["properties"]["name"] == "接口新站"
+        assert body["geometry"]["coordinates"] == pytest.approx([lon, lat])
+        assert answer.headers["ETag"] == '"1"'
+        assert answer.headers["Location"].endswith(f"/api/v1/facilities/{body['id']}")
+    else:
+        assert answer.get_json()["error"]["code"] == "forbidden"
+
+
+def test_write_api_takes_gcj02_and_stores_wgs84(client, tokens):
+    from locator.crs import wgs84_to_gcj02
+
+    lon, lat = IN_FEIDONG
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    answer = client.post(
+        "/api/v1/facilities?crs=gcj02",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [glon, glat]},
+            "properties": {"name": "高德坐标站", "kind": "service_point"},
+        },
+        headers=bearer(tokens["feidong"]),
+    )
+    assert answer.status_code == 201
+    got = answer.get_json()["geometry"]["coordinates"]
+    assert got == pytest.approx([lon, lat], abs=1e-5)
+
+
+def test_write_api_patch_needs_if_match_and_refuses_stale_versions(client, tokens):
+    created = client.post(
+        "/api/v1/facilities",
+        json={"name": "待修改", "kind": "driver_home", "lon": IN_FEIDONG[0], "lat": IN_FEIDONG[1]},
+        headers=bearer(tokens["feidong"]),
+    ).get_json()
+    path = f"/api/v1/facilities/{created['id']}"
+    no_match = client.patch(path, json={"phone": "123"}, headers=bearer(tokens["feidong"]))
+    assert no_match.status_code == 428
+    ok = client.patch(
+        path, json={"phone": "0551-888"}, headers={**bearer(tokens["feidong"]), "If-Match": '"1"'}
+    )
+    assert ok.status_code == 200
+    assert ok.get_json()["properties"]["phone"] == "0551-888"
+    assert ok.headers["ETag"] == '"2"'
+    stale = client.patch(
+        path, json={"phone": "999"}, headers={**bearer(tokens["feidong"]), "If-Match": '"1"'}
+    )
+    assert stale.status_code == 412
+    assert stale.get_json()["error"]["code"] == "precondition_failed"
+    invalid = client.patch(
+        path, json={"lat": 95}, headers={**bearer(tokens["feidong"]), "If-Match": '"2"'}
+    )
+    assert invalid.status_code == 422
+    assert invalid.get_json()["error"]["field"] == "lat"
+    unknown = client.patch(
+        path, json={"colour": "red"}, headers={**bearer(tokens["feidong"]), "If-Match": '"2"'}
+    )
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["field"] == "colour"
+    gone = client.delete(path, headers={**bearer(tokens["feidong"]), "If-Match": '"2"'})
+    assert gone.status_code == 204
+    assert client.get(path).status_code == 404
+
+
+def test_api_writes_show_in_nearest_at_once(client, tokens):
+    lon, lat = IN_WUHU[0] + 0.013, IN_WUHU[1] + 0.007
+    created = client.post(
+        "/api/v1/facilities",
+        json={"name": "芜湖即时站", "kind": "driver_home", "lon": lon, "lat": lat},
+        headers=bearer(tokens["admin"]),
+    ).get_json()
+    nearest = client.get(
+        "/api/v1/nearest", query_string={"lon": lon, "lat": lat, "k": 1}
+    ).get_json()
+    assert nearest["features"][0]["id"] == created["id"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("zh", "lat 必须在 -90 到 90 之间"), ("en", "lat must be between -90 and 90")],
+)
+def test_form_errors_use_the_import_messages_in_the_page_language(app, lang, text):
+    client = signed_in(app, "admin")
+    token = csrf_token(client, "/login")
+    answer = client.post(
+        f"/admin/facilities/new?lang={lang}",
+        data={**form_for((117.3, 95)), "csrf_token": token},
+    )
+    assert answer.status_code == 422
+    page = html.unescape(answer.get_data(as_text=True))
+    assert text in page
+    assert 'value="95"' in page  # what was typed stays in the form
+
+
+def test_several_workers_need_a_secret_key():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "LOCATOR_SECRET_KEY"}
+    run = subprocess.run(
+        [sys.executable, "-c", "import locator.web.gunicorn_conf"],
+        env={**env, "LOCATOR_WORKERS": "2"},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0 and "LOCATOR_SECRET_KEY" in run.stderr
+    ok = subprocess.run(
+        [sys.executable, "-c", "import locator.web.gunicorn_conf"],
+        env={**env, "LOCATOR_WORKERS": "2", "LOCATOR_SECRET_KEY": "k" * 32},
+        capture_output=True,
+    )
+    assert ok.returncode == 0
+
+
+def test_the_openapi_document_describes_the_write_api(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    post = document["paths"]["/facilities"]["post"]
+    assert post["security"] == [{"token": []}] and set(post["responses"]) == {
+        "201",
+        "401",
+        "403",
+        "422",
+    }
+    patch = document["paths"]["/facilities/{id}"]["patch"]
+    assert {p["name"] for p in patch["parameters"]} == {"id", "If-Match", "crs"}
+    assert {"412", "428"} <= set(patch["responses"])
+    assert "delete" in document["paths"]["/facilities/{id}"]
