@@ -15,6 +15,7 @@ are stored as typed text cells, which Excel never evaluates.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -293,22 +294,28 @@ def facilities_geojson(facilities: Iterable[Facility], *, crs: str = "wgs84") ->
     return {"type": "FeatureCollection", "features": features}
 
 
-def _csv_cell(name: str, value: Any) -> str:
+def _csv_cell(name: str, value: Any, text_columns: frozenset[str]) -> str:
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
     text = str(value)
-    if name in _TEXT_FIELDS and text.startswith(_FORMULA_START):
+    if name in text_columns and text.startswith(_FORMULA_START):
         return "'" + text
     return text
 
 
-def _write_csv(names: list[str], rows: list[list[Any]], stream: IO[str]) -> None:
+def _write_csv(
+    names: list[str],
+    rows: list[list[Any]],
+    stream: IO[str],
+    columns: Sequence[str] = COLUMNS,
+    text_columns: frozenset[str] = _TEXT_FIELDS,
+) -> None:
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(names)
     for row in rows:
-        writer.writerow([_csv_cell(c, v) for c, v in zip(COLUMNS, row, strict=True)])
+        writer.writerow([_csv_cell(c, v, text_columns) for c, v in zip(columns, row, strict=True)])
 
 
 def _display_width(value: Any) -> int:
@@ -316,14 +323,20 @@ def _display_width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _write_xlsx(names: list[str], rows: list[list[Any]], target: Any, lang: str) -> None:
+def _write_xlsx(
+    names: list[str],
+    rows: list[list[Any]],
+    target: Any,
+    sheet: str,
+    columns: Sequence[str] = COLUMNS,
+) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("服务站点" if lang == "zh" else "facilities")
+    ws = wb.create_sheet(sheet)
     for j, name in enumerate(names):
         sample = [name] + [row[j] for row in rows[:2000] if row[j] is not None]
         width = max(_display_width(v) for v in sample) + 2
@@ -338,11 +351,13 @@ def _write_xlsx(names: list[str], rows: list[list[Any]], target: Any, lang: str)
     ws.append(header)
     for row in rows:
         cells = []
-        for column, value in zip(COLUMNS, row, strict=True):
+        for value in row:
             cell = WriteOnlyCell(ws, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
-            elif column == "opened_on" and value is not None:
+            elif isinstance(value, dt.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         ws.append(cells)
@@ -424,7 +439,8 @@ def export_facilities(
         text = "\ufeff" + stream.getvalue()
         _emit(path_or_buffer, is_path, text.encode("utf-8"), text)
     elif kind == "xlsx":
-        _write_xlsx(names, rows, Path(path_or_buffer) if is_path else path_or_buffer, lang)
+        target = Path(path_or_buffer) if is_path else path_or_buffer
+        _write_xlsx(names, rows, target, "服务站点" if lang == "zh" else "facilities")
     else:
         if is_path:
             target = Path(path_or_buffer)
@@ -438,6 +454,27 @@ def export_facilities(
                 with target.open("rb") as handle:
                     shutil.copyfileobj(handle, path_or_buffer)
     return len(items)
+
+
+def table_bytes(
+    fmt: str,
+    columns: Sequence[str],
+    names: list[str],
+    rows: list[list[Any]],
+    *,
+    sheet: str,
+) -> bytes:
+    """Any table as CSV (UTF-8 with BOM, for Excel) or XLSX bytes; every text cell is
+    guarded against being read as a formula."""
+    if fmt == "csv":
+        stream = io.StringIO(newline="")
+        _write_csv(names, rows, stream, columns, frozenset(columns))
+        return ("\ufeff" + stream.getvalue()).encode("utf-8")
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        _write_xlsx(names, rows, buffer, sheet, columns)
+        return buffer.getvalue()
+    raise InvalidParameter(f"unknown table format {fmt!r}; use csv or xlsx", field="format")
 
 
 def _emit(target: Any, is_path: bool, data: bytes, text: str) -> None:

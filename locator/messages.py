@@ -199,6 +199,23 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "en": 'If-Match must be a facility version such as "3", got {got!r}',
         "zh": 'If-Match 必须是站点版本号，例如 "3"，实际为 {got!r}',
     },
+    # ---- audit log -------------------------------------------------------------------------
+    "audit_action": {
+        "en": "unknown kind of change {action!r}; use one of {choices}",
+        "zh": "无法识别的操作“{action}”，可选：{choices}",
+    },
+    "audit_area": {
+        "en": "area must be a 6-digit city or county code, got {area!r}",
+        "zh": "地区必须是 6 位市或县区代码，实际为“{area}”",
+    },
+    "audit_dates": {
+        "en": "the first day ({since}) is after the last day ({until})",
+        "zh": "开始日期（{since}）晚于结束日期（{until}）",
+    },
+    "audit_day": {
+        "en": "{field} must be a date such as 2026-11-30, got {got!r}",
+        "zh": "{field} 必须是日期，例如 2026-11-30，实际为“{got}”",
+    },
     # ---- generic ---------------------------------------------------------------------------
     "nested_too_deep": {"en": "the request is nested too deeply", "zh": "请求的嵌套层级过深"},
 }

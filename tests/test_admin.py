@@ -6,9 +6,12 @@ visitors, a viewer, an editor of 合肥市, an editor of 肥东县 and an admin.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
+import openpyxl
 import pytest
 
 from locator.accounts import Accounts
@@ -164,13 +167,23 @@ def test_next_never_leaves_the_site(app):
     assert answer.headers["Location"].endswith("/admin/facilities")
 
 
-PAGES = ["/admin/facilities", "/admin/facilities/new", "/admin/users"]
+PAGES = [
+    "/admin/facilities",
+    "/admin/facilities/new",
+    "/admin/users",
+    "/admin/audit",
+    "/admin/audit.csv",
+    "/admin/audit.xlsx",
+]
+_AUDIT = {"/admin/audit": 200, "/admin/audit.csv": 200, "/admin/audit.xlsx": 200}
 EXPECTED_GET = {
-    None: {"/admin/facilities": 302, "/admin/facilities/new": 302, "/admin/users": 302},
-    "viewer": {"/admin/facilities": 200, "/admin/facilities/new": 403, "/admin/users": 403},
-    "hefei": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403},
-    "feidong": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403},
-    "admin": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 200},
+    None: dict.fromkeys(PAGES, 302),
+    "viewer": {"/admin/facilities": 200, "/admin/facilities/new": 403, "/admin/users": 403}
+    | _AUDIT,
+    "hefei": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403} | _AUDIT,
+    "feidong": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403}
+    | _AUDIT,
+    "admin": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 200} | _AUDIT,
 }
 
 
@@ -333,10 +346,87 @@ def test_hostile_text_is_shown_as_text_in_the_admin_pages(app):
         "/admin/facilities?q=img",
         f"/admin/facilities/{facility_id}",
         f"/admin/facilities/{facility_id}/history",
+        "/admin/audit",
     ):
         page = client.get(path).get_data(as_text=True)
         assert "<script>alert(2)" not in page and "<img src=x" not in page, path
         assert "&lt;script&gt;alert(2)" in page or "&lt;img src=x" in page, path
+
+
+# ---- the audit log --------------------------------------------------------------------------
+def _audit_rows(client, **query):
+    answer = client.get("/admin/audit.csv", query_string=query)
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    text = answer.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def test_the_audit_log_lists_each_change_with_its_user_and_filters(app):
+    feidong = add_through_form(app, "feidong", IN_FEIDONG, name="审计肥东站")
+    hefei = add_through_form(app, "hefei", IN_YAOHAI, name="=审计瑶海站")
+    assert feidong.status_code == hefei.status_code == 302
+    admin = signed_in(app, "admin")
+    rows = _audit_rows(admin, actor="feidong")
+    assert {r["名称"] for r in rows} >= {"审计肥东站"}
+    assert {r["操作人"] for r in rows} == {"user:feidong"}
+    mine = [r for r in rows if r["名称"] == "审计肥东站"]
+    assert len(mine) == 1 and mine[0]["操作"] == "新增" and mine[0]["县区代码"] == FEIDONG
+    assert "name: ∅ → 审计肥东站" in mine[0]["修改内容"]
+    assert mine[0]["时间"].startswith("2026-12-01T09:00")  # Asia/Shanghai, the app's clock
+
+    hefei_rows = _audit_rows(admin, actor="hefei", action="insert")
+    assert "'=审计瑶海站" in {r["名称"] for r in hefei_rows}  # never read as a formula
+    assert all(r["县区代码"] == YAOHAI for r in _audit_rows(admin, area=YAOHAI))
+    assert "审计肥东站" not in {r["名称"] for r in _audit_rows(admin, area=YAOHAI)}
+    # the web edits happened on 2026-12-01 by the app's clock
+    assert _audit_rows(admin, actor="user:", since="2026-12-02") == []
+    assert _audit_rows(admin, actor="user:", until="2026-11-30") == []
+    on_the_day = _audit_rows(admin, actor="user:", since="2026-12-01", until="2026-12-01")
+    assert {"审计肥东站", "'=审计瑶海站"} <= {r["名称"] for r in on_the_day}
+
+    # an editor sees the changes of the own areas only; a viewer sees them all
+    seen_by_feidong = _audit_rows(signed_in(app, "feidong"))
+    assert seen_by_feidong and {r["县区代码"] for r in seen_by_feidong} == {FEIDONG}
+    seen_by_viewer = {r["名称"] for r in _audit_rows(signed_in(app, "viewer"))}
+    assert {"审计肥东站", "'=审计瑶海站"} <= seen_by_viewer
+
+
+def test_the_audit_log_downloads_as_xlsx_and_shows_as_a_page(app):
+    add_through_form(app, "feidong", IN_FEIDONG, name="审计表格站")
+    admin = signed_in(app, "admin")
+    answer = admin.get("/admin/audit.xlsx", query_string={"actor": "feidong"})
+    assert answer.mimetype.endswith("spreadsheetml.sheet")
+    assert "attachment" in answer.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.data)).active
+    header, *cells = list(sheet.iter_rows(values_only=True))
+    assert header[:3] == ("时间", "操作人", "操作")
+    names = [dict(zip(header, c, strict=True)) for c in cells]
+    assert any(r["名称"] == "审计表格站" and r["操作人"] == "user:feidong" for r in names)
+    page = html.unescape(
+        admin.get("/admin/audit", query_string={"actor": "feidong"}).get_data(as_text=True)
+    )
+    assert "审计表格站" in page and "user:feidong" in page
+    assert "修改记录" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "zh"),
+    [
+        ({"action": "bogus"}, "action", "无法识别的操作"),
+        ({"since": "yesterday"}, "since", "必须是日期"),
+        ({"area": "hefei"}, "area", "6 位"),
+        ({"since": "2026-12-02", "until": "2026-12-01"}, "since", "晚于"),
+    ],
+)
+def test_bad_audit_filters_are_named_in_the_page_language(app, query, field, zh):
+    answer = signed_in(app, "admin").get("/admin/audit", query_string=query)
+    assert answer.status_code == 400
+    assert zh in html.unescape(answer.get_data(as_text=True))
+    as_json = signed_in(app, "admin").get(
+        "/admin/audit.csv", query_string=query, headers={"Accept": "application/json"}
+    )
+    assert as_json.status_code == 400 and as_json.get_json()["error"]["field"] == field
 
 
 # ---- the write API --------------------------------------------------------------------------

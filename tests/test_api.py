@@ -655,7 +655,10 @@ def test_unknown_api_path_is_a_json_404(client, path):
     assert error["code"] == "not_found" and error["message"]
 
 
-_WRITABLE = {f"{API}/facilities": {"post"}, f"{API}/facilities/osm:way/161679435": {"patch", "delete"}}
+_WRITABLE = {
+    f"{API}/facilities": {"post"},
+    f"{API}/facilities/osm:way/161679435": {"patch", "delete"},
+}
 _NOT_ALLOWED = [
     (path, method)
     for path in [f"{API}/facilities", f"{API}/facilities/osm:way/161679435", f"{API}/openapi.json"]

@@ -12,6 +12,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..accounts import ROLES, User
+from ..audit import ACTIONS, AUDIT_COLUMNS, AuditQuery, audit_log, audit_table, parse_day
+from ..clock import local_now
 from ..editing import (
     EDITABLE_FIELDS,
     MISSING_FIELDS,
@@ -29,6 +31,7 @@ from ..errors import (
     NotFound,
     ValidationFailed,
 )
+from ..export import MEDIA_TYPES, table_bytes
 from ..hours import OPEN_STATE_LABELS, open_state
 from ..maps import label
 from ..model import AMENITIES, KINDS, STATUSES
@@ -36,6 +39,7 @@ from ..params import parse_int
 from . import state
 from .auth import accounts, current_user, signed_in
 from .i18n import current_lang
+from .planner import attachment
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -228,6 +232,50 @@ def revert(facility_id: str):
         actor=_actor(user),
     )
     return redirect(url_for("admin.history", facility_id=edited.facility.id))
+
+
+#: Rows the audit page shows at once (the download has them all).
+AUDIT_PAGE_ROWS = 500
+
+
+@bp.get("/audit")
+@bp.get("/audit.<fmt>")
+@signed_in()
+def audit(fmt: str = ""):
+    """Every change, filterable by who, area, kind and dates; ``.csv`` / ``.xlsx`` download.
+
+    Editors see the changes of their areas, viewers and admins all of them.
+    """
+    args = request.args
+    query = AuditQuery(
+        actor=args.get("actor", "").strip()[:100],
+        area=args.get("area", "").strip(),
+        action=args.get("action", "").strip(),
+        since=parse_day(args.get("since"), "since"),
+        until=parse_day(args.get("until"), "until"),
+    )
+    user = current_user()
+    rows = audit_log(state().storage.history(), query)
+    if user.role == "editor":
+        rows = [r for r in rows if user.can_edit_area((r.county_code, r.city_code))]
+    if fmt:
+        if fmt not in ("csv", "xlsx"):
+            raise NotFound(_("No such download."), field="format")
+        lang = current_lang()
+        names, cells = audit_table(rows, lang)
+        data = table_bytes(fmt, [key for key, _zh in AUDIT_COLUMNS], names, cells, sheet="修改记录")
+        stamp = local_now(state().clock).strftime("%Y%m%d")
+        return attachment(
+            data, MEDIA_TYPES[fmt], (f"audit-{stamp}.{fmt}", f"修改记录_{stamp}.{fmt}")
+        )
+    return render_template(
+        "admin/audit.html",
+        rows=rows[:AUDIT_PAGE_ROWS],
+        total=len(rows),
+        args=args,
+        actions=ACTIONS,
+        units=_units(),
+    )
 
 
 @bp.route("/users", methods=["GET", "POST"])

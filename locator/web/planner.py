@@ -365,7 +365,7 @@ def _filename(area: AdminUnit | None, extension: str, suffix: str = "") -> tuple
     return f"coverage-{code}{'-' + suffix if suffix else ''}-{stamp}{extension}", name
 
 
-def _download(data: bytes | str, mimetype: str, names: tuple[str, str]) -> Response:
+def attachment(data: bytes | str, mimetype: str, names: tuple[str, str]) -> Response:
     body = data.encode("utf-8") if isinstance(data, str) else data
     response = Response(body, mimetype=mimetype)
     ascii_name, utf8_name = names
@@ -395,7 +395,7 @@ def coverage_download(fmt: str):
         else:
             body = done.blind or {"type": "FeatureCollection", "features": []}
         suffix = "" if layer == "townships" else layer
-        return _download(
+        return attachment(
             json.dumps(body, ensure_ascii=False),
             "application/geo+json",
             _filename(done.area, ".geojson", suffix),
@@ -412,7 +412,7 @@ def coverage_download(fmt: str):
             generated=local_now(state().clock),
             data_version=done.data.data_version,
         )
-        return _download(
+        return attachment(
             reports.workbook_bytes(tables, lang, about),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             _filename(done.area, ".xlsx"),
@@ -421,7 +421,7 @@ def coverage_download(fmt: str):
     chosen = {t.name: t for t in tables}
     if name not in chosen:
         raise InvalidParameter(f"table must be one of {', '.join(chosen)}", field="table")
-    return _download(
+    return attachment(
         reports.table_csv(chosen[name], lang),
         "text/csv; charset=utf-8",
         _filename(done.area, ".csv", "" if name == "townships" else name),
