@@ -199,6 +199,13 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "en": 'If-Match must be a facility version such as "3", got {got!r}',
         "zh": 'If-Match 必须是站点版本号，例如 "3"，实际为 {got!r}',
     },
+    # ---- siting -----------------------------------------------------------------------------
+    "no_candidate_sites": {"en": "there are no candidate sites", "zh": "没有候选站址"},
+    "candidates_file_empty": {
+        "en": "the candidates file has no rows",
+        "zh": "候选站址文件中没有数据行",
+    },
+    "candidates_list_empty": {"en": "candidates is an empty list", "zh": "候选站址列表为空"},
     # ---- audit log -------------------------------------------------------------------------
     "audit_action": {
         "en": "unknown kind of change {action!r}; use one of {choices}",

@@ -30,6 +30,7 @@ from .cache import ResultCache, WorkGate
 from .coverage import CoverageParams, CoverageReport
 from .errors import InvalidParameter
 from .grid import GridLayout, GridReport
+from .messages import Message
 from .params import _single, parse_bool, parse_int
 from .progress import FREQUENCIES, ProgressPoint
 
@@ -320,7 +321,7 @@ class Planner:
     def what_if(self, request: PlanRequest) -> planning.WhatIf:
         """Coverage before and after temporary driver homes at ``request.what_if``."""
         if request.what_if is None:
-            raise InvalidParameter("what_if needs at least one point", field="what_if")
+            raise InvalidParameter(Message("what_if_empty"), field="what_if")
         area = request.area
         before = self.coverage(area)
         if self.gate is None:

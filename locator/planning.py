@@ -803,7 +803,7 @@ def read_candidates(
         names.append(str(name).strip()[:200] if name not in (None, "") else f"候选点 {position}")
         ids.append(f"file:{record.row}")
     if not ids:
-        raise InvalidParameter("the candidates file has no rows", field="candidates")
+        raise InvalidParameter(Message("candidates_file_empty"), field="candidates")
     return _convert_points("file", names, ids, lon, lat, crs, "candidates")
 
 
@@ -1443,7 +1443,7 @@ def parse_plan_request(body: Mapping) -> dict:
     else:
         candidates = candidates_from_points(raw, crs=crs)
         if not len(candidates):
-            raise InvalidParameter("candidates is an empty list", field="candidates")
+            raise InvalidParameter(Message("candidates_list_empty"), field="candidates")
     return {
         "params": params,
         "city": city,

@@ -24,6 +24,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from .errors import InvalidParameter, PayloadTooLarge
+from .messages import Message
 from .nearest import chord_to_m, m_to_chord, unit_vectors
 
 METHODS = ("greedy", "exact")
@@ -298,7 +299,7 @@ def maximal_covering(
     if method not in METHODS:
         raise InvalidParameter(f"method must be one of {', '.join(METHODS)}", field="method")
     if problem.n_candidates == 0:
-        raise InvalidParameter("there are no candidate sites", field="candidates")
+        raise InvalidParameter(Message("no_candidate_sites"), field="candidates")
     if method == "greedy":
         return _result(problem, "greedy", greedy_maximal_covering(problem, p))
     return _exact_mclp(problem, min(p, problem.n_candidates), time_limit_s)
