@@ -197,7 +197,7 @@ def load_default_data(storage: Storage, geodata_dir: str | Path) -> LoadSummary:
     storage.init_schema()
     units = read_admin_units(geodata_dir)
     storage.replace_admin_units(units)
-    result = storage.upsert_facilities(read_default_facilities(geodata_dir))
+    result = storage.upsert_facilities(read_default_facilities(geodata_dir), actor="init")
     junctions = read_junctions(geodata_dir)
     storage.replace_candidates("junction", junctions)
     townships = [u for u in units if u.level == "township"]

@@ -570,6 +570,25 @@ def test_dry_run_reports_counts_and_writes_nothing(storage, tmp_path):
     assert storage.data_version() == version
 
 
+def test_the_history_records_which_file_made_each_change(storage, tmp_path):
+    rows = [
+        ["name", "lon", "lat", "kind", "phone"],
+        ["一号站", "117.1", "31.1", "driver_home", "1"],
+    ]
+    path = _write_csv(tmp_path / "肥东县站点.csv", rows)
+    import_file(storage, path)
+    rows[1][4] = "0551-1234567"
+    _write_csv(path, rows)
+    with path.open("rb") as upload:
+        import_file(storage, upload, filename="uploads/肥东县站点.csv", source="肥东县站点")
+    import_file(storage, path, actor="user:alice")  # unchanged: nothing recorded
+    entries = storage.history()
+    assert [(e.action, e.actor) for e in entries] == [
+        ("insert", "import:肥东县站点.csv"),
+        ("update", "import:肥东县站点.csv"),
+    ]
+
+
 def test_explicit_mapping_and_default_kind(storage, tmp_path):
     path = _write_csv(
         tmp_path / "custom.csv",

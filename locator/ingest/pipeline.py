@@ -10,6 +10,7 @@ rows unless ``skip_invalid``, and writes the valid facilities in one transaction
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,6 +117,7 @@ def import_table(
     skip_invalid: bool = False,
     rejects: Any = None,
     lang: str = "en",
+    actor: str | None = None,
 ) -> ImportReport:
     """Validate a read table and write its facilities in one transaction.
 
@@ -136,6 +138,9 @@ def import_table(
         original columns plus ``row`` and ``reason``. Written whenever given.
     lang : str
         Language of the reasons in the rejects file (``en`` or ``zh``).
+    actor : str, optional
+        Who the history records for these writes (``import:<file>`` from
+        :func:`import_file`).
 
     Returns
     -------
@@ -165,7 +170,7 @@ def import_table(
             details=report.to_dict(),
         )
     if dry_run or facilities:
-        result = storage.upsert_facilities(facilities, dry_run=dry_run)
+        result = storage.upsert_facilities(facilities, dry_run=dry_run, actor=actor)
         report.inserted = len(result.inserted)
         report.updated = len(result.updated)
         report.unchanged = len(result.unchanged)
@@ -192,6 +197,7 @@ def import_file(
     max_rows: int = DEFAULT_MAX_ROWS,
     filename: str | None = None,
     lang: str = "en",
+    actor: str | None = None,
 ) -> ImportReport:
     """Import a facility file into storage (all or nothing unless ``skip_invalid``).
 
@@ -223,6 +229,8 @@ def import_file(
         Name of an uploaded buffer (its extension decides the format).
     lang : str
         Language of the reasons in the rejects file.
+    actor : str, optional
+        Who the history records (default ``import:<file name>``).
 
     Returns
     -------
@@ -250,4 +258,14 @@ def import_file(
         skip_invalid=skip_invalid,
         rejects=rejects,
         lang=lang,
+        actor=actor or _import_actor(path, filename),
     )
+
+
+def _import_actor(path: Any, filename: str | None) -> str | None:
+    """``import:<file name>`` for the history, when the file has a name."""
+    if filename:
+        return f"import:{os.path.basename(filename)}"
+    if isinstance(path, str | os.PathLike):
+        return f"import:{os.path.basename(os.fspath(path))}"
+    return "import"
