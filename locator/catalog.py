@@ -19,6 +19,7 @@ import numpy as np
 from .errors import NotFound
 from .model import AMENITIES, Facility
 from .nearest import DriveEstimate, NearestIndex
+from .service_areas import Landmark, ServiceAreas, landmarks
 from .storage import Storage
 from .storage.base import local_writes
 
@@ -48,18 +49,38 @@ class Page:
 
 
 class Catalog:
-    """Facilities of one data version, with column arrays for vectorised filters."""
+    """Facilities of one data version, with column arrays for vectorised filters.
 
-    def __init__(self, facilities: Sequence[Facility], data_version: int = 0):
-        self.facilities = sorted(facilities, key=lambda f: f.id)
+    The carriageway sides of a service area are paired here, once, and unnamed service
+    areas are named (:class:`~locator.service_areas.ServiceAreas`, from ``known``
+    junctions and township seats): :attr:`facilities` carry those names, so every
+    reader shows the same; :meth:`stored` gives a facility as stored.
+    """
+
+    def __init__(
+        self,
+        facilities: Sequence[Facility],
+        data_version: int = 0,
+        known: Sequence[Landmark] = (),
+    ):
+        stored = sorted(facilities, key=lambda f: f.id)
+        self.places = ServiceAreas(stored, known)
+        self._stored = {f.id: f for f in stored if f.id in self.places.derived_names}
+        self.facilities = self.places.renamed(stored)
         self.data_version = data_version
         self.by_id = {f.id: f for f in self.facilities}
         self.lon = np.array([f.lon for f in self.facilities], dtype=float)
         self.lat = np.array([f.lat for f in self.facilities], dtype=float)
         self.kind = np.array([f.kind for f in self.facilities], dtype=object)
         self.status = np.array([f.status for f in self.facilities], dtype=object)
+        # Truck parking spaces are truck parking, whether or not the amenity is listed.
         self.amenity_bits = np.array(
-            [_amenity_bits(f.amenities) for f in self.facilities], dtype=np.int64
+            [
+                _amenity_bits(f.amenities)
+                | (_TRUCK_PARKING if (f.truck_parking_spaces or 0) > 0 else 0)
+                for f in self.facilities
+            ],
+            dtype=np.int64,
         )
         self._admin = {
             level: (
@@ -85,15 +106,34 @@ class Catalog:
             with self._lock:
                 index = self._nearest
                 if index is None or (estimate is not None and index.estimate != estimate):
-                    index = NearestIndex(self.facilities, estimate or DriveEstimate())
+                    index = NearestIndex(self.facilities, estimate or DriveEstimate(), self.places)
                     self._nearest = index
         return index
 
     @classmethod
     def from_storage(cls, storage: Storage) -> Catalog:
-        """Read every facility of ``storage`` (the version is read first, so never newer)."""
+        """Read every facility of ``storage`` (the version is read first, so never newer),
+        with the named junctions and township seats that name unnamed service areas."""
         version = storage.data_version()
-        return cls(storage.facilities(), version)
+        known = landmarks(storage.candidates("junction"), storage.admin_units("township"))
+        return cls(storage.facilities(), version, known)
+
+    def stored(self, facility: Facility) -> Facility:
+        """``facility`` as stored (without a derived name)."""
+        return self._stored.get(facility.id, facility)
+
+    def to_feature(self, facility: Facility) -> dict:
+        """The facility's GeoJSON Feature, with what the catalog adds: ``name_derived``,
+        and for a side of a paired service area its place and sides
+        (:meth:`~locator.service_areas.ServiceAreas.properties`)."""
+        feature = facility.to_feature()
+        feature["properties"].update(self.places.properties(facility.id))
+        return feature
+
+    @property
+    def one_per_place(self) -> list[Facility]:
+        """The facilities with each paired service area once, named as the place."""
+        return self.places.one_per_place(self.facilities)
 
     def __len__(self) -> int:
         return len(self.facilities)
@@ -143,6 +183,7 @@ class Catalog:
 
 
 _AMENITY_ORDER = {name: i for i, name in enumerate(AMENITIES)}
+_TRUCK_PARKING = 1 << _AMENITY_ORDER["truck_parking"]
 
 
 def _amenity_bits(amenities: Iterable[str]) -> int:

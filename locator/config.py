@@ -98,6 +98,10 @@ class Settings:
     tile_url: str = ""
     tile_attribution: str = ""
     max_upload_mb: float = 20.0
+    #: Where uploaded lists wait for their confirmation without Redis (default: the
+    #: app's ``instance/uploads``), and for how long.
+    upload_dir: str = ""
+    upload_keep_minutes: float = 60.0
     page_limit_default: int = 100
     page_limit_max: int = 1000
     #: Signs session cookies; required when several workers or machines serve.
@@ -106,7 +110,17 @@ class Settings:
     redis_url: str = ""
     #: Sign-in attempts allowed per client address and per account name.
     login_limit: str = "10 per minute;50 per day"
+    #: Drivers' reports (纠错) allowed per client address, and stored per facility.
+    report_limit: str = "30 per minute"
+    report_facility_limit: str = "60 per hour"
+    #: Days after the last verification (``verified_on``) when a record, and a
+    #: record's opening hours, count as stale (the admin list, /coverage, exports).
+    stale_days: int = 180
+    stale_hours_days: int = 90
     session_hours: float = 12.0
+    #: Truck speeds by road class replacing the defaults ("motorway=80,primary=50"; see
+    #: locator.roads.profile), for ``locator roads import`` and the coarse network.
+    road_speeds: str = ""
     drive_detour_factor: float = 1.3
     drive_speed_kmh: float = 50.0
     max_route_body_kb: float = 512.0

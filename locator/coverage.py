@@ -29,12 +29,12 @@ from scipy.spatial import cKDTree
 from .errors import InvalidParameter
 from .messages import Message
 from .model import KINDS, STATUSES, AdminUnit, Facility
-from .nearest import chord_to_m, m_to_chord, unit_vectors
+from .nearest import REST_KINDS, chord_to_m, m_to_chord, unit_vectors
+from .service_areas import place_keys
 
-#: Kinds that count as serving drivers unless the planner says otherwise.
-DEFAULT_COUNTED_KINDS = frozenset(
-    {"driver_home", "service_station", "service_point", "legal_aid", "service_area"}
-)
+#: Kinds that count as serving drivers unless the planner says otherwise: the places to
+#: stop of the driver's search.
+DEFAULT_COUNTED_KINDS = REST_KINDS
 DEMAND_WEIGHTS = ("population", "transport_workers")
 MAX_RADIUS_KM = 100.0
 
@@ -242,6 +242,9 @@ def township_coverage(
     ----------
     units : all admin units (townships with their counties, cities and province).
     facilities : all facilities; those of ``params.kinds`` and ``params.statuses`` count.
+        The carriageway sides of one service area (:mod:`locator.service_areas`) are one
+        facility in the counts (``facilities_inside``, rollups), at its first counted side;
+        every side still reaches the townships around it.
     params : radius, counted kinds and statuses, demand weight.
     city, county : restrict to one city or county (name or code).
 
@@ -264,6 +267,7 @@ def township_coverage(
     f_lon = np.array([f.lon for f in counted], dtype=float)
     f_lat = np.array([f.lat for f in counted], dtype=float)
     tree = cKDTree(unit_vectors(f_lon, f_lat).reshape(-1, 3)) if counted else None
+    once = _once_per_place(facilities, counted)
 
     # Reference points: the seat, else a point inside the polygon.
     refs: list[tuple[float, float] | None] = []
@@ -287,7 +291,7 @@ def township_coverage(
         nearest_m[located_idx] = chord_to_m(chords)
         nearest_at[located_idx] = found
 
-    inside = _facilities_inside(townships, f_lon, f_lat)
+    inside = _facilities_inside(townships, f_lon[once], f_lat[once])
     shares, areas = _area_shares(townships, refs, counted, tree, f_lon, f_lat, params, by_code)
     demand = _spread_demand(townships, areas, params.weight, by_code)
 
@@ -334,8 +338,29 @@ def township_coverage(
         )
     _rank_gaps(rows)
     report = CoverageReport(params, area, rows)
-    _roll_up(report, units, counted, by_code)
+    _roll_up(report, units, [f for f, one in zip(counted, once, strict=True) if one], by_code)
     return report
+
+
+def _once_per_place(facilities: Sequence[Facility], counted: Sequence[Facility]) -> np.ndarray:
+    """Which of ``counted`` to count: all but the further sides of a paired service area
+    (its first counted side by id stands for it)."""
+    once = np.ones(len(counted), dtype=bool)
+    if not any(f.kind == "service_area" for f in counted):
+        return once
+    key = dict(zip((f.id for f in facilities), place_keys(facilities), strict=True))
+    first: dict[str, tuple[str, int]] = {}
+    for i, f in enumerate(counted):
+        k = key.get(f.id, f.id)
+        if k in first:
+            if f.id < first[k][0]:
+                once[first[k][1]] = False
+                first[k] = (f.id, i)
+            else:
+                once[i] = False
+        else:
+            first[k] = (f.id, i)
+    return once
 
 
 def _facilities_inside(townships: Sequence[AdminUnit], f_lon, f_lat) -> list[int | None]:

@@ -13,10 +13,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from .clock import local_today, system_clock
 from .crs import normalize_crs, to_wgs84
 from .errors import Forbidden, InvalidParameter, NotFound, ValidationFailed
 from .messages import Message
-from .model import Facility, validate_facility
+from .model import Facility, parse_parking_fee, validate_facility
 
 #: Fields an editor sets (the rest are derived or kept by storage).
 EDITABLE_FIELDS = (
@@ -33,6 +34,11 @@ EDITABLE_FIELDS = (
     "amenities",
     "truck_parking_spaces",
     "opened_on",
+    "parking_fee",
+    "parking_fee_note",
+    "tier",
+    "closed_until",
+    "verified_on",
 )
 
 
@@ -75,6 +81,14 @@ def _refuse_unknown(values: Mapping[str, Any]) -> None:
         )
 
 
+def _fee_note(value: Any) -> str | None:
+    """The note written in a parking fee text, if it reads (validation reports it else)."""
+    try:
+        return parse_parking_fee(value)[1]
+    except InvalidParameter:
+        return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Edited:
     """What an edit did: the facility as stored now (None once deleted) and the data
@@ -85,21 +99,45 @@ class Edited:
     changed: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class Located:
+    """Where a WGS-84 point falls: its city, county and township (``name``/``code`` keys
+    as :meth:`locator.admin_units.AdminIndex.locate` gives them, None outside every
+    known unit) and whether the editor may keep a facility there."""
+
+    lon: float
+    lat: float
+    units: Mapping[str, str | None]
+    editable: bool
+
+
 class Editing:
     """Single-facility edits over one storage."""
 
     def __init__(self, storage: Any) -> None:
         self.storage = storage
 
-    def place(self, values: Mapping[str, Any], *, crs: str = "wgs84") -> Facility:
+    def place(
+        self, values: Mapping[str, Any], *, crs: str = "wgs84", check_verified: bool = True
+    ) -> Facility:
         """A validated facility from form or API ``values`` (``lon``/``lat`` in ``crs``),
-        with its city, county and township assigned: what saving would store."""
+        with its city, county and township assigned: what saving would store. With
+        ``check_verified``, a ``verified_on`` after today (Asia/Shanghai) is refused."""
         _refuse_unknown(values)
+        clock = getattr(self.storage, "clock", system_clock)
+        today = local_today(clock) if check_verified else None
         try:
-            facility = validate_facility(_in_wgs84(dict(values), crs))
+            facility = validate_facility(_in_wgs84(dict(values), crs), today=today)
         except InvalidParameter as exc:  # a field of the facility, not of the request
             raise ValidationFailed(exc.message, field=exc.field) from None
         return self.storage.admin_index().assign([facility])[0]
+
+    def locate(self, editor: Editor, lon: float, lat: float) -> Located:
+        """Where a facility at WGS-84 ``lon``/``lat`` would be placed, and whether
+        ``editor`` may save it there (the check :meth:`create` and :meth:`update` make)."""
+        units = self.storage.admin_index().locate([lon], [lat])[0]
+        probe = Facility(id="", name="", kind="other", lon=lon, lat=lat, **units)
+        return Located(lon, lat, units, editor.can_edit(probe))
 
     def _check_area(self, editor: Editor, facility: Facility, field: str) -> None:
         if not editor.can_edit(facility):
@@ -132,7 +170,9 @@ class Editing:
         self._check_area(editor, stored, "id")
         _refuse_unknown(changes)
         moved = {**editable_values(stored), **_in_wgs84(dict(changes), crs)}
-        facility = self.place(moved).replace(
+        if "parking_fee_note" not in changes and _fee_note(changes.get("parking_fee")):
+            moved["parking_fee_note"] = None  # "收费 30元/晚" replaces the stored note
+        facility = self.place(moved, check_verified="verified_on" in changes).replace(
             id=stored.id,
             source=stored.source,
             source_id=stored.source_id,
@@ -141,6 +181,20 @@ class Editing:
         self._check_area(editor, facility, "lon")
         result = self.storage.upsert_facilities([facility], check_versions=True, actor=actor)
         return Edited(self.storage.get_facility(stored.id), result.data_version, result.changed)
+
+    def verify(
+        self, editor: Editor, facility_id: str, *, expected_version: int, actor: str
+    ) -> Edited:
+        """Record that a person confirmed the record today (Asia/Shanghai): ``verified_on``,
+        an audited edit like any other."""
+        today = local_today(getattr(self.storage, "clock", system_clock))
+        return self.update(
+            editor,
+            facility_id,
+            {"verified_on": today.isoformat()},
+            expected_version=expected_version,
+            actor=actor,
+        )
 
     def delete(
         self, editor: Editor, facility_id: str, *, expected_version: int, actor: str
@@ -205,7 +259,14 @@ SORTS = {
 }
 
 #: Fields the admin list can find empty ("missing phone").
-MISSING_FIELDS = ("phone", "hours", "address", "opened_on", "truck_parking_spaces")
+MISSING_FIELDS = (
+    "phone",
+    "hours",
+    "address",
+    "opened_on",
+    "truck_parking_spaces",
+    "verified_on",
+)
 
 
 def listing(

@@ -45,6 +45,8 @@ from .model import (
     parse_status,
 )
 from .navigation import navigation_links, phone_links
+from .nearest import REST_KINDS
+from .service_areas import ServiceArea
 
 #: Languages of the widget.
 LANGUAGES = ("zh", "en")
@@ -73,7 +75,8 @@ FOOTER_HEIGHT = 28
 PARAMETERS: dict[str, str] = {
     "city": "a city of Anhui, by name (合肥市, 合肥) or code (340100)",
     "county": "a county or district, by name or code (within the city, if one is given)",
-    "kind": "facility kinds, keys or labels, comma-separated or repeated",
+    "kind": "facility kinds, keys or labels, comma-separated or repeated (default: places "
+    "to stop, without logistics parks; any for every kind)",
     "amenity": "amenities every shown facility must have, comma-separated or repeated",
     "status": "statuses to show (default open; any for all)",
     "center": "the map's centre as lon,lat (WGS-84)",
@@ -186,7 +189,7 @@ class EmbedOptions:
 
     city: Place | None = None
     county: Place | None = None
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()  # none: places to stop (REST_KINDS); every kind: ``any``
     amenities: tuple[str, ...] = ()
     statuses: tuple[str, ...] = DEFAULT_STATUSES
     center: tuple[float, float] | None = None
@@ -207,7 +210,7 @@ class EmbedOptions:
         if self.county:
             pairs.append(("county", self.county.name))
         if self.kinds:
-            pairs.append(("kind", ",".join(self.kinds)))
+            pairs.append(("kind", self._kind_value()))
         if self.amenities:
             pairs.append(("amenity", ",".join(self.amenities)))
         if self.statuses != DEFAULT_STATUSES:
@@ -245,17 +248,21 @@ class EmbedOptions:
         if self.county:
             pairs.append(("county", self.county.code))
         if self.kinds:
-            pairs.append(("kind", ",".join(self.kinds)))
+            pairs.append(("kind", self._kind_value()))
         if self.amenities:
             pairs.append(("amenity", ",".join(self.amenities)))
         if set(self.statuses) != set(STATUSES):
             pairs.append(("status", ",".join(self.statuses)))
         return pairs
 
+    def _kind_value(self) -> str:
+        return "any" if set(self.kinds) == set(KINDS) else ",".join(self.kinds)
+
     def facility_filter(self) -> FacilityFilter:
-        """The catalog filter of the facilities this widget shows."""
+        """The catalog filter of the facilities this widget shows (places to stop unless
+        kinds are asked for)."""
         return FacilityFilter(
-            kinds=frozenset(self.kinds),
+            kinds=frozenset(self.kinds) or REST_KINDS,
             amenities=frozenset(self.amenities),
             statuses=frozenset(self.statuses)
             if set(self.statuses) != set(STATUSES)
@@ -400,7 +407,10 @@ def parse_embed_options(
         else:
             p.warn("county", county_text, f"no county named {county_text!r}")
 
-    kinds = p.keys("kind", parse_kind, KINDS)
+    if [k.strip().lower() for k in _values(p.args, "kind")] == ["any"]:
+        kinds = tuple(KINDS)
+    else:
+        kinds = p.keys("kind", parse_kind, KINDS)
     amenities = p.keys("amenity", parse_amenity, AMENITIES)
 
     statuses = DEFAULT_STATUSES
@@ -502,15 +512,21 @@ def facility_options(facility: Facility, base: EmbedOptions | None = None) -> Em
 
 
 # ---- the widget's data -----------------------------------------------------------------
-def marker_feature(f: Facility) -> dict:
+def marker_feature(f: Facility, place: ServiceArea | None = None) -> dict:
     """The compact GeoJSON Feature of one facility in the widget's data: what its marker
-    and list item show (name, kind, status). The popup's details come on demand
-    (:func:`popup_details`), so the data stays small for thousands of facilities."""
+    and list item show (name, kind, status; for a side of a paired service area, the
+    ``place`` id and ``place_name``, so that the list shows the place once). The popup's
+    details come on demand (:func:`popup_details`), so the data stays small for
+    thousands of facilities."""
+    props = {"name": f.name, "kind": f.kind, "status": f.status}
+    if place is not None and place.paired:
+        props["place"] = place.id
+        props["place_name"] = place.name
     return {
         "type": "Feature",
         "id": f.id,
         "geometry": {"type": "Point", "coordinates": [round(f.lon, 6), round(f.lat, 6)]},
-        "properties": {"name": f.name, "kind": f.kind, "status": f.status},
+        "properties": props,
     }
 
 

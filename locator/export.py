@@ -4,7 +4,9 @@ Every export can be imported again by :mod:`locator.ingest` and gives the same
 facilities back: same ids, fields, amenities and dates, and coordinates to well
 below 1e-7 degrees (floats are written in full). The derived admin fields (city,
 county, township) and the bookkeeping fields (``updated_at``, ``version``) are
-written for people to read; the importer ignores them.
+written for people to read; the importer ignores them. Tables have Chinese headers
+and labels by default (``headers="zh"``), so that union staff can edit an export in
+Excel and import it back; ``headers="en"`` writes field names and keys.
 
 Spreadsheet safety: text cells that a spreadsheet would run as a formula (those
 starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) are written
@@ -28,7 +30,7 @@ from typing import IO, Any
 
 from .crs import from_wgs84, normalize_crs
 from .errors import InvalidParameter
-from .model import AMENITIES, KINDS, STATUSES, Facility
+from .model import AMENITIES, KINDS, PARKING_FEES, STATUSES, TIERS, Facility
 
 __all__ = [
     "COLUMNS",
@@ -81,6 +83,11 @@ COLUMNS: tuple[str, ...] = (
     "amenities",
     "truck_parking_spaces",
     "opened_on",
+    "parking_fee",
+    "parking_fee_note",
+    "tier",
+    "closed_until",
+    "verified_on",
     "city",
     "city_code",
     "county",
@@ -93,7 +100,8 @@ COLUMNS: tuple[str, ...] = (
     "version",
 )
 
-#: Chinese headers (``headers="zh"``); :mod:`locator.ingest` recognises every one of them.
+#: Chinese headers (``headers="zh"``, the default); :mod:`locator.ingest` recognises every
+#: one of them.
 HEADERS_ZH: dict[str, str] = {
     "id": "编号",
     "name": "名称",
@@ -109,6 +117,11 @@ HEADERS_ZH: dict[str, str] = {
     "amenities": "服务设施",
     "truck_parking_spaces": "货车停车位",
     "opened_on": "建成时间",
+    "parking_fee": "停车收费",
+    "parking_fee_note": "停车收费说明",
+    "tier": "建设类型",
+    "closed_until": "暂停营业至",
+    "verified_on": "核实日期",
     "city": "城市",
     "city_code": "城市代码",
     "county": "区县",
@@ -141,6 +154,9 @@ _TEXT_FIELDS = frozenset(
         "kind",
         "status",
         "amenities",
+        "parking_fee",
+        "parking_fee_note",
+        "tier",
     }
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -208,12 +224,14 @@ def _coordinates(facilities: Sequence[Facility], crs: str) -> tuple[list[float],
     return [float(v) for v in out_lon], [float(v) for v in out_lat]
 
 
-def _label(vocabulary: dict[str, dict[str, str]], key: str, lang: str) -> str:
+def _label(vocabulary: dict[str, dict[str, str]], key: str | None, lang: str) -> str | None:
+    if key is None:
+        return None
     return vocabulary.get(key, {}).get("zh", key) if lang == "zh" else key
 
 
 def facility_table(
-    facilities: Iterable[Facility], *, crs: str = "wgs84", headers: str = "en"
+    facilities: Iterable[Facility], *, crs: str = "wgs84", headers: str = "zh"
 ) -> tuple[list[str], list[list[Any]]]:
     """The tabular form of facilities: header names and one row of Python values each.
 
@@ -224,8 +242,9 @@ def facility_table(
     crs : str
         Datum of the written coordinates (``wgs84``, ``gcj02`` or ``bd09``).
     headers : str
-        ``en`` for the field names, ``zh`` for Chinese headers and Chinese labels
-        of kind, status and amenities (both import back exactly).
+        ``zh`` (default) for Chinese headers and Chinese labels of kind, status,
+        amenities, tier and parking fee, ``en`` for the field names and keys (both
+        import back exactly).
 
     Returns
     -------
@@ -254,6 +273,11 @@ def facility_table(
             "amenities": ";".join(_label(AMENITIES, a, lang) for a in sorted(f.amenities)),
             "truck_parking_spaces": f.truck_parking_spaces,
             "opened_on": f.opened_on,
+            "parking_fee": _label(PARKING_FEES, f.parking_fee, lang),
+            "parking_fee_note": f.parking_fee_note,
+            "tier": _label(TIERS, f.tier, lang),
+            "closed_until": f.closed_until,
+            "verified_on": f.verified_on,
             "city": f.city,
             "city_code": f.city_code,
             "county": f.county,
@@ -400,7 +424,7 @@ def export_facilities(
     fmt: str | None = None,
     *,
     crs: str = "wgs84",
-    headers: str = "en",
+    headers: str = "zh",
 ) -> int:
     """Write facilities to a file or a buffer in one of the export formats.
 
@@ -415,8 +439,9 @@ def export_facilities(
     crs : str
         Datum of the written coordinates: ``wgs84`` (default), ``gcj02`` or ``bd09``.
     headers : str
-        ``en`` (field names) or ``zh`` (Chinese headers and labels) for CSV, XLSX
-        and GPKG; GeoJSON always uses the field names.
+        ``zh`` (default: Chinese headers and labels, as union staff edit them in
+        Excel) or ``en`` (field names and keys) for CSV, XLSX and GPKG; GeoJSON
+        always uses the field names.
 
     Returns
     -------

@@ -15,6 +15,8 @@ import shapely
 from shapely.geometry import shape
 
 from .model import AdminUnit, CandidateSite, Facility
+from .roads.coarse import COARSE_EDGES, COARSE_NAME, read_coarse
+from .roads.profile import VehicleProfile
 from .storage import Storage
 
 ADMIN_FILE = "anhui_admin_units.geojson"
@@ -42,6 +44,9 @@ class LoadSummary:
     updated: int
     candidates: int
     data_version: int
+    #: The loaded road network's name ("" when none is), and whether init loaded it.
+    road_network: str = ""
+    road_network_loaded: bool = False
 
 
 def _read_json(path: Path) -> dict:
@@ -191,8 +196,11 @@ def read_junctions(geodata_dir: Path) -> list[CandidateSite]:
     return sites
 
 
-def load_default_data(storage: Storage, geodata_dir: str | Path) -> LoadSummary:
-    """Load the shipped data into ``storage``; a second run changes nothing."""
+def load_default_data(
+    storage: Storage, geodata_dir: str | Path, *, profile: VehicleProfile | None = None
+) -> LoadSummary:
+    """Load the shipped data into ``storage``; a second run changes nothing. The coarse
+    road network takes the speeds of ``profile``."""
     geodata_dir = Path(geodata_dir)
     storage.init_schema()
     units = read_admin_units(geodata_dir)
@@ -201,6 +209,8 @@ def load_default_data(storage: Storage, geodata_dir: str | Path) -> LoadSummary:
     junctions = read_junctions(geodata_dir)
     storage.replace_candidates("junction", junctions)
     townships = [u for u in units if u.level == "township"]
+    loaded = load_coarse_roads(storage, geodata_dir, profile)
+    network = storage.road_network_info()
     return LoadSummary(
         admin_units=len(units),
         townships_with_polygon=sum(u.geometry is not None for u in townships),
@@ -210,4 +220,22 @@ def load_default_data(storage: Storage, geodata_dir: str | Path) -> LoadSummary:
         updated=len(result.updated),
         candidates=len(junctions),
         data_version=storage.data_version(),
+        road_network=network.name if network else "",
+        road_network_loaded=loaded,
     )
+
+
+def load_coarse_roads(
+    storage: Storage, geodata_dir: str | Path, profile: VehicleProfile | None = None
+) -> bool:
+    """Load the shipped coarse road network unless another network was loaded (a
+    detailed one from ``locator roads import`` is kept); True when it was (re)loaded."""
+    geodata_dir = Path(geodata_dir)
+    if not (geodata_dir / COARSE_EDGES).is_file():
+        return False
+    current = storage.road_network_info()
+    if current is not None and current.name != COARSE_NAME:
+        return False
+    before = storage.road_version()
+    storage.replace_road_network(read_coarse(geodata_dir, profile))
+    return storage.road_version() != before

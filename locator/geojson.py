@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,9 +17,11 @@ def feature_collection(
     *,
     number_matched: int | None = None,
     links: list[dict] | None = None,
+    to_feature: Callable[[Facility], dict] | None = None,
 ) -> dict[str, Any]:
-    """A FeatureCollection of facilities with ``numberMatched``/``numberReturned``."""
-    features = [f.to_feature() for f in facilities]
+    """A FeatureCollection of facilities with ``numberMatched``/``numberReturned``
+    (each Feature from ``to_feature``, by default :meth:`Facility.to_feature`)."""
+    features = [to_feature(f) if to_feature else f.to_feature() for f in facilities]
     body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     body["numberMatched"] = len(features) if number_matched is None else number_matched
     body["numberReturned"] = len(features)

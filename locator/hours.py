@@ -1,6 +1,8 @@
 """Opening hours: OpenStreetMap ``opening_hours`` evaluated in Asia/Shanghai.
 
-A facility whose hours are missing or cannot be parsed is "unknown", never "open".
+A facility whose hours are missing or cannot be parsed is "unknown", never "open"; one
+temporarily closed (``closed_until`` a later day) is "temporarily_closed" whatever its
+hours say (:func:`facility_open_state`).
 """
 
 from __future__ import annotations
@@ -8,20 +10,42 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import opening_hours
 
+from .messages import Message
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 OPEN, CLOSED, UNKNOWN = "open", "closed", "unknown"
+TEMPORARILY_CLOSED = "temporarily_closed"
+#: Display states of :func:`open_state_text` beyond the open states: closed all of today
+#: by its hours, and closed for good (``status`` closed).
+CLOSED_TODAY = "closed_today"
+CLOSED_FOR_GOOD = "closed_for_good"
 
+#: Labels of the open states; ``{date}`` is the facility's ``closed_until`` (as
+#: :func:`date_text` writes it).
 OPEN_STATE_LABELS = {
     OPEN: {"zh": "营业中", "en": "Open"},
-    CLOSED: {"zh": "已关闭", "en": "Closed"},
+    CLOSED: {"zh": "已打烊", "en": "Closed now"},
     UNKNOWN: {"zh": "时间未知", "en": "Hours unknown"},
+    TEMPORARILY_CLOSED: {"zh": "暂停营业至 {date}", "en": "Temporarily closed until {date}"},
+    CLOSED_TODAY: {"zh": "今日休息", "en": "Closed today"},
+    CLOSED_FOR_GOOD: {"zh": "已关闭（停用）", "en": "Closed for good"},
 }
+#: "Closed, opens at …" with the next opening: today or tomorrow (``{time}``), a
+#: later day of the week (``{weekday} {time}``).
+_OPENS_AT = {"zh": "已打烊，{time} 开门", "en": "Closed, opens at {time}"}
+_WEEKDAYS = {
+    "zh": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+}
+_MONTHS_EN = "January February March April May June July August September October November December"
 
 
 def _osm(text: str) -> opening_hours.OpeningHours | None:
@@ -197,3 +221,189 @@ def open_state(hours: str | None, at: dt.datetime | None = None) -> str:
     if state == opening_hours.State.CLOSED:
         return CLOSED
     return UNKNOWN
+
+
+def closed_for_now(closed_until: dt.date | None, at: dt.datetime | None = None) -> bool:
+    """Whether a facility closed until ``closed_until`` is still closed at ``at`` (default:
+    now): its Asia/Shanghai date is before that day, on which it reopens."""
+    return closed_until is not None and local_time(at).date() < closed_until
+
+
+def facility_open_state(facility: Any, at: dt.datetime | None = None) -> str:
+    """The open state of a facility (its ``hours`` and ``closed_until``) at ``at``."""
+    if closed_for_now(getattr(facility, "closed_until", None), at):
+        return TEMPORARILY_CLOSED
+    return open_state(facility.hours, at)
+
+
+def date_text(day: dt.date | None, lang: str, today: dt.date | None = None) -> str:
+    """A day as a driver reads it: ``12月20日`` / ``20 December``, with the year when it
+    is not ``today``'s year (``2027年1月5日`` / ``5 January 2027``)."""
+    if day is None:
+        return ""
+    year = today is not None and day.year != today.year
+    if lang == "en":
+        text = f"{day.day} {_MONTHS_EN.split()[day.month - 1]}"
+        return f"{text} {day.year}" if year else text
+    text = f"{day.month}月{day.day}日"
+    return f"{day.year}年{text}" if year else text
+
+
+def open_state_label(
+    state: str, lang: str, closed_until: dt.date | None = None, today: dt.date | None = None
+) -> str:
+    """The label of an open state in ``lang`` (zh or en), with the reopening day."""
+    labels = OPEN_STATE_LABELS.get(state)
+    if labels is None:
+        return state
+    text = labels.get(lang) or labels["zh"]
+    return text.replace("{date}", date_text(closed_until, lang, today))
+
+
+def _closed_all_day(parsed: opening_hours.OpeningHours, now: dt.datetime) -> bool:
+    """Whether the hours open at no moment of ``now``'s day."""
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + dt.timedelta(days=1)
+    step = start
+    for _ in range(48):
+        if parsed.state(step)[0] != opening_hours.State.CLOSED:
+            return False
+        step = parsed.next_change(step)
+        if step is None or step >= end:
+            return True
+    return False
+
+
+def display_state(facility: Any, at: dt.datetime | None = None) -> tuple[str, dt.datetime | None]:
+    """What a station's page says of it at ``at``: its state (an open state,
+    :data:`CLOSED_TODAY` or :data:`CLOSED_FOR_GOOD`) and, closed now by its hours, the
+    next opening (naive Shanghai wall clock; None when not known)."""
+    if getattr(facility, "status", None) == "closed":
+        return CLOSED_FOR_GOOD, None
+    state = facility_open_state(facility, at)
+    if state != CLOSED:
+        return state, None
+    parsed = parse_hours(facility.hours)
+    now = local_time(at).replace(second=0, microsecond=0)
+    if parsed is not None and _closed_all_day(parsed, now):
+        return CLOSED_TODAY, None
+    preview = preview_hours(facility.hours, at)
+    return CLOSED, preview.next_change
+
+
+def opening_properties(facility: Any, at: dt.datetime | None = None) -> dict[str, Any]:
+    """What a list needs beyond ``open_state`` to say 已打烊，7:00 开门 or 今日休息: for a
+    facility closed now by its hours, ``opens_at`` (its next opening, Shanghai wall
+    clock to the minute, ``2026-12-02T07:00``) and ``opens_days`` (0 today, 1 tomorrow),
+    or ``closed_today: true``; else nothing."""
+    state, opens = display_state(facility, at)
+    if state == CLOSED_TODAY:
+        return {"closed_today": True}
+    if state == CLOSED and opens is not None:
+        return {
+            "opens_at": opens.isoformat(timespec="minutes"),
+            "opens_days": (opens.date() - local_time(at).date()).days,
+        }
+    return {}
+
+
+def open_wording(lang: str) -> dict[str, Any]:
+    """The templates a page's script needs to word open states as :func:`open_state_text`
+    does: ``opensAt`` (``{time}``), weekday names (Monday first), ``date`` (``{m}``,
+    ``{d}``, ``{month}``) and month names."""
+    return {
+        "opensAt": _OPENS_AT.get(lang) or _OPENS_AT["zh"],
+        "weekdays": _WEEKDAYS.get(lang) or _WEEKDAYS["zh"],
+        "date": "{d} {month}" if lang == "en" else "{m}月{d}日",
+        "months": _MONTHS_EN.split(),
+    }
+
+
+def open_state_text(facility: Any, lang: str, at: dt.datetime | None = None) -> tuple[str, str]:
+    """The display state of ``facility`` at ``at`` and its wording in ``lang``:
+    营业中 / 已打烊，7:00 开门 / 今日休息 / 暂停营业至 12月20日 / 已关闭（停用）.
+
+    >>> from types import SimpleNamespace as F
+    >>> at = dt.datetime(2026, 12, 1, 22, 0)  # a Tuesday evening
+    >>> open_state_text(F(status="open", hours="每天7:00-20:00", closed_until=None), "zh", at)
+    ('closed', '已打烊，7:00 开门')
+    >>> open_state_text(F(status="open", hours="Mo-Fr 08:00-18:00", closed_until=None),
+    ...                 "en", dt.datetime(2026, 12, 5, 10))
+    ('closed_today', 'Closed today')
+    """
+    state, opens = display_state(facility, at)
+    if state == CLOSED and opens is not None:
+        days = (opens.date() - local_time(at).date()).days
+        time = f"{opens.hour}:{opens.minute:02d}"
+        if days > 1:
+            time = f"{_WEEKDAYS.get(lang, _WEEKDAYS['zh'])[opens.weekday()]} {time}"
+        return state, (_OPENS_AT.get(lang) or _OPENS_AT["zh"]).replace("{time}", time)
+    today = local_time(at).date()
+    return state, open_state_label(state, lang, getattr(facility, "closed_until", None), today)
+
+
+# ---- a preview of hours as an editor types them --------------------------------------------
+#: How far ahead :func:`preview_hours` looks for the next opening or closing.
+PREVIEW_HORIZON = dt.timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class HoursPreview:
+    """What a station with some hours shows at a time: its open ``state``, whether the
+    text was read (None when empty), when the state next changes (naive Shanghai wall
+    clock; None when it never does within :data:`PREVIEW_HORIZON` or is not known) and
+    the hours as OpenStreetMap ``opening_hours`` read them."""
+
+    state: str
+    readable: bool | None
+    at: dt.datetime
+    next_change: dt.datetime | None = None
+    normalized: str | None = None
+
+    def message(self, hours: str | None = None) -> Message:
+        """What the preview says: open until, opens at, closed, unknown, unreadable."""
+        if self.readable is None:
+            return Message("hours_missing")
+        if not self.readable:
+            return Message("hours_unreadable", hours=hours or "")
+        if self.state == UNKNOWN:
+            return Message("hours_unknown")
+        if self.next_change is None:
+            return Message("hours_open" if self.state == OPEN else "hours_closed")
+        key = "hours_open_until" if self.state == OPEN else "hours_opens_at"
+        return Message(key, **_when(self.at, self.next_change))
+
+
+def _when(now: dt.datetime, then: dt.datetime) -> dict[str, Any]:
+    """``then`` as the preview names it, seen from ``now``: days ahead, weekday, time."""
+    days = (then.date() - now.date()).days
+    time = then.strftime("%H:%M")
+    if days == 1 and time == "00:00":  # until midnight: 24:00 today
+        days, time = 0, "24:00"
+    return {"days": days, "weekday": then.weekday(), "time": time, "date": then.date().isoformat()}
+
+
+def preview_hours(hours: str | None, at: dt.datetime | None = None) -> HoursPreview:
+    """The :class:`HoursPreview` of ``hours`` at ``at`` (default: now) in Shanghai: the
+    state :func:`open_state` gives and the next time it changes to another state."""
+    now = local_time(at).replace(second=0, microsecond=0)
+    if not hours or not hours.strip():
+        return HoursPreview(UNKNOWN, None, now)
+    parsed = parse_hours(hours)
+    if parsed is None:
+        return HoursPreview(UNKNOWN, False, now)
+    current = parsed.state(now)[0]
+    state = {opening_hours.State.OPEN: OPEN, opening_hours.State.CLOSED: CLOSED}.get(
+        current, UNKNOWN
+    )
+    change, step = None, now
+    for _ in range(16):  # rule boundaries may keep the state; look past a few of them
+        step = parsed.next_change(step)
+        if step is None or step - now > PREVIEW_HORIZON:
+            break
+        if parsed.state(step)[0] != current:
+            change = step
+            break
+    if state == CLOSED and change and parsed.state(change)[0] != opening_hours.State.OPEN:
+        change = None  # closed, then unknown: no opening time to tell
+    return HoursPreview(state, True, now, change, str(parsed.normalize()))

@@ -47,6 +47,38 @@ def _unknown_term_en(p: Mapping[str, Any]) -> str:
     return text + f" (valid: {p['valid']})"
 
 
+def _review_state_zh(status: str) -> str:
+    from .driver_reports import REVIEW_STATES
+
+    return REVIEW_STATES.get(status, {}).get("zh", status)
+
+
+#: Chinese names of the fields an accepted report may correct.
+_REPORT_FIELDS_ZH = {"hours": "营业时间", "phone": "电话"}
+
+
+_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def _when_en(p: Mapping[str, Any], at: str = "") -> str:
+    """A time of the hours preview (``days`` ahead, ``weekday``, ``time``, ``date``)."""
+    if p["days"] == 0:
+        return f"{at}{p['time']}"
+    if p["days"] == 1:
+        return f"tomorrow {at}{p['time']}"
+    if p["days"] < 7:
+        return f"on {_WEEKDAYS_EN[p['weekday']]} {at}{p['time']}"
+    return f"on {p['date']} {at}{p['time']}"
+
+
+def _when_zh(p: Mapping[str, Any]) -> str:
+    day = {0: "今天", 1: "明天"}.get(p["days"])
+    if day is None:
+        day = _WEEKDAYS_ZH[p["weekday"]] if p["days"] < 7 else p["date"]
+    return f"{day} {p['time']}"
+
+
 #: Every keyed text: ``key -> {"en": template, "zh": template}``.
 MESSAGES: dict[str, dict[str, Template]] = {
     # ---- parameters and fields -----------------------------------------------------------
@@ -223,9 +255,146 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "en": "{field} must be a date such as 2026-11-30, got {got!r}",
         "zh": "{field} 必须是日期，例如 2026-11-30，实际为“{got}”",
     },
+    # ---- the comparison of an uploaded list (sync) -----------------------------------------
+    "sync_has_errors": {
+        "en": "{rejected} of {rows} rows have errors; nothing was written",
+        "zh": "{rows} 行中有 {rejected} 行出错，未写入任何数据",
+    },
+    "sync_unknown_row": {
+        "en": "row {row} is not in the comparison",
+        "zh": "比对结果中没有第 {row} 行",
+    },
+    "sync_not_missing": {
+        "en": "facility {id!r} is not among the stations missing from the file",
+        "zh": "站点 {id} 不在“名单中没有”的站点之列",
+    },
+    "sync_bad_action": {
+        "en": "row {row} cannot take the action {action!r}; it may take {allowed}",
+        "zh": "第 {row} 行不能执行“{action}”，可选：{allowed}",
+    },
+    "sync_twice": {
+        "en": "facility {id!r} would be written twice; choose one row for it",
+        "zh": "站点 {id} 会被写入两次，请只保留一行",
+    },
+    "sync_expired": {
+        "en": "this upload is no longer kept (uploads are kept for {minutes} minutes); "
+        "upload the file again",
+        "zh": "该上传已过期（上传文件保留 {minutes} 分钟），请重新上传",
+    },
+    "sync_changed_meanwhile": {
+        "en": "stored stations changed since the comparison; nothing was written. Compare again",
+        "zh": "比对之后已有站点被修改，未写入任何数据，请重新比对",
+    },
+    "upload_missing": {"en": "choose a file to upload", "zh": "请选择要上传的文件"},
+    # ---- data model additions: parking fee, tier, closed until, verified on ---------------
+    "unknown_parking_fee": {
+        "en": "parking_fee {value!r} is neither free nor paid: write free or paid "
+        "(免费 or 收费), a note may follow, e.g. 收费 20元/晚",
+        "zh": "无法识别的停车收费“{value}”，应为“免费”或“收费”，可附说明，例如“收费 20元/晚”",
+    },
+    "parking_fee_two_notes": {
+        "en": "parking_fee carries the note {written!r} and parking_fee_note says {note!r}: "
+        "write the note in one place",
+        "zh": "停车收费中写有说明“{written}”，停车收费说明又写着“{note}”，请只在一处填写",
+    },
+    "unknown_tier": {
+        "en": "unknown tier {value!r} (valid: basic 基础型, extended 扩展型)",
+        "zh": "无法识别的建设类型“{value}”，可选：基础型、扩展型",
+    },
+    "verified_on_future": {
+        "en": "verified_on {got} is after today ({today})",
+        "zh": "核实日期 {got} 晚于今天（{today}）",
+    },
+    "verify_stale": {
+        "en": "Someone saved this facility after you opened it: check it again, then confirm",
+        "zh": "打开页面后已有人修改了该站点，请重新核对后再确认信息无误",
+    },
+    # ---- the hours preview of the facility form ----------------------------------------------
+    "hours_open": {"en": "Open now", "zh": "营业中"},
+    "hours_open_until": {
+        "en": lambda p: f"Open now, until {_when_en(p)}",
+        "zh": lambda p: f"营业中，营业至{_when_zh(p)}",
+    },
+    "hours_opens_at": {
+        "en": lambda p: f"Closed now, opens {_when_en(p, 'at ')}",
+        "zh": lambda p: f"已关闭，{_when_zh(p)} 开始营业",
+    },
+    "hours_closed": {"en": "Closed now", "zh": "已关闭"},
+    "hours_unknown": {
+        "en": "Hours unknown: the hours say so",
+        "zh": "时间未知：营业时间中注明未知",
+    },
+    "hours_missing": {
+        "en": "No hours given: drivers see “hours unknown”",
+        "zh": "未填写营业时间：司机看到“时间未知”",
+    },
+    "hours_unreadable": {
+        "en": "hours {hours!r} cannot be read, so this station never shows as open now; "
+        "write them like 24小时, 每天8:00-20:00, 周一至周五 9:00-17:00 or in "
+        "OpenStreetMap opening_hours syntax",
+        "zh": "营业时间“{hours}”无法识别，该站点将不会显示为营业中；请写成"
+        "“24小时”“每天8:00-20:00”“周一至周五 9:00-17:00”等形式",
+    },
+    # ---- drivers' reports (纠错) and their review ---------------------------------------------
+    "must_be_text": {"en": "{name} must be text", "zh": "{name} 必须是文字"},
+    "report_field_unused": {
+        "en": "{name} is only sent with the categories {categories}",
+        "zh": "{name} 只用于以下类别：{categories}",
+    },
+    "report_pin_far": {
+        "en": "the pin is {km} km from the station; it may be at most {limit} km away",
+        "zh": "标记位置距离站点 {km} 公里，最远只能 {limit} 公里",
+    },
+    "report_received": {"en": "Received, thank you.", "zh": "已收到，谢谢"},
+    "report_rate_client": {
+        "en": "too many reports from this connection (at most {limit}); try again later",
+        "zh": "此网络提交的纠错太多（最多 {limit}），请稍后再试",
+    },
+    "report_rate_facility": {
+        "en": "this station has had many reports lately (at most {limit}); try again later",
+        "zh": "该站点近期收到的纠错太多（最多 {limit}），请稍后再试",
+    },
+    "report_reviewed": {
+        "en": lambda p: f"report {p['id']} was already reviewed ({p['status']})",
+        "zh": lambda p: f"第 {p['id']} 号纠错已经处理过（{_review_state_zh(p['status'])}）",
+    },
+    "report_closed_until": {
+        "en": "enter the date until which the station is closed",
+        "zh": "请填写暂停营业的截止日期",
+    },
+    "report_closed_until_past": {
+        "en": "the station must be closed until a day after today ({today})",
+        "zh": "暂停营业的截止日期应晚于今天（{today}）",
+    },
+    "report_value_required": {
+        "en": lambda p: f"enter the corrected {p['name']}",
+        "zh": lambda p: f"请填写正确的{_REPORT_FIELDS_ZH.get(p['name'], p['name'])}",
+    },
+    "report_reason_required": {"en": "say why the report is rejected", "zh": "请填写驳回理由"},
+    "report_facility_gone": {
+        "en": "the station of this report no longer exists; reject the report instead",
+        "zh": "该纠错所指的站点已不存在，请驳回",
+    },
     # ---- generic ---------------------------------------------------------------------------
     "nested_too_deep": {"en": "the request is nested too deeply", "zh": "请求的嵌套层级过深"},
+    # ---- places to stop and paired service areas (nearest results) ---------------------------
+    "nearby_no_amenity_data": {
+        "en": lambda p: (
+            f"no {_amenity_labels(p['amenities'], 'en')} information for nearby stations"
+        ),
+        "zh": lambda p: f"附近站点暂无{_amenity_labels(p['amenities'], 'zh')}信息",
+    },
+    "both_directions": {"en": "both directions", "zh": "双向"},
+    "one_side_only": {"en": "{side} only", "zh": "仅{side}"},
 }
+
+
+def _amenity_labels(names, lang: str) -> str:
+    from .model import AMENITIES
+
+    labels = [AMENITIES[n][lang] if n in AMENITIES else n for n in names]
+    return "、".join(labels) if lang == "zh" else ", ".join(label.lower() for label in labels)
+
 
 #: Chinese names of the words some templates take as parameters.
 WORDS_ZH = {

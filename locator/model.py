@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,22 @@ AMENITIES: dict[str, dict[str, str]] = {
     "legal_aid": {"zh": "法律援助", "en": "Legal aid"},
     "repair": {"zh": "维修", "en": "Repair"},
     "reading": {"zh": "阅读", "en": "Reading"},
+    # From the Ministry of Transport's driver-home standard:
+    "food_heating": {"zh": "饭菜加热", "en": "Food heating"},
+    "drinking_water": {"zh": "饮用水", "en": "Drinking water"},
+    "vehicle_security": {"zh": "车货安保", "en": "Vehicle and cargo security"},
+}
+
+#: Whether truck parking costs money; ``parking_fee_note`` says how much ("货车 20元/晚").
+PARKING_FEES: dict[str, dict[str, str]] = {
+    "free": {"zh": "免费", "en": "Free"},
+    "paid": {"zh": "收费", "en": "Paid"},
+}
+
+#: The tiers of the Ministry of Transport's driver-home standard.
+TIERS: dict[str, dict[str, str]] = {
+    "basic": {"zh": "基础型", "en": "Basic"},
+    "extended": {"zh": "扩展型", "en": "Extended"},
 }
 
 ADMIN_LEVELS = ("province", "city", "county", "township")
@@ -68,6 +85,8 @@ MAX_LENGTHS = {
     "hours": 300,
     "source": 120,
     "source_id": 120,
+    "parking_fee": 200,
+    "parking_fee_note": 200,
 }
 
 #: The fields derived from the admin units; never taken from input.
@@ -92,6 +111,13 @@ class Facility:
     amenities: frozenset[str] = frozenset()
     truck_parking_spaces: int | None = None
     opened_on: dt.date | None = None
+    parking_fee: str | None = None  # a key of PARKING_FEES
+    parking_fee_note: str | None = None
+    tier: str | None = None  # a key of TIERS
+    #: Temporarily closed until this day (Asia/Shanghai), reopening on it.
+    closed_until: dt.date | None = None
+    #: The day a person last confirmed the record.
+    verified_on: dt.date | None = None
     city: str | None = None
     city_code: str | None = None
     county: str | None = None
@@ -121,6 +147,11 @@ class Facility:
             self.opened_on,
             self.source,
             self.source_id,
+            self.parking_fee,
+            self.parking_fee_note,
+            self.tier,
+            self.closed_until,
+            self.verified_on,
         )
 
     def to_properties(self) -> dict[str, Any]:
@@ -137,6 +168,11 @@ class Facility:
             "amenities": sorted(self.amenities),
             "truck_parking_spaces": self.truck_parking_spaces,
             "opened_on": self.opened_on.isoformat() if self.opened_on else None,
+            "parking_fee": self.parking_fee,
+            "parking_fee_note": self.parking_fee_note,
+            "tier": self.tier,
+            "closed_until": self.closed_until.isoformat() if self.closed_until else None,
+            "verified_on": self.verified_on.isoformat() if self.verified_on else None,
             "city": self.city,
             "city_code": self.city_code,
             "county": self.county,
@@ -280,8 +316,26 @@ _AMENITY_INDEX.update(
         "汽修": "repair",
         "书屋": "reading",
         "图书角": "reading",
+        "热饭": "food_heating",
+        "加热饭菜": "food_heating",
+        "微波炉": "food_heating",
+        "饭菜加热服务": "food_heating",
+        "microwave": "food_heating",
+        "饮水": "drinking_water",
+        "饮水机": "drinking_water",
+        "直饮水": "drinking_water",
+        "免费饮水": "drinking_water",
+        "water": "drinking_water",
+        "安保": "vehicle_security",
+        "车辆安保": "vehicle_security",
+        "车货安全": "vehicle_security",
+        "车货看护": "vehicle_security",
+        "security": "vehicle_security",
+        "vehicle security": "vehicle_security",
     }
 )
+_TIER_INDEX = _label_index(TIERS)
+_TIER_INDEX.update({"基础": "basic", "基本型": "basic", "扩展": "extended", "拓展型": "extended"})
 
 
 def _lookup(value: Any, index: dict[str, str], vocabulary: Mapping, field_name: str) -> str:
@@ -330,6 +384,76 @@ def parse_amenities(value: Any) -> frozenset[str]:
     else:
         items = [str(v).strip() for v in value if str(v).strip()]
     return frozenset(parse_amenity(item) for item in items)
+
+
+def _is_empty(value: Any) -> bool:
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def parse_tier(value: Any) -> str | None:
+    """A tier key from a key or a label (基础型, 扩展型); None when empty."""
+    if _is_empty(value):
+        return None
+    text = str(value).strip()
+    key = _TIER_INDEX.get(text.lower())
+    if key is None:
+        raise InvalidParameter(Message("unknown_tier", value=text), field="tier")
+    return key
+
+
+#: Words that open a parking-fee text, longest first; 是/否 answer "is parking charged?".
+_FEE_WORDS = sorted(
+    {
+        "免费": "free",
+        "免费停车": "free",
+        "不收费": "free",
+        "无偿": "free",
+        "否": "free",
+        "free": "free",
+        "no": "free",
+        "false": "free",
+        "收费": "paid",
+        "收费停车": "paid",
+        "付费": "paid",
+        "有偿": "paid",
+        "是": "paid",
+        "paid": "paid",
+        "yes": "paid",
+        "true": "paid",
+    }.items(),
+    key=lambda pair: -len(pair[0]),
+)
+_FEE_TRIM = " \t,，;；:：、()（）-—"
+_PRICE = re.compile(r"\d\s*(元|块|yuan|rmb|cny)|[¥￥]\s*\d", re.IGNORECASE)
+
+
+def parse_parking_fee(value: Any) -> tuple[str | None, str | None]:
+    """A parking fee key (``free``, ``paid``) and the note written after it.
+
+    ``免费``, ``收费``, ``free``, ``paid``, ``是`` (charged) and ``否`` are read, also when
+    a note follows (``收费 20元/晚`` is paid with the note ``20元/晚``); a bare price
+    (``20元/晚``) is paid with the price as its note. ``(None, None)`` when empty.
+    """
+    if _is_empty(value):
+        return None, None
+    if isinstance(value, bool):
+        return ("paid" if value else "free"), None
+    text = str(value).strip()
+    lower = text.lower()
+    for word, key in _FEE_WORDS:
+        if not lower.startswith(word):
+            continue
+        rest = text[len(word) :]
+        if word.isascii() and rest[:1].isalpha():
+            continue  # "nothing", "freeway": not the word
+        return key, rest.strip(_FEE_TRIM) or None
+    if _PRICE.search(text):
+        return "paid", text
+    raise InvalidParameter(Message("unknown_parking_fee", value=text), field="parking_fee")
 
 
 def check_lon_lat(lon: Any, lat: Any) -> tuple[float, float]:
@@ -410,12 +534,13 @@ def _parse_int(value: Any, field_name: str) -> int | None:
     return int(number)
 
 
-def validate_facility(data: Mapping[str, Any]) -> Facility:
+def validate_facility(data: Mapping[str, Any], *, today: dt.date | None = None) -> Facility:
     """Build a :class:`Facility` from loose input, or raise InvalidParameter naming the field.
 
     ``data`` holds WGS-84 ``lon``/``lat`` and the fields of the data model; labels in
-    Chinese or English are accepted for kind, status and amenities. Derived fields
-    (city, county, township) are ignored: they are assigned from the admin units.
+    Chinese or English are accepted for kind, status, amenities, tier and parking fee.
+    Derived fields (city, county, township) are ignored: they are assigned from the admin
+    units. With ``today`` (Asia/Shanghai), a ``verified_on`` after it is refused.
     """
     lon, lat = check_lon_lat(data.get("lon"), data.get("lat"))
     name = _clean_text(data.get("name"), "name")
@@ -444,7 +569,36 @@ def validate_facility(data: Mapping[str, Any]) -> Facility:
         amenities=parse_amenities(data.get("amenities")),
         truck_parking_spaces=_parse_int(data.get("truck_parking_spaces"), "truck_parking_spaces"),
         opened_on=parse_date(data.get("opened_on")),
+        **_model_additions(data, today),
         source=_clean_text(data.get("source"), "source"),
         source_id=_clean_text(data.get("source_id"), "source_id"),
         version=int(data.get("version") or 0),
     )
+
+
+def _model_additions(data: Mapping[str, Any], today: dt.date | None) -> dict[str, Any]:
+    """The validated parking fee and note, tier, ``closed_until`` and ``verified_on``.
+
+    A note written after the fee word (``收费 20元/晚``) is the note when
+    ``parking_fee_note`` is empty; two different notes are refused.
+    """
+    _clean_text(data.get("parking_fee"), "parking_fee")  # length and control characters
+    fee, written = parse_parking_fee(data.get("parking_fee"))
+    note = _clean_text(data.get("parking_fee_note"), "parking_fee_note")
+    if written is not None and note is not None and written != note:
+        raise InvalidParameter(
+            Message("parking_fee_two_notes", written=written, note=note), field="parking_fee"
+        )
+    verified = parse_date(data.get("verified_on"), "verified_on")
+    if today is not None and verified is not None and verified > today:
+        raise InvalidParameter(
+            Message("verified_on_future", got=verified.isoformat(), today=today.isoformat()),
+            field="verified_on",
+        )
+    return {
+        "parking_fee": fee,
+        "parking_fee_note": note if note is not None else written,
+        "tier": parse_tier(data.get("tier")),
+        "closed_until": parse_date(data.get("closed_until"), "closed_until"),
+        "verified_on": verified,
+    }

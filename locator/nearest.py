@@ -14,14 +14,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .crs import EARTH_RADIUS_M
 from .errors import InvalidParameter
-from .hours import OPEN, local_time, open_state
+from .hours import OPEN, facility_open_state, local_time
 from .model import AMENITIES, KINDS, STATUSES, Facility, check_lon_lat
+
+if TYPE_CHECKING:
+    from .service_areas import ServiceAreas
 
 #: Defaults of the drive-time estimate (straight line x detour at an average speed),
 #: used until a road network is loaded.
@@ -102,9 +106,18 @@ class FacilityQuery:
     min_truck_parking: int | None = None
 
 
-#: Open facilities of any kind: what a driver gets without filters.
+#: Open facilities of any kind: the library's default.
 DEFAULT_QUERY = FacilityQuery()
 _NOTHING_LEFT = FacilityQuery(frozenset(), frozenset())
+
+#: Places where a driver can stop and rest. Logistics parks are demand and candidate
+#: places, not rest stops: they are listed only when asked for.
+REST_KINDS = frozenset(
+    {"driver_home", "service_station", "service_point", "legal_aid", "service_area"}
+)
+#: What a driver gets without filters (the API, the CLI, the driver page, the widget):
+#: open places to stop.
+DRIVER_QUERY = FacilityQuery(kinds=REST_KINDS)
 
 
 @dataclass(slots=True)
@@ -120,6 +133,9 @@ class Hit:
     offset_m: float | None = None
     source: NearestIndex | None = None  # the index whose cached Feature to start from
     position: int = -1
+    #: For a side of a paired service area: how many of the place's sides match the
+    #: search (0 for other facilities).
+    sides_matched: int = 0
 
     def to_feature(self) -> dict:
         """The facility's GeoJSON Feature with the search fields added to its properties.
@@ -143,6 +159,8 @@ class Hit:
         if self.distance_along_m is not None:
             props["distance_along_m"] = round(self.distance_along_m, 1)
             props["offset_m"] = round(self.offset_m, 1)
+        if self.sides_matched:
+            props["serves"] = "both" if self.sides_matched > 1 else "one_side"
         return feature
 
 
@@ -175,6 +193,9 @@ class NearestIndex:
 
     facilities: Sequence[Facility]
     estimate: DriveEstimate = field(default_factory=DriveEstimate)
+    #: The paired service areas of these facilities: with them, the sides of one place
+    #: are one result (the nearest side stands for it). None: every facility on its own.
+    places: ServiceAreas | None = None
 
     def __post_init__(self):
         fs = self.facilities
@@ -194,10 +215,36 @@ class NearestIndex:
             dtype=np.int64,
             count=self.size,
         )
+        # Truck parking spaces are truck parking, whether or not the amenity is listed.
+        self.amenity_bits |= np.where(self.parking > 0, _AMENITY_BIT["truck_parking"], 0)
         self.ids = [f.id for f in fs]
         self._features: list[dict | None] = [None] * self.size
         self._tree = cKDTree(self.xyz) if self.size else None
         self._subtrees: dict[tuple, tuple[cKDTree | None, np.ndarray]] = {}
+        self._group_places()
+
+    def _group_places(self) -> None:
+        """``group``: for each facility the position of its place's first side (None when
+        no place has several sides); ``_sides``: position -> the positions of its place."""
+        self.group: np.ndarray | None = None
+        self._sides: dict[int, np.ndarray] = {}
+        if self.places is None:
+            return
+        position = {fid: i for i, fid in enumerate(self.ids)}
+        group = np.arange(self.size)
+        for place in self.places.places:
+            members = sorted(position[s.id] for s in place.sides if s.id in position)
+            if len(members) < 2:
+                continue
+            members = np.array(members)
+            group[members] = members[0]
+            for m in members.tolist():
+                self._sides[m] = members
+        if self._sides:
+            self.group = group
+            # Ties at equal distance are broken by id: the rank of each id.
+            self._rank = np.empty(self.size, dtype=np.int64)
+            self._rank[np.argsort(np.array(self.ids))] = np.arange(self.size)
 
     # ---- filters -----------------------------------------------------------------------
     def _passes(
@@ -216,7 +263,7 @@ class NearestIndex:
         if query.open_now:
             at = local_time(query.at or now)
             for j in np.flatnonzero(keep):
-                keep[j] = open_state(self.facilities[idx[j]].hours, at) == OPEN
+                keep[j] = facility_open_state(self.facilities[idx[j]], at) == OPEN
         return keep
 
     def _tree_for(
@@ -265,6 +312,8 @@ class NearestIndex:
         Exact: the KD-tree is asked for more neighbours until the ``k``-th match is
         nearer than every facility not yet examined, or ``max_km`` is reached. Open
         states are read at ``query.at``, else at ``now`` (default: the system clock).
+        With :attr:`places`, the sides of a paired service area are one result: its
+        nearest matching side (ties by id), and the ``k`` are ``k`` places.
         """
         query = query or DEFAULT_QUERY
         if not 1 <= k <= MAX_K:
@@ -278,7 +327,8 @@ class NearestIndex:
         cos_lat = math.cos(lat_r)
         point = (cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r))
         bound = m_to_chord(max_km * 1000.0) if max_km is not None else np.inf
-        fetch = min(n, k + 1 if unfiltered else k + 8)
+        grouped = self.group is not None
+        fetch = min(n, (k + 1 if unfiltered else k + 8) + (k + 1 if grouped else 0))
         while True:
             chords, found = tree.query(
                 point, k=[fetch] if fetch == 1 else fetch, distance_upper_bound=bound
@@ -291,6 +341,9 @@ class NearestIndex:
             if len(found) < fetch or fetch >= n:
                 break  # every facility within reach is in
             matched = chords if keep is None else chords[keep]
+            if grouped:  # k places, each at its nearest side
+                first = self._first_per_place(idx if keep is None else idx[keep], matched)
+                matched = matched[first]
             # Complete when k matches are in and the farthest fetched lies beyond the
             # k-th match (so no tie at the edge is left outside).
             if len(matched) >= k and chords[-1] > matched[k - 1] + 1e-12:
@@ -298,7 +351,21 @@ class NearestIndex:
             fetch = min(n, fetch * 4)
         if keep is not None:
             idx, chords = idx[keep], chords[keep]
+        if grouped:
+            first = self._first_per_place(idx, chords)
+            idx, chords = idx[first], chords[first]
         return self._hits(lon, lat, idx, chords, k, query, now)
+
+    def _first_per_place(self, idx: np.ndarray, chords: np.ndarray) -> np.ndarray:
+        """Positions in ``idx`` (ordered by distance) of each place's nearest side, in
+        that order; sides at equal distance by id."""
+        order = None
+        if len(chords) > 1 and bool((chords[1:] == chords[:-1]).any()):
+            order = np.lexsort((self._rank[idx], chords))
+            idx = idx[order]
+        _, first = np.unique(self.group[idx], return_index=True)
+        first.sort()
+        return first if order is None else order[first]
 
     def _hits(self, lon, lat, idx, chords, k, query, now) -> list[Hit]:
         scale = 2.0 * EARTH_RADIUS_M  # chord_to_m, without numpy's per-call cost
@@ -320,20 +387,64 @@ class NearestIndex:
                     d,
                     _bearing(lon, lat, f.lon, f.lat),
                     d / per_minute,
-                    open_state(f.hours, at),
+                    facility_open_state(f, at),
                     source=self,
                     position=i,
                 )
             )
+        if self._sides:
+            self._count_sides(hits, query, now)
         return hits
+
+    def _count_sides(self, hits: list[Hit], query: FacilityQuery, now) -> None:
+        """Set how many sides of its place match ``query`` on each hit of a paired place."""
+        paired = [h for h in hits if h.position in self._sides]
+        if not paired:
+            return
+        members = [self._sides[h.position] for h in paired]
+        ok = self._passes(np.concatenate(members), query, now).tolist()
+        start = 0
+        for hit, sides in zip(paired, members, strict=True):
+            hit.sides_matched = max(1, sum(ok[start : start + len(sides)]))
+            start += len(sides)
 
     def feature(self, i: int) -> dict:
         """The GeoJSON Feature of facility ``i``, built once (facilities of one data
-        version never change). Callers copy before they add to it."""
+        version never change). Callers copy before they add to it. With :attr:`places`,
+        a side of a paired service area is named as its place and tells its sides; a
+        derived name says so (:meth:`~locator.service_areas.ServiceAreas.properties`)."""
         cached = self._features[i]
         if cached is None:
-            cached = self._features[i] = self.facilities[i].to_feature()
+            cached = self.facilities[i].to_feature()
+            if self.places is not None:
+                extra = self.places.properties(self.ids[i])
+                if extra:
+                    props = cached["properties"]
+                    props.update(extra)
+                    if "place_name" in extra:
+                        props["name"] = extra["place_name"]
+            self._features[i] = cached
         return cached
+
+    def amenity_data(self, hits: Sequence[Hit], amenities: Sequence[str] = ()) -> dict:
+        """How many of the places of ``hits`` have any amenity data (amenities or a count
+        of truck parking spaces, on any of their sides), and how many have each of
+        ``amenities``: ``{"nearby": n, "with_data": m, "with": {amenity: count}}``."""
+        with_data = 0
+        counts = dict.fromkeys(amenities, 0)
+        for hit in hits:
+            sides = self._sides.get(hit.position)
+            positions = [hit.position] if sides is None else sides.tolist()
+            bits, parking = 0, -1
+            for p in positions:
+                bits |= int(self.amenity_bits[p])
+                parking = max(parking, int(self.parking[p]))
+            if bits or parking >= 0:
+                with_data += 1
+            for name in counts:
+                if bits & _AMENITY_BIT[name]:
+                    counts[name] += 1
+        return {"nearby": len(hits), "with_data": with_data, "with": counts}
 
     # ---- along a route -----------------------------------------------------------------
     def _near_line(self, line: _Polyline, buffer_m: float) -> np.ndarray:
@@ -366,7 +477,8 @@ class NearestIndex:
 
         Each hit has ``distance_along_m`` (from the route's start to the facility's
         nearest point on the route) and ``offset_m`` (its distance from the route).
-        With ``position``, only facilities ahead of it along the route are kept.
+        With ``position``, only facilities ahead of it along the route are kept. With
+        :attr:`places`, a paired service area is listed once, at its first side.
         """
         query = query or DEFAULT_QUERY
         coords = check_route(route)
@@ -397,6 +509,10 @@ class NearestIndex:
         order = sorted(
             range(len(candidates)), key=lambda j: (along[j], offset[j], self.ids[candidates[j]])
         )
+        if self.group is not None:  # a paired service area once, at its first side
+            places = self.group[candidates].tolist()
+            seen: set[int] = set()
+            order = [j for j in order if not (places[j] in seen or seen.add(places[j]))]
         if limit is not None:
             order = order[:limit]
         at = local_time(query.at or now)
@@ -411,13 +527,15 @@ class NearestIndex:
                     float(offset[j]),
                     None,
                     minutes,
-                    open_state(f.hours, at),
+                    facility_open_state(f, at),
                     float(along[j]),
                     float(offset[j]),
                     source=self,
                     position=int(candidates[j]),
                 )
             )
+        if self._sides:
+            self._count_sides(hits, query, now)
         return hits
 
 

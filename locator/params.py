@@ -19,9 +19,10 @@ from .errors import InvalidParameter
 from .messages import Message
 from .model import STATUSES, check_lon_lat, parse_amenity, parse_kind, parse_status
 from .nearest import (
-    DEFAULT_QUERY,
+    DRIVER_QUERY,
     MAX_BUFFER_KM,
     MAX_K,
+    REST_KINDS,
     FacilityQuery,
     Hit,
     NearestIndex,
@@ -92,15 +93,27 @@ def parse_int(args: Mapping, name: str, default: int, low: int, high: int) -> in
     return value
 
 
-def parse_filter(args: Mapping) -> FacilityFilter:
-    """A :class:`FacilityFilter` from query parameters; InvalidParameter names the bad one."""
+def parse_kinds(args: Mapping, default: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The kinds asked for (keys or labels, repeated or comma-separated), ``default`` when
+    none is; ``kind=any`` asks for every kind (the empty set: no kind filter)."""
+    values = _values(args, "kind")
+    if not values:
+        return default
+    if [v.lower() for v in values] == ["any"]:
+        return frozenset()
+    return frozenset(parse_kind(v) for v in values)
+
+
+def parse_filter(args: Mapping, default_kinds: frozenset[str] = frozenset()) -> FacilityFilter:
+    """A :class:`FacilityFilter` from query parameters; InvalidParameter names the bad one.
+    Without ``kind``, the kinds are ``default_kinds`` (by default: every kind)."""
     bbox_text = args.get("bbox")
     q = _single(args, "q")
     if q is not None and len(q) > 100:
         raise InvalidParameter(Message("too_long_text", name="q", limit=100), field="q")
     return FacilityFilter(
         bbox=parse_bbox(bbox_text) if bbox_text is not None else None,
-        kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
+        kinds=parse_kinds(args, default_kinds),
         statuses=frozenset(parse_status(v) for v in _values(args, "status")),
         amenities=frozenset(parse_amenity(v) for v in _values(args, "amenity")),
         city=_single(args, "city"),
@@ -179,13 +192,15 @@ _QUERY_FIELDS = ("kind", "status", "amenity", "open_now", "at", "min_truck_parki
 
 
 def parse_facility_query(args: Mapping) -> FacilityQuery:
-    """What a driver wants: kinds, statuses (default open), amenities, open now, parking."""
+    """What a driver wants: kinds (default: places to stop, :data:`~locator.nearest.REST_KINDS`;
+    ``any`` for every kind, logistics parks included), statuses (default open), amenities,
+    open now, parking."""
     if not any(name in args for name in _QUERY_FIELDS):
-        return DEFAULT_QUERY
+        return DRIVER_QUERY
     statuses = _values(args, "status")
     parking = _single(args, "min_truck_parking")
     return FacilityQuery(
-        kinds=frozenset(parse_kind(v) for v in _values(args, "kind")),
+        kinds=parse_kinds(args, REST_KINDS),
         statuses=(
             frozenset(STATUSES)
             if statuses == ["any"]
@@ -228,7 +243,7 @@ class NearestRequest:
     lat: float
     k: int = 5
     max_km: float | None = None
-    query: FacilityQuery = DEFAULT_QUERY
+    query: FacilityQuery = DRIVER_QUERY
     out_crs: str = "wgs84"
 
     @classmethod
@@ -249,6 +264,25 @@ class NearestRequest:
     def search(self, index: NearestIndex, now: dt.datetime | None = None) -> list[Hit]:
         """The hits of this request in ``index``, open states read at ``now``."""
         return index.nearest(self.lon, self.lat, self.k, self.query, self.max_km, now=now)
+
+    def amenity_data(
+        self, index: NearestIndex, hits: list[Hit], now: dt.datetime | None = None
+    ) -> dict:
+        """How many places near the point have any amenity data, and how many have each
+        amenity asked for (see :meth:`NearestIndex.amenity_data`).
+
+        "Near" is the ``k`` nearest places of this search without its amenity and truck
+        parking filters (and then without open now; same point, kinds, statuses and
+        ``max_km``): the ``hits`` themselves when there are no such filters. When none of
+        them holds any amenity data, an empty answer means "nobody knows", not "there is
+        none".
+        """
+        q = self.query
+        nearby = hits
+        if q.amenities or q.min_truck_parking is not None:
+            plain = FacilityQuery(kinds=q.kinds, statuses=q.statuses)
+            nearby = index.nearest(self.lon, self.lat, self.k, plain, self.max_km, now=now)
+        return index.amenity_data(nearby, sorted(q.amenities))
 
 
 ROUTE_FIELDS = {
@@ -298,7 +332,7 @@ class RouteRequest:
 
     route: tuple[tuple[float, float], ...]
     buffer_km: float = 5.0
-    query: FacilityQuery = DEFAULT_QUERY
+    query: FacilityQuery = DRIVER_QUERY
     position: tuple[float, float] | None = None
     limit: int = 200
     out_crs: str = "wgs84"

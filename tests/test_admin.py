@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 
 import openpyxl
@@ -16,8 +17,24 @@ import pytest
 
 from locator.accounts import Accounts
 from locator.clock import clock_from_text
+from locator.crs import from_wgs84, haversine_m
+from locator.hours import OPEN_STATE_LABELS, open_state
+from locator.maps import ANHUI_BOUNDS
 from locator.storage import open_storage
-from tests.web_fixtures import close_app, loaded_database, make_app
+from tests.test_security import Tags, policy
+from tests.web_fixtures import (
+    ADMIN_NOW,
+    PASSWORD,
+    add_accounts,
+    admin_polygon,
+    assert_long_lived,
+    asset_url,
+    close_app,
+    loaded_database,
+    make_app,
+    townships_at,
+)
+from tests.web_fixtures import ADMIN_ROLES as ROLES
 
 FEIDONG = "340122"  # 肥东县, in 合肥市
 YAOHAI = "340102"  # 瑶海区, in 合肥市
@@ -27,15 +44,7 @@ IN_FEIDONG = (117.4690, 31.8870)
 IN_YAOHAI = (117.3300, 31.8700)
 #: A point in 芜湖市, outside 合肥市.
 IN_WUHU = (118.3760, 31.3260)
-PASSWORD = "correct horse battery"
 XSS = '<img src=x onerror="alert(1)">"><script>alert(2)</script>'
-
-ROLES = {
-    "viewer": ("viewer", []),
-    "hefei": ("editor", [HEFEI]),
-    "feidong": ("editor", [FEIDONG]),
-    "admin": ("admin", []),
-}
 
 
 @pytest.fixture(
@@ -43,17 +52,14 @@ ROLES = {
 )
 def url(request, tmp_path_factory):
     url, cleanup = loaded_database(request.param, tmp_path_factory.mktemp("admin"))
-    with open_storage(url) as storage:
-        people = Accounts(storage, clock_from_text("2026-12-01T09:00:00+08:00"))
-        for name, (role, areas) in ROLES.items():
-            people.add(name, role, areas, PASSWORD, actor="test")
+    add_accounts(url, ROLES)
     yield url
     cleanup()
 
 
 @pytest.fixture(scope="module")
 def app(url):
-    app = make_app(url, now="2026-12-01T09:00:00+08:00", login_limit="1000 per minute")
+    app = make_app(url, now=ADMIN_NOW, login_limit="1000 per minute")
     yield app
     close_app(app)
 
@@ -174,16 +180,32 @@ PAGES = [
     "/admin/audit",
     "/admin/audit.csv",
     "/admin/audit.xlsx",
+    "/admin/import",
+    # the facility form's JSON helpers: 401 in the JSON error shape, not the sign-in page
+    "/admin/place?lon=117.469&lat=31.887",
+    "/admin/hours-preview?hours=24/7",
 ]
 _AUDIT = {"/admin/audit": 200, "/admin/audit.csv": 200, "/admin/audit.xlsx": 200}
+_IMPORT = {"/admin/import": 200}
+_JSON = {"/admin/place?lon=117.469&lat=31.887": 200, "/admin/hours-preview?hours=24/7": 200}
 EXPECTED_GET = {
-    None: dict.fromkeys(PAGES, 302),
+    None: dict.fromkeys(PAGES, 302) | dict.fromkeys(_JSON, 401),
     "viewer": {"/admin/facilities": 200, "/admin/facilities/new": 403, "/admin/users": 403}
-    | _AUDIT,
-    "hefei": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403} | _AUDIT,
+    | _AUDIT
+    | {"/admin/import": 403}
+    | _JSON,
+    "hefei": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403}
+    | _AUDIT
+    | _IMPORT
+    | _JSON,
     "feidong": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 403}
-    | _AUDIT,
-    "admin": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 200} | _AUDIT,
+    | _AUDIT
+    | _IMPORT
+    | _JSON,
+    "admin": {"/admin/facilities": 200, "/admin/facilities/new": 200, "/admin/users": 200}
+    | _AUDIT
+    | _IMPORT
+    | _JSON,
 }
 
 
@@ -194,6 +216,8 @@ def test_permission_matrix_pages(app, who, path):
     assert answer.status_code == EXPECTED_GET[who][path]
     if answer.status_code == 302:
         assert "/login" in answer.headers["Location"]
+    if answer.status_code == 401:
+        assert answer.get_json()["error"]["code"] == "unauthorized"
 
 
 @pytest.mark.parametrize(
@@ -239,6 +263,31 @@ def test_permission_matrix_editing_a_yaohai_station(app, yaohai_id, who, status)
     if status == 302 and who:
         assert changed.name == f"瑶海测试站 {who}"
         assert changed.version == facility.version + 1
+    else:
+        assert changed == facility
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 302), ("viewer", 403), ("feidong", 403), ("hefei", 302), ("admin", 302)],
+)
+def test_permission_matrix_verifying_a_yaohai_station(app, yaohai_id, who, status):
+    """The "still correct" button sets verified_on to the clock's Shanghai date."""
+    storage = app.extensions["locator"].storage
+    storage.upsert_facilities([stored(app, yaohai_id).replace(verified_on=None)])
+    facility = stored(app, yaohai_id)
+    client = signed_in(app, who)
+    token = csrf_token(client, "/login")
+    answer = client.post(
+        f"/admin/facilities/{yaohai_id}/verify",
+        data={"version": facility.version, "csrf_token": token},
+    )
+    assert answer.status_code == status
+    changed = stored(app, yaohai_id)
+    if status == 302 and who:
+        assert changed.verified_on.isoformat() == ADMIN_NOW[:10]
+        assert changed.version == facility.version + 1
+        assert storage.history(yaohai_id)[-1].actor == f"user:{who}"
     else:
         assert changed == facility
 
@@ -338,15 +387,27 @@ def test_history_shows_who_changed_what_and_reverts(app, yaohai_id):
 
 
 def test_hostile_text_is_shown_as_text_in_the_admin_pages(app):
-    answer = add_through_form(app, "admin", IN_YAOHAI, name=XSS, address=XSS, operator=XSS)
+    answer = add_through_form(
+        app,
+        "admin",
+        IN_YAOHAI,
+        name=XSS,
+        address=XSS,
+        operator=XSS,
+        hours=XSS,
+        parking_fee="paid",
+        parking_fee_note=XSS,
+    )
     assert answer.status_code == 302
     client = signed_in(app, "admin")
     facility_id = answer.headers["Location"].split("/admin/facilities/")[1].split("?")[0]
+    assert stored(app, facility_id).parking_fee_note == XSS
     for path in (
         "/admin/facilities?q=img",
         f"/admin/facilities/{facility_id}",
         f"/admin/facilities/{facility_id}/history",
         "/admin/audit",
+        f"/f/{facility_id}",
     ):
         page = client.get(path).get_data(as_text=True)
         assert "<script>alert(2)" not in page and "<img src=x" not in page, path
@@ -604,3 +665,264 @@ def test_the_openapi_document_describes_the_write_api(client):
     assert {p["name"] for p in patch["parameters"]} == {"id", "If-Match", "crs"}
     assert {"412", "428"} <= set(patch["responses"])
     assert "delete" in document["paths"]["/facilities/{id}"]
+
+
+# ---- the facility form's map picker, place line and hours preview ------------------------
+def _json_get(app, who, path, **query):
+    answer = signed_in(app, who).get(path, query_string=query)
+    assert answer.mimetype == "application/json", answer.get_data(as_text=True)[:200]
+    if answer.status_code == 200:
+        assert answer.headers["Cache-Control"] == "no-store"
+    return answer.status_code, answer.get_json()
+
+
+@pytest.mark.parametrize(
+    ("who", "where", "inside", "note"),
+    [
+        ("feidong", IN_FEIDONG, True, "在您可编辑的区域内。"),
+        ("feidong", IN_YAOHAI, False, "不在您可编辑的区域内：无法保存。"),
+        ("hefei", IN_YAOHAI, True, "在您可编辑的区域内。"),
+        ("hefei", IN_WUHU, False, "不在您可编辑的区域内：无法保存。"),
+        ("admin", IN_WUHU, True, "在您可编辑的区域内。"),
+        ("viewer", IN_FEIDONG, False, "您的账号不能修改站点。"),
+    ],
+)
+def test_the_place_line_names_the_units_and_whether_the_point_is_in_the_areas(
+    app, who, where, inside, note
+):
+    status, body = _json_get(app, who, "/admin/place", lon=where[0], lat=where[1])
+    assert status == 200
+    assert body["inside"] is inside
+    assert (body["lon"], body["lat"], body["crs"]) == (*where, "wgs84")
+    # what saving would store: the same city, county and township as a form save
+    saved = app.extensions["locator"].storage.admin_index().locate([where[0]], [where[1]])[0]
+    levels = [level for level in ("city", "county", "township") if saved[level]]
+    assert levels[:2] == ["city", "county"]  # townships only where polygons are (Hefei)
+    for level in ("city", "county", "township"):
+        want = {"name": saved[level], "code": saved[f"{level}_code"]} if saved[level] else None
+        assert body[level] == want
+    names = " ".join(saved[level] for level in levels)
+    assert body["text"] == f"{names} · {note}"
+    if where == IN_FEIDONG:
+        assert body["county"] == {"name": "肥东县", "code": FEIDONG}
+        assert body["township"]["name"] in townships_at(*IN_FEIDONG)  # a second opinion
+    if where == IN_WUHU:
+        assert body["city"]["name"] == "芜湖市"
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_the_place_line_reads_amap_and_baidu_coordinates(app, crs):
+    lon, lat = from_wgs84(*IN_FEIDONG, crs)
+    assert haversine_m(lon, lat, *IN_FEIDONG) > 100  # a real shift
+    status, body = _json_get(app, "feidong", "/admin/place", lon=lon, lat=lat, crs=crs, lang="en")
+    assert status == 200 and body["crs"] == "wgs84"
+    assert haversine_m(body["lon"], body["lat"], *IN_FEIDONG) < 0.01
+    assert body["county"]["code"] == FEIDONG and body["inside"] is True
+    assert body["text"].endswith("· Inside the areas you may edit.")
+
+
+def test_the_place_line_says_when_a_point_is_outside_every_city(app):
+    status, body = _json_get(app, "feidong", "/admin/place", lon=100.0, lat=40.0)
+    assert status == 200
+    assert body["city"] is body["county"] is body["township"] is None
+    assert body["inside"] is False
+    assert body["text"] == "不在已载入的任何城市范围内：请核对坐标及其坐标系。"
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ({"lon": "abc", "lat": "31.8"}, "lon", "lon 必须是数字，实际为 'abc'"),
+        ({"lon": "117.4", "lat": "95"}, "lat", "lat 必须在 -90 到 90 之间"),
+        ({"lon": "117.4", "lat": "95", "lang": "en"}, "lat", "lat must be between -90 and 90"),
+        ({"lon": "117.4"}, "lat", "lat 不能为空"),
+        ({"lon": "117.4", "lat": "31.8", "crs": "utm"}, "crs", "crs："),
+        ({"lon": "117.4", "lat": "31.8", "zoom": "3"}, "zoom", "无法识别的参数 'zoom'"),
+    ],
+)
+def test_the_place_line_refuses_bad_coordinates_naming_the_field(app, query, field, message):
+    status, body = _json_get(app, "feidong", "/admin/place", **query)
+    assert status == 400
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    assert body["error"]["code"] == "invalid_parameter" and body["error"]["field"] == field
+    assert body["error"]["message"].startswith(message)
+
+
+#: The app's clock says Tuesday 2026-12-01 09:00 in Shanghai.
+HOURS_CASES = [
+    ("每天8:00-20:00", "open", True, "营业中，营业至今天 20:00", "Open now, until 20:00"),
+    ("24/7", "open", True, "营业中", "Open now"),
+    (
+        "周一至周五 10:00-17:00",
+        "closed",
+        True,
+        "已关闭，今天 10:00 开始营业",
+        "Closed now, opens at 10:00",
+    ),
+    ("20:00-次日8:00", "closed", True, "已关闭，今天 20:00 开始营业", "Closed now, opens at 20:00"),
+    ("Mo-Fr 08:00-24:00", "open", True, "营业中，营业至今天 24:00", "Open now, until 24:00"),
+    (
+        "We 08:00-12:00",
+        "closed",
+        True,
+        "已关闭，明天 08:00 开始营业",
+        "Closed now, opens tomorrow at 08:00",
+    ),
+    (
+        "Sa 08:00-12:00",
+        "closed",
+        True,
+        "已关闭，周六 08:00 开始营业",
+        "Closed now, opens on Saturday at 08:00",
+    ),
+    ("Mo-Su off", "closed", True, "已关闭", "Closed now"),
+    (
+        "Mo-Su unknown",
+        "unknown",
+        True,
+        "时间未知：营业时间中注明未知",
+        "Hours unknown: the hours say so",
+    ),
+    (
+        "节假日另行通知",
+        "unknown",
+        False,
+        "营业时间“节假日另行通知”无法识别，该站点将不会显示为营业中；请写成“24小时”“每天8:00-20:00”"
+        "“周一至周五 9:00-17:00”等形式",
+        "hours '节假日另行通知' cannot be read, so this station never shows as open now; "
+        "write them like 24小时, 每天8:00-20:00, 周一至周五 9:00-17:00 or in OpenStreetMap "
+        "opening_hours syntax",
+    ),
+    (
+        "",
+        "unknown",
+        None,
+        "未填写营业时间：司机看到“时间未知”",
+        "No hours given: drivers see “hours unknown”",
+    ),
+]
+
+
+@pytest.mark.parametrize(("hours", "state", "readable", "zh", "en"), HOURS_CASES)
+def test_the_hours_preview_tells_open_closed_opens_at_or_unreadable_by_the_app_clock(
+    app, hours, state, readable, zh, en
+):
+    now = app.extensions["locator"].clock()
+    assert now.isoformat() == ADMIN_NOW
+    status, body = _json_get(app, "hefei", "/admin/hours-preview", hours=hours)
+    assert status == 200
+    assert (body["state"], body["readable"], body["text"]) == (state, readable, zh)
+    assert body["state"] == open_state(hours, now)  # what drivers see at the same time
+    assert body["label"] == OPEN_STATE_LABELS[state]["zh"]
+    status, english = _json_get(app, "hefei", "/admin/hours-preview", hours=hours, lang="en")
+    assert english["text"] == en and english["label"] == OPEN_STATE_LABELS[state]["en"]
+    if "10:00" in en:
+        assert body["next_change"] == "2026-12-01T10:00:00+08:00"
+    if hours in ("24/7", "Mo-Su off", ""):
+        assert body["next_change"] is None
+
+
+def test_the_hours_preview_is_bounded_like_the_hours_field(app):
+    status, body = _json_get(app, "hefei", "/admin/hours-preview", hours=" 24/7" + " " * 300)
+    assert status == 200 and body["state"] == "open"
+    status, body = _json_get(app, "hefei", "/admin/hours-preview", hours="2" * 301)
+    assert status == 400
+    assert body["error"] == {
+        "code": "invalid_parameter",
+        "field": "hours",
+        "message": "hours 最多 300 个字符",
+    }
+    status, body = _json_get(app, "hefei", "/admin/hours-preview", hours="24/7", at="x")
+    assert status == 400 and body["error"]["field"] == "at"
+
+
+def _picker(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="picker-config">(.*?)</script>', page)
+    assert found, page[:300]
+    return json.loads(found.group(1))
+
+
+def test_the_form_has_a_map_picker_under_the_driver_pages_policy(app, url):
+    client = signed_in(app, "feidong")
+    answer = client.get("/admin/facilities/new")
+    assert answer.status_code == 200
+    directives = policy(answer)
+    assert directives["script-src"] == directives["style-src"] == "'self'"
+    assert directives["connect-src"] == "'self'" and directives["img-src"] == "'self' data:"
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'self'"
+    page = answer.get_data(as_text=True)
+    tags = Tags(page)
+    assert tags.inline_scripts() == []
+    assert [tag for tag, attrs in tags.tags if "style" in attrs or tag == "style"] == []
+    scripts = [attrs["src"] for tag, attrs in tags.tags if tag == "script" and attrs.get("src")]
+    form_js = asset_url(app, "admin-form.js")
+    assert scripts[-1] == form_js and all(s.startswith("/") for s in scripts)
+    assert b"picker-config" in assert_long_lived(client, form_js)
+    picker = _picker(page)
+    assert picker["point"] is None and picker["tiles"] == {"datum": "wgs84", "layers": []}
+    west, south, east, north = admin_polygon(FEIDONG).bounds  # the editor's area
+    assert picker["bounds"] == [[south, west], [north, east]]
+    assert picker["api"] == {"place": "/admin/place", "hours": "/admin/hours-preview"}
+    everywhere = _picker(
+        signed_in(app, "admin").get("/admin/facilities/new").get_data(as_text=True)
+    )
+    assert everywhere["bounds"] == ANHUI_BOUNDS
+
+    amap = make_app(url, now=ADMIN_NOW, tiles="amap", login_limit="1000 per minute")
+    try:
+        answer = signed_in(amap, "feidong").get("/admin/facilities/new")
+        assert policy(answer)["img-src"] == "'self' data: https://*.is.autonavi.com"
+        assert _picker(answer.get_data(as_text=True))["tiles"]["datum"] == "gcj02"
+    finally:
+        close_app(amap)
+
+
+def test_a_stored_station_opens_with_its_point_place_and_hours_preview(app):
+    answer = add_through_form(
+        app, "feidong", IN_FEIDONG, name="预览站", hours="周一至周五 10:00-17:00"
+    )
+    assert answer.status_code == 302
+    page = signed_in(app, "feidong").get(answer.headers["Location"])
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert _picker(text)["point"] == list(IN_FEIDONG)
+    assert re.search(
+        r'<p id="hours-preview" class="hours-preview state-closed"[^>]*>'
+        r"已关闭，今天 10:00 开始营业</p>",
+        text,
+    )
+    place = re.search(r'<p id="place-line" class="place-line"[^>]*>([^<]*)</p>', text)
+    assert (
+        place
+        and place.group(1).startswith("合肥市 肥东县 ")
+        and "在您可编辑的区域内" in place.group(1)
+    )
+    # a form sent back (422) keeps what was typed: its point, in the datum typed
+    glon, glat = from_wgs84(*IN_FEIDONG, "gcj02")
+    client = signed_in(app, "feidong")
+    refused = client.post(
+        "/admin/facilities/new",
+        data={
+            **form_for((glon, glat), name="", crs="gcj02", hours="节假日另行通知"),
+            "csrf_token": csrf_token(client, "/login"),
+        },
+    )
+    assert refused.status_code == 422
+    again = refused.get_data(as_text=True)
+    assert haversine_m(*_picker(again)["point"], *IN_FEIDONG) < 0.01
+    assert "hours-unreadable" in again and "无法识别" in html.unescape(again)
+
+
+def test_the_forms_length_limits_are_the_models(app):
+    from locator.model import MAX_LENGTHS
+
+    page = signed_in(app, "admin").get("/admin/facilities/new").get_data(as_text=True)
+    limits = {
+        attrs["name"]: int(attrs["maxlength"])
+        for tag, attrs in Tags(page).tags
+        if tag in ("input", "textarea") and "maxlength" in attrs and "name" in attrs
+    }
+    assert {"name", "address", "phone", "website", "hours", "parking_fee_note"} <= set(limits)
+    assert {field: MAX_LENGTHS[field] for field in limits if field in MAX_LENGTHS} == {
+        field: limit for field, limit in limits.items() if field in MAX_LENGTHS
+    }

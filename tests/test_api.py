@@ -19,6 +19,7 @@ from shapely.geometry import box
 
 from locator.model import AMENITIES, KINDS, STATUSES
 from locator.web.api.facilities import FACILITY_PARAMS
+from tests.service_area_reference import name_key, place_names, place_of
 from tests.web_fixtures import (
     HEFEI_CODE,
     LiveServer,
@@ -116,7 +117,19 @@ def test_hefei_service_areas_match_an_independent_count(client):
         props = feature["properties"]
         assert props["kind"] == "service_area"
         assert props["city"] == HEFEI and props["city_code"] == HEFEI_CODE
-        assert props["name"] == (name or "高速服务区（未命名）")
+        # Unnamed ones are listed with their place's name, derived when it has none
+        # (陶楼枢纽附近服务区), and say so; both sides of a pair name their place.
+        place = place_of()[feature["id"]]
+        if name_key(name) is None:
+            assert props["name"] == place_names()[place][0] and props["name_derived"] is True
+        else:
+            assert props["name"] == name and "name_derived" not in props
+        if len(place) > 1:
+            assert props["place_id"] == place[0]
+            assert props["place_name"] == place_names()[place][0]
+            assert sorted(side["id"] for side in props["sides"]) == list(place)
+        else:
+            assert "sides" not in props
         assert props["status"] == "open" and props["source"] == "osm"
 
 

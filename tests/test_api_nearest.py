@@ -13,6 +13,7 @@ from locator.crs import haversine_m, wgs84_to_bd09, wgs84_to_gcj02
 from locator.model import Facility
 from locator.nearest import FacilityQuery  # noqa: I001
 from locator.web import create_app
+from tests.service_area_reference import REST_KINDS
 from tests.test_nearest import brute_force, matches, random_facilities
 
 
@@ -34,8 +35,10 @@ def ids(response):
 
 def test_nearest_equals_brute_force_over_http(client, facilities):
     rng = np.random.default_rng(4)
-    query = FacilityQuery(amenities=frozenset({"shower"}))
+    # Without kind: places to stop only (no logistics parks), written out here.
+    query = FacilityQuery(kinds=REST_KINDS, amenities=frozenset({"shower"}))
     kept = [f for f in facilities if matches(f, query)]
+    assert {f.kind for f in facilities} - REST_KINDS == {"logistics_park", "other"}
     for lon, lat in zip(rng.uniform(115, 119.5, 60), rng.uniform(29.5, 34.5, 60), strict=True):
         response = client.get(f"/api/v1/nearest?lon={lon}&lat={lat}&k=7&amenity=shower")
         assert response.status_code == 200
@@ -45,6 +48,11 @@ def test_nearest_equals_brute_force_over_http(client, facilities):
         distances = [f["properties"]["distance_m"] for f in response.json["features"]]
         assert np.allclose(distances, [d for d, _ in expected], atol=1.0)
         assert distances == sorted(distances)
+    # kind=any: every kind, logistics parks included, as before.
+    every = [f for f in facilities if matches(f, FacilityQuery(amenities=frozenset({"shower"})))]
+    for lon, lat in ((117.2, 31.8), (116.8, 33.95), (118.3, 29.9)):
+        response = client.get(f"/api/v1/nearest?lon={lon}&lat={lat}&k=7&amenity=shower&kind=any")
+        assert ids(response) == [fid for _, fid in brute_force(every, lon, lat, 7)]
 
 
 def test_nearest_fields_and_estimate_label(client):
@@ -62,7 +70,7 @@ def test_nearest_fields_and_estimate_label(client):
 def test_open_now_at_a_given_time(client, facilities):
     at = "2026-12-01T00:30:00+08:00"
     body = client.get(f"/api/v1/nearest?lon=117.2&lat=31.8&k=20&open_now=true&at={at}").json
-    query = FacilityQuery(open_now=True, at=dt.datetime.fromisoformat(at))
+    query = FacilityQuery(kinds=REST_KINDS, open_now=True, at=dt.datetime.fromisoformat(at))
     expected = brute_force([f for f in facilities if matches(f, query)], 117.2, 31.8, 20)
     assert ids_of(body) == [fid for _, fid in expected]
     assert {f["properties"]["hours"] for f in body["features"]} <= {"24/7", "Mo-Su 22:00-06:00"}

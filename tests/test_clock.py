@@ -87,7 +87,7 @@ def test_the_same_instant_given_in_utc_answers_alike(client, clock):
 
 
 def test_pages_and_popups_follow_the_clock(client, clock):
-    assert "已关闭" in client.get("/f/day").get_data(as_text=True)
+    assert "已打烊，8:00 开门" in client.get("/f/day").get_data(as_text=True)
     assert "营业中" in client.get("/f/night").get_data(as_text=True)
     popup = client.get("/embed/facility/day").get_json()
     assert popup["open"] == "closed"

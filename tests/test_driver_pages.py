@@ -16,6 +16,8 @@ from locator.storage import open_storage
 from locator.web.pages import DRIVER_AMENITIES
 from tests.web_fixtures import (
     add_facilities,
+    assert_long_lived,
+    asset_url,
     close_app,
     decode_qr_svg,
     facility,
@@ -170,17 +172,21 @@ def test_driver_page_is_light(client):
     assert len(html) < 12_000
     page = parse(html.decode())
     scripts = [a["src"] for a in page.find("script") if a.get("src")]
+    app = client.application
     assert scripts == [
-        "/vendor/leaflet/leaflet.js",
-        "/vendor/markercluster/leaflet.markercluster.js",
-        "/static/chinacrs.js",
-        "/static/maptiles.js",
-        "/static/driver.js",
+        asset_url(app, "leaflet.js", package="leaflet"),
+        asset_url(app, "leaflet.markercluster.js", package="markercluster"),
+        asset_url(app, "chinacrs.js"),
+        asset_url(app, "maptiles.js"),
+        asset_url(app, "report.js"),
+        asset_url(app, "offline.js"),
+        asset_url(app, "driver.js"),
     ]
+    assert scripts[-1].startswith("/static/driver.") and scripts[-1] != "/static/driver.js"
     for src in scripts + [a["href"] for a in page.find("link", rel="stylesheet")]:
-        with client.get(src) as response:
-            assert response.status_code == 200, src
-    js = client.get("/static/driver.js").get_data(as_text=True)
+        assert_long_lived(client, src)
+    js = assert_long_lived(client, scripts[-1]).decode()
+    assert js == client.get("/static/driver.js").get_data(as_text=True)  # the plain name too
     assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "eval(" not in js
 
 
@@ -249,7 +255,10 @@ def test_facility_page(client, url):
     assert '<img src="/f/test:home/qr.svg"' in html
     assert '<span class="qr-url">http://localhost/f/test:home</span>' in html
     assert 'id="share"' in html and 'id="print"' in html and 'id="facility-map"' in html
-    assert "/vendor/leaflet/leaflet.js" in html and "/static/facility.js" in html
+    app = client.application
+    for src in (asset_url(app, "leaflet.js", package="leaflet"), asset_url(app, "facility.js")):
+        assert f'<script src="{src}"></script>' in html
+        assert_long_lived(client, src)
     assert 'href="https://www.openstreetmap.org/copyright"' in html
     config = config_of(html)
     assert (config["lat"], config["lon"], config["name"]) == (31.87, 117.30, "瑶海司机之家")
@@ -262,7 +271,7 @@ def test_facility_page_in_english_and_other_states(client):
     html = client.get("/f/test:closed?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in html
     assert ">Service point</span>" in html
-    assert 'data-open-state="closed">Now: Closed</span>' in html
+    assert 'data-open-state="closed_today">Now: Closed today</span>' in html  # hours "off"
     assert facts(html)["Opening hours"] == "off"
     assert "button-call" not in html  # no phone, no button
     unknown = client.get("/f/test:odd%20id/with%20space%23and%3F?lang=zh").get_data(as_text=True)

@@ -30,6 +30,8 @@ from tests.web_fixtures import (
     ROOT,
     add_facilities,
     admin_polygon,
+    assert_long_lived,
+    asset_url,
     close_app,
     facility,
     ids_within,
@@ -152,7 +154,9 @@ def test_a_bad_parameter_falls_back_and_is_reported(client, query, param, check)
     assert check(config), config
     # the page is whole: map, scripts and the config
     html = response.get_data(as_text=True)
-    assert 'id="embed-map"' in html and "embed-widget.js" in html
+    widget_js = asset_url(client.application, "embed-widget.js")
+    assert 'id="embed-map"' in html and f'<script src="{widget_js}" defer>' in html
+    assert_long_lived(client, widget_js)
 
 
 def test_several_bad_parameters_are_all_reported(client):
@@ -544,7 +548,14 @@ def test_loader_is_served_as_a_cacheable_cross_origin_script(client):
     assert response.mimetype == "text/javascript"
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert response.cache_control.max_age == 3600 and response.cache_control.public
+    assert "immutable" not in response.headers["Cache-Control"]  # a stable, unhashed name
     source = response.get_data(as_text=True)
+    # the plain static names keep answering too (revalidated, never kept a year)
+    plain = client.get("/static/embed.js")
+    assert plain.status_code == 200 and plain.get_data(as_text=True) == source
+    assert "immutable" not in plain.headers.get("Cache-Control", "")
+    hashed = asset_url(client.application, "embed.js")
+    assert hashed != "/static/embed.js" and assert_long_lived(client, hashed).decode() == source
     assert "window.LocatorEmbed" in source and "locator:height" in source
     assert "event.origin" in source and "event.source" in source
 

@@ -36,6 +36,11 @@ def _facilities() -> list[Facility]:
             amenities=frozenset({"shower", "laundry", "truck_parking", "wifi"}),
             truck_parking_spaces=40,
             opened_on=dt.date(2023, 6, 1),
+            parking_fee="paid",
+            parking_fee_note="货车 20元/晚",
+            tier="extended",
+            closed_until=dt.date(2026, 12, 20),
+            verified_on=dt.date(2026, 11, 30),
             source="union",
             source_id="HF-001",
         ),
@@ -59,8 +64,10 @@ def _facilities() -> list[Facility]:
             lat=31.33,
             status="planned",
             hours="8:00-18:00\n周末休息",
-            amenities=frozenset({"legal_aid", "reading"}),
+            amenities=frozenset({"legal_aid", "reading", "food_heating", "vehicle_security"}),
             opened_on=dt.date(2020, 1, 31),
+            parking_fee="free",
+            tier="basic",
             source="芜湖.xlsx",
             source_id="7",
         ),
@@ -81,6 +88,7 @@ def _same(expected: list[Facility], actual: list[Facility]) -> None:
 @pytest.mark.parametrize(
     ("fmt", "headers"),
     [
+        ("geojson", "zh"),
         ("geojson", "en"),
         ("csv", "en"),
         ("csv", "zh"),
@@ -115,7 +123,7 @@ def test_round_trip_in_chinese_datums(storage, tmp_path, datum):
     export_facilities(facilities, path, crs=datum)
     rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
     lon, lat = crs.from_wgs84(facilities[0].lon, facilities[0].lat, datum)
-    assert (float(rows[0]["lon"]), float(rows[0]["lat"])) == (lon, lat)
+    assert (float(rows[0]["经度"]), float(rows[0]["纬度"])) == (lon, lat)
     assert crs.haversine_m(lon, lat, facilities[0].lon, facilities[0].lat) > 100
 
     import_file(storage, path, crs=datum)
@@ -152,7 +160,7 @@ def test_geojson_is_rfc7946(tmp_path):
 
 def test_csv_layout(tmp_path):
     path = tmp_path / "out.csv"
-    export_facilities(_facilities(), path)
+    export_facilities(_facilities(), path, headers="en")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
@@ -165,6 +173,29 @@ def test_csv_layout(tmp_path):
     assert second["name"] == '\'=HYPERLINK("http://x","点我")'
     assert second["truck_parking_spaces"] == "0" and second["opened_on"] == ""
     assert dict(zip(rows[0], rows[3], strict=True))["hours"] == "8:00-18:00\n周末休息"
+    assert (first["parking_fee"], first["tier"], first["closed_until"]) == (
+        "paid",
+        "extended",
+        "2026-12-20",
+    )
+
+
+def test_tables_have_chinese_headers_and_labels_by_default(tmp_path):
+    path = tmp_path / "out.csv"
+    export_facilities(_facilities(), path)
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    assert rows[0] == [HEADERS_ZH[c] for c in COLUMNS]
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert (first["类型"], first["状态"]) == ("司机之家", "运营中")
+    assert (first["停车收费"], first["停车收费说明"], first["建设类型"]) == (
+        "收费",
+        "货车 20元/晚",
+        "扩展型",
+    )
+    assert (first["暂停营业至"], first["核实日期"]) == ("2026-12-20", "2026-11-30")
+    third = dict(zip(rows[0], rows[3], strict=True))
+    assert third["服务设施"] == "饭菜加热;法律援助;阅读;车货安保"  # by key
+    assert (third["停车收费"], third["建设类型"]) == ("免费", "基础型")
 
 
 def test_xlsx_layout_with_chinese_headers(tmp_path):

@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import pyproj
 import pytest
+from shapely.geometry import LineString, Point
+
+from tests.service_area_reference import place_of
+from tests.web_fixtures import raw_sites
 
 #: Loose upper bound on the server time of a refused request (seconds).
 QUICK_S = 5.0
@@ -184,12 +189,37 @@ def test_a_tiny_buffer_on_a_long_route_is_answered_quickly(server):
 
 
 def test_a_route_through_anhui_still_finds_stations_in_order(server):
-    route = {"route": [[116.5, 31.5], [117.5, 32.0], [118.3, 31.3]], "buffer_km": 5}
-    status, _, data, _ = server.post_json("/api/v1/along-route", route)
-    features = json.loads(data)["features"]
-    along = [f["properties"]["distance_along_m"] for f in features]
-    assert status == 200 and len(features) > 10 and along == sorted(along)
-    assert all(f["properties"]["offset_m"] <= 5000 for f in features)
+    line = [[116.5, 31.5], [117.5, 32.0], [118.3, 31.3]]
+    # By default places to stop: of the shipped data, the service areas near the route,
+    # a pair of carriageway sides once. With kind=any, the logistics parks too.
+    utm = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32650", always_xy=True)
+    route = LineString([utm.transform(lon, lat) for lon, lat in line])
+
+    def places_within(metres, kinds):
+        return {
+            place_of().get(fid, (fid,))
+            for fid, (kind, _name, lon, lat) in raw_sites().items()
+            if kind in kinds and route.distance(Point(utm.transform(lon, lat))) <= metres
+        }
+
+    for extra, kinds in (
+        ({}, {"service_area"}),
+        ({"kind": "any"}, {"service_area", "logistics_park"}),
+    ):
+        status, _, data, _ = server.post_json(
+            "/api/v1/along-route", {"route": line, "buffer_km": 5, **extra}
+        )
+        features = json.loads(data)["features"]
+        along = [f["properties"]["distance_along_m"] for f in features]
+        assert status == 200 and along == sorted(along)
+        assert all(f["properties"]["offset_m"] <= 5000 for f in features)
+        found = [place_of().get(f["id"], (f["id"],)) for f in features]
+        assert found and len(found) == len(set(found))  # no service area twice
+        # The projection and the sphere differ by metres: compare with a margin.
+        assert places_within(4950, kinds) <= set(found) <= places_within(5050, kinds)
+        assert {f["properties"]["kind"] for f in features} <= kinds
+    assert len(features) > 10
+    assert "logistics_park" in {f["properties"]["kind"] for f in features}
 
 
 def test_a_bare_grid_request_lists_a_bounded_grid(server):

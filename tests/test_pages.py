@@ -16,9 +16,12 @@ from locator.maps import popup_html, safe_text
 from locator.model import KINDS, Facility
 from locator.storage import open_storage
 from locator.web import create_app
+from tests.service_area_reference import display_name
 from tests.web_fixtures import (
     GEODATA,
     add_facilities,
+    assert_long_lived,
+    asset_url,
     close_app,
     facility,
     loaded_database,
@@ -182,13 +185,13 @@ def test_no_cdn_and_every_asset_is_served(client, index_html):
     parser = Assets()
     parser.feed(index_html)
     assert len(parser.scripts) >= 2 and len(parser.stylesheets) >= 4
-    assert any("leaflet.js" in s for s in parser.scripts)
-    assert any("markercluster" in s for s in parser.scripts)
+    app = client.application
+    assert asset_url(app, "leaflet.js", package="leaflet") in parser.scripts
+    assert asset_url(app, "leaflet.markercluster.js", package="markercluster") in parser.scripts
     for src in parser.scripts + parser.stylesheets:
         assert src.startswith("/") and not src.startswith("//"), src  # same origin
+        body = assert_long_lived(client, src).decode()  # content-hashed, kept a year
         with client.get(src) as response:
-            assert response.status_code == 200, src
-            body = response.get_data(as_text=True)
             mimetype = response.mimetype
         assert body, src
         wanted = "javascript" if src in parser.scripts else "css"
@@ -245,7 +248,11 @@ def test_every_facility_has_a_marker(index_html, url):
     assert len(rows) == len(stored) == len(raw_sites()) + len(HOSTILE)
     assert Counter(row[2] for row in rows) == expected_counts()
     by_title = {row[5] for row in rows}
-    assert {f.name for f in stored} == by_title
+    # Unnamed service areas (stored as 高速服务区（未命名）, or a bare 服务区 in the OSM data)
+    # are shown with their place's name (the independent reference), never bare.
+    assert {display_name(f.id, f.name) for f in stored} == by_title
+    assert not by_title & {"服务区", "高速服务区（未命名）"}
+    assert {"官塘镇附近服务区", "陶楼枢纽附近服务区"} <= by_title
     for row in rows:
         assert 29 < row[0] < 35 and 114 < row[1] < 120  # [lat, lon] for Leaflet
 
@@ -390,6 +397,27 @@ def test_sources_page_shows_the_attribution(client):
 
 def test_map_links_to_the_sources_page(index_html):
     assert 'href="/sources"' in index_html
+
+
+def test_the_map_has_a_text_list_of_every_facility(index_html, url):
+    """The map's text equivalent: a link to each facility's page, by city, escaped."""
+    found = re.search(r'<details class="map-list" id="map-list">(.*?)</details>', index_html, re.S)
+    assert found, "no list beside the map"
+    listed = found.group(1)
+    hrefs = re.findall(r'<li><a href="([^"]+)">', listed)
+    with open_storage(url) as storage:
+        facilities = storage.facilities()
+    assert Counter(hrefs) == Counter(f"/f/{f.id}" for f in facilities)
+    assert f'<p class="map-summary">共 {len(facilities)} 个站点</p>' in index_html
+    cities = re.findall(r'<h2 id="map-list-\d+">([^<]+) <span', listed)
+    assert cities[0] == "合肥市" and len(cities) == len(set(cities)) >= 16  # by city code
+    # hostile names are text, never markup
+    assert IMG not in listed and TEMPLATE not in listed
+    assert '<a href="/f/test:img">&lt;img src=x onerror=alert(1)&gt;</a>' in listed
+    assert '<a href="/f/test:tpl">&#96;&#36;{alert(1)}&#96;</a>' in listed
+    # no zoom lock from folium: the page's own viewport lets readers zoom
+    assert "user-scalable=no" not in index_html and index_html.count('name="viewport"') == 1
+    assert '<h1 class="visually-hidden">总览地图</h1>' in index_html
 
 
 @pytest.mark.parametrize(

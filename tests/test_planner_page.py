@@ -14,7 +14,13 @@ from markupsafe import escape
 from openpyxl import load_workbook
 
 from locator.reports import STATUS_LABELS
-from tests.web_fixtures import add_facilities, facility, loaded_database
+from tests.web_fixtures import (
+    add_facilities,
+    assert_long_lived,
+    asset_url,
+    facility,
+    loaded_database,
+)
 
 HEFEI = "合肥市"
 IMG = "<img src=x onerror=alert(1)>"
@@ -151,11 +157,17 @@ def test_page_has_the_choropleth_legend_and_layers(hefei_html, api_townships):
     assert "blind-spot" in html and "radius-ring" in html
 
 
-def test_page_serves_its_assets_locally(hefei_html):
+def test_page_serves_its_assets_locally(app, hefei_html):
     for marker in CDN_MARKERS:
         assert marker not in hefei_html, marker
-    assert "/static/coverage.js" in hefei_html and "/static/coverage.css" in hefei_html
-    assert "/vendor/leaflet/leaflet.js" in hefei_html
+    client = app.test_client()
+    for src in (
+        asset_url(app, "coverage.js"),
+        asset_url(app, "coverage.css"),
+        asset_url(app, "leaflet.js", package="leaflet"),
+    ):
+        assert f'"{src}"' in hefei_html, src
+        assert_long_lived(client, src)
 
 
 def test_gap_table_lists_every_township_with_the_api_numbers(hefei_html, api_townships):
@@ -408,7 +420,8 @@ def test_report_page_is_printable(client, api_townships, api_summary):
     response = client.get("/coverage/report", query_string={"city": HEFEI})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "/static/coverage.css" in html and "report-sheet" in html
+    css_url = asset_url(client.application, "coverage.css")
+    assert f'href="{css_url}"' in html and "report-sheet" in html
     polygons = sum(p["located"] == "polygon" for p in api_townships.values())
     assert html.count('class="svg-township') == polygons
     assert 'class="progress-chart"' in html and "<svg" in html
@@ -416,5 +429,5 @@ def test_report_page_is_printable(client, api_townships, api_summary):
     assert rows[0][0] == "县(区)"
     assert "打印或存为 PDF" in html and "leaflet" not in html.lower()
     assert IMG not in html
-    css = client.get("/static/coverage.css").get_data(as_text=True)
+    css = assert_long_lived(client, css_url).decode()
     assert "@page { size: A4" in css and "@media print" in css

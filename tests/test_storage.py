@@ -16,6 +16,7 @@ from shapely.geometry import box
 from locator.accounts import User
 from locator.cli import main as cli_main
 from locator.clock import FixedClock
+from locator.driver_reports import Report
 from locator.errors import Conflict, NotFound, StorageError
 from locator.model import AdminUnit, CandidateSite, Facility
 from locator.storage import base, open_storage
@@ -117,10 +118,19 @@ def _set_schema_version(storage, version: int | None) -> None:
             storage._write_meta(tx, "schema_version", str(version))
 
 
+#: The facility columns schema version 4 added.
+NEW_IN_4 = ("parking_fee", "parking_fee_note", "tier", "closed_until", "verified_on")
+
+
 def _as_made_by(storage, version: int) -> None:
     """The tables as locator of schema ``version`` made them: what later versions added is
     dropped (version 1 recorded no version)."""
     with storage._transaction() as tx:
+        if version < 5:
+            tx.execute("DROP TABLE reports")
+        if version < 4:
+            for column in NEW_IN_4:
+                tx.execute(f"ALTER TABLE facilities DROP COLUMN {column}")
         if version < 3:
             tx.execute("ALTER TABLE facility_history DROP COLUMN actor")
             for table in ("account_events", "api_tokens", "users"):
@@ -149,12 +159,12 @@ def test_locator_init_upgrades_a_version_1_database(storage):
     _as_made_by(storage, 1)
     assert storage.schema_version() == 1
     with pytest.raises(
-        StorageError, match="version 1 and this locator needs 3: run `locator init` to upgrade them"
+        StorageError, match="version 1 and this locator needs 6: run `locator init` to upgrade them"
     ):
         storage.check_schema()
 
     storage.init_schema()
-    assert storage.schema_version() == base.SCHEMA_VERSION == 3
+    assert storage.schema_version() == base.SCHEMA_VERSION == 6
     storage.check_schema()
     # every row kept; the old deletion has no copy of "b" (version 1 kept none)
     assert snapshot(storage) == (
@@ -785,7 +795,7 @@ def _raw_rows(storage, sql: str) -> list[dict]:
 
 def test_locator_init_upgrades_a_version_2_database(storage):
     """A database of version 2 (history without actor, only deletions with a copy, no
-    accounts) is brought to version 3 by ``locator init`` with every row kept."""
+    accounts) is brought to the current version by ``locator init`` with every row kept."""
     storage.upsert_facilities([facility("a", status="planned"), facility("b", lon=117.5)])
     storage.upsert_facilities([facility("a", status="open")])
     storage.delete_facility("b", actor="cli")
@@ -803,12 +813,12 @@ def test_locator_init_upgrades_a_version_2_database(storage):
     assert "actor" not in rows[0]
     assert storage.schema_version() == 2
     with pytest.raises(
-        StorageError, match="version 2 and this locator needs 3: run `locator init`"
+        StorageError, match="version 2 and this locator needs 6: run `locator init`"
     ):
         storage.check_schema()
 
     storage.init_schema()
-    assert storage.schema_version() == base.SCHEMA_VERSION == 3
+    assert storage.schema_version() == base.SCHEMA_VERSION == 6
     storage.check_schema()
     kept = [
         dataclasses.replace(e, actor=None, facility=e.facility if e.action == "delete" else None)
@@ -827,6 +837,53 @@ def test_locator_init_upgrades_a_version_2_database(storage):
     assert storage.history("a")[-1].actor == "user:alice"
     storage.init_schema()  # and once is enough
     assert storage.users() == [ALICE]
+
+
+# ---- schema version 4: parking fee, tier, closed_until, verified_on -------------------------
+def test_locator_init_upgrades_a_version_3_database_keeping_its_data(storage):
+    """Version 3 had no parking fee, tier, closed_until or verified_on, and its history
+    snapshots lack them: ``locator init`` adds the columns (empty) and keeps every row."""
+    storage.upsert_facilities([facility("a", hours="24/7"), facility("b", lon=117.5)], actor="cli")
+    storage.delete_facility("b", actor="cli")
+    facilities, history, *rest = snapshot(storage)
+    _as_made_by(storage, 3)
+    drop = " - ".join(f"'{c}'" for c in NEW_IN_4)
+    old_snapshots = (
+        f"UPDATE facility_history SET snapshot = snapshot - {drop}"
+        if storage.backend == "postgis"
+        else "UPDATE facility_history SET snapshot = json_remove(snapshot, "
+        + ", ".join(f"'$.{c}'" for c in NEW_IN_4)
+        + ")"
+    )
+    with storage._transaction() as tx:
+        tx.execute(old_snapshots)
+    assert not set(_raw_rows(storage, "SELECT * FROM facilities")[0]) & set(NEW_IN_4)
+    with pytest.raises(StorageError, match="version 3 and this locator needs 6: run `locator"):
+        storage.check_schema()
+
+    storage.init_schema()
+    assert storage.schema_version() == base.SCHEMA_VERSION == 6
+    storage.check_schema()
+    assert snapshot(storage) == (facilities, history, *rest)
+    row = _raw_rows(storage, "SELECT * FROM facilities")[0]
+    assert {c: row[c] for c in NEW_IN_4} == dict.fromkeys(NEW_IN_4)
+    # the new columns take values, and once is enough
+    filled = facility(
+        "a",
+        hours="24/7",
+        parking_fee="paid",
+        parking_fee_note="货车 20元/晚",
+        tier="extended",
+        closed_until=dt.date(2026, 12, 10),
+        verified_on=dt.date(2026, 12, 1),
+    )
+    assert storage.upsert_facilities([filled]).updated == ["a"]
+    storage.init_schema()
+    got = storage.get_facility("a")
+    assert (got.parking_fee, got.parking_fee_note, got.tier) == ("paid", "货车 20元/晚", "extended")
+    assert (got.closed_until, got.verified_on) == (dt.date(2026, 12, 10), dt.date(2026, 12, 1))
+    assert type(got.closed_until) is dt.date and type(got.verified_on) is dt.date
+    assert storage.history("a")[-1].facility == got
 
 
 def test_history_keeps_who_made_each_change_and_the_facility_it_left(storage):
@@ -982,3 +1039,96 @@ def test_api_tokens_are_stored_by_hash_and_revoked_once(storage):
         ("cli", "user.add", {"role": "editor", "areas": ["340122", "340100"]}),
     ]
     assert storage.data_version() == version
+
+
+# ---- schema version 5: drivers' reports (纠错) ------------------------------------------------
+def _report(facility_id: str = "a", **changes) -> Report:
+    values = dict(
+        id=0,
+        facility_id=facility_id,
+        category="hours_wrong",
+        created_at=dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC),
+        text="每天8:00-20:00",
+        client_hash="0" * 32,
+        city_code="340100",
+        county_code="340104",
+    )
+    values.update(changes)
+    return Report(**values)
+
+
+def test_reports_are_stored_filtered_newest_first_and_reviewed_once(storage):
+    version = storage.data_version()
+    first = storage.add_report(_report())
+    pin = storage.add_report(
+        _report(
+            "b",
+            category="not_here",
+            text=None,
+            lon=117.2345678,
+            lat=31.8234567,
+            created_at=dt.datetime(2026, 12, 2, 3, 4, 5, tzinfo=dt.UTC),
+            city_code="340100",
+            county_code="340122",
+        )
+    )
+    other = storage.add_report(_report("c", category="still_right", text=None, city_code="341200"))
+    assert (first.id, pin.id, other.id) == (first.id, first.id + 1, first.id + 2)
+    assert first == _report(id=first.id)  # every field as given, status pending
+    assert (pin.lon, pin.lat) == (pytest.approx(117.2345678), pytest.approx(31.8234567))
+    assert pin.created_at == dt.datetime(2026, 12, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert storage.data_version() == version  # reports change no facility
+
+    assert [r.id for r in storage.reports()] == [other.id, pin.id, first.id]
+    assert [r.id for r in storage.reports(facility_id="b")] == [pin.id]
+    assert [r.id for r in storage.reports(category="still_right")] == [other.id]
+    assert [r.id for r in storage.reports(areas=["340122"])] == [pin.id]
+    assert [r.id for r in storage.reports(areas=["340100"])] == [pin.id, first.id]
+    assert storage.reports(areas=[]) == []
+    shanghai = FixedClock(dt.datetime(2026, 1, 1)).at.tzinfo  # a naive time is Shanghai's
+    since = dt.datetime(2026, 12, 2, 11, 4, 5, tzinfo=shanghai)  # 03:04:05 UTC
+    assert [r.id for r in storage.reports(since=since)] == [pin.id]
+    assert [r.id for r in storage.reports(limit=2)] == [other.id, pin.id]
+
+    at = dt.datetime(2026, 12, 3, 8, 0, 30, 123, tzinfo=dt.UTC)
+    rejected = storage.review_report(
+        first.id, status="rejected", reviewed_by="user:li", at=at, note="营业时间未变"
+    )
+    assert rejected == dataclasses.replace(
+        first,
+        status="rejected",
+        reviewed_by="user:li",
+        reviewed_at=at.replace(microsecond=0),
+        review_note="营业时间未变",
+    )
+    assert storage.get_report(first.id) == rejected
+    assert [r.id for r in storage.reports(status="pending")] == [other.id, pin.id]
+    with pytest.raises(Conflict):
+        storage.review_report(first.id, status="accepted", reviewed_by="user:x", at=at, note=None)
+    assert storage.get_report(first.id) == rejected
+    with pytest.raises(NotFound):
+        storage.get_report(9999)
+    with pytest.raises(NotFound):
+        storage.review_report(9999, status="accepted", reviewed_by="user:x", at=at, note=None)
+
+
+def test_locator_init_upgrades_a_version_4_database_keeping_its_data(storage):
+    """Version 4 had no reports table: ``locator init`` makes it (and its indexes) and
+    keeps every row."""
+    storage.upsert_facilities([facility("a", verified_on=dt.date(2026, 11, 1))], actor="cli")
+    before = snapshot(storage)
+    _as_made_by(storage, 4)
+    with pytest.raises(StorageError, match="version 4 and this locator needs 6: run `locator"):
+        storage.check_schema()
+    with pytest.raises(StorageError):
+        storage.reports()
+
+    storage.init_schema()
+    assert storage.schema_version() == base.SCHEMA_VERSION == 6
+    storage.check_schema()
+    assert snapshot(storage) == before
+    assert storage.reports() == []
+    stored = storage.add_report(_report())
+    storage.init_schema()  # once is enough
+    assert storage.reports() == [stored]
+    assert _raw_rows(storage, "SELECT * FROM reports")[0]["client_hash"] == "0" * 32

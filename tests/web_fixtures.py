@@ -18,14 +18,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from shapely.geometry import Point, shape
 from werkzeug.serving import make_server
 
+from locator.accounts import Accounts
+from locator.clock import clock_from_text
 from locator.geodata import load_default_data
 from locator.model import Facility
 from locator.storage import open_storage
 from locator.web import create_app
+from locator.web.assets import IMMUTABLE, unhashed
 
 ROOT = Path(__file__).resolve().parent.parent
 GEODATA = ROOT / "geodata"
@@ -76,6 +79,26 @@ def load_into(url: str) -> None:
         load_default_data(storage, GEODATA)
 
 
+#: The accounts of the admin tests: name -> (role, areas), each with :data:`PASSWORD`.
+ADMIN_ROLES = {
+    "viewer": ("viewer", []),
+    "hefei": ("editor", [HEFEI_CODE]),
+    "feidong": ("editor", ["340122"]),  # 肥东县, in 合肥市
+    "admin": ("admin", []),
+}
+PASSWORD = "correct horse battery"
+#: The admin tests' clock.
+ADMIN_NOW = "2026-12-01T09:00:00+08:00"
+
+
+def add_accounts(url: str, roles: dict[str, tuple[str, list[str]]] = ADMIN_ROLES) -> None:
+    """Add the accounts of ``roles`` (:data:`ADMIN_ROLES`) to the database at ``url``."""
+    with open_storage(url) as storage:
+        people = Accounts(storage, clock_from_text(ADMIN_NOW))
+        for name, (role, areas) in roles.items():
+            people.add(name, role, areas, PASSWORD, actor="test")
+
+
 def make_app(url: str, **overrides: Any) -> Flask:
     """The app on ``url``, without map tiles (tests never go online)."""
     return create_app({"database_url": url, "tiles": "none", **overrides})
@@ -84,6 +107,24 @@ def make_app(url: str, **overrides: Any) -> Flask:
 def close_app(app: Flask) -> None:
     """Release the app's database connections."""
     app.extensions["locator"].storage.close()
+
+
+def asset_url(app: Flask, filename: str, package: str | None = None) -> str:
+    """The URL the app gives a static file (or a vendored ``package``'s): its content-hashed
+    name, by the app's own ``url_for`` (:mod:`locator.web.assets`)."""
+    with app.test_request_context():
+        if package is None:
+            return url_for("static", filename=filename)
+        return url_for("assets.vendor", package=package, filename=filename)
+
+
+def assert_long_lived(client, url: str) -> bytes:
+    """``url`` is a content-hashed name answered 200 and cached a year; its body."""
+    assert unhashed(url)[1] is not None, url
+    with client.get(url) as response:
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == IMMUTABLE, url
+        return response.get_data()
 
 
 def add_facilities(url: str, *facilities: Facility) -> None:

@@ -58,11 +58,13 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 def init(ctx: click.Context, geodata: str | None) -> None:
     """Build the database from the shipped Anhui data (safe to run again)."""
     from ..geodata import load_default_data
+    from ..roads import VehicleProfile
 
     settings = ctx.obj["settings"]
     try:
+        profile = VehicleProfile().with_speeds(settings.road_speeds)
         with open_storage(settings.database_url, clock=settings.clock()) as storage:
-            summary = load_default_data(storage, geodata or settings.geodata_dir)
+            summary = load_default_data(storage, geodata or settings.geodata_dir, profile=profile)
     except LocatorError as exc:
         _fail(exc)
     click.echo(f"database: {settings.database_url}")
@@ -76,6 +78,9 @@ def init(ctx: click.Context, geodata: str | None) -> None:
         f"{summary.updated} updated); candidate junctions: {summary.candidates}"
     )
     click.echo(f"data version: {summary.data_version}")
+    if summary.road_network:
+        state = "loaded" if summary.road_network_loaded else "kept"
+        click.echo(f"road network: {summary.road_network} ({state}; see `locator roads status`)")
 
 
 @main.command()
@@ -127,27 +132,78 @@ def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     default=None,
     help="with --skip-invalid: write rejected rows with reasons (.csv or .xlsx)",
 )
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="compare the file with what is stored (new, changed, unchanged, likely duplicates, "
+    "missing from the file) and write nothing",
+)
+@click.option(
+    "--close-missing",
+    is_flag=True,
+    help="sync: apply the comparison's proposals (add, update, merge likely duplicates) and "
+    "close the stored stations the file no longer lists, in one transaction",
+)
+@click.option(
+    "--area",
+    "areas",
+    multiple=True,
+    metavar="CODE",
+    help="with --compare/--close-missing: the city or county codes the file should cover "
+    "(default: the counties its rows lie in; repeatable)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.pass_context
 def import_(
-    ctx, file, kind, crs, source, mapping, sheet, dry_run, skip_invalid, rejects, as_json, lang
+    ctx,
+    file,
+    kind,
+    crs,
+    source,
+    mapping,
+    sheet,
+    dry_run,
+    skip_invalid,
+    rejects,
+    compare,
+    close_missing,
+    areas,
+    as_json,
+    lang,
 ):
     """Import facilities from CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile.
 
     All or nothing by default: any invalid row rejects the whole file, with a
-    row-by-row report, and nothing stored changes.
+    row-by-row report, and nothing stored changes. With --compare, print how the file
+    differs from what is stored; with --close-missing, apply that sync.
     """
     from ..ingest import ImportReport, import_file
 
     if rejects and not skip_invalid:
         raise click.UsageError("--rejects goes with --skip-invalid")
+    if areas and not (compare or close_missing):
+        raise click.UsageError("--area goes with --compare or --close-missing")
     explicit = {}
     for item in mapping:
         field, sep, header = item.partition("=")
         if not sep or not field.strip() or not header.strip():
             raise click.UsageError(f"--map takes FIELD=HEADER, got {item!r}")
         explicit[field.strip()] = header.strip()
+    if compare or close_missing:
+        options = {"kind": kind, "crs": crs, "source": source, "mapping": explicit or None}
+        _sync(
+            ctx,
+            Path(file),
+            options,
+            sheet,
+            list(areas),
+            close_missing and not dry_run,
+            skip_invalid,
+            as_json,
+            lang,
+        )
+        return
     with _storage(ctx) as storage:
         try:
             report = import_file(
@@ -177,6 +233,57 @@ def import_(
         click.echo(report.format_text(lang))
 
 
+def _sync(ctx, path, options, sheet, areas, apply, skip_invalid, as_json, lang):
+    """``locator import --compare`` (print) and ``--close-missing`` (apply)."""
+    from ..ingest import ImportReport
+    from ..sync import apply_sync, compare_file, format_comparison
+
+    with _storage(ctx) as storage:
+        try:
+            comparison = compare_file(storage, path, sheet=sheet, scope=areas or None, **options)
+            result = None
+            if apply:
+                result = apply_sync(
+                    storage,
+                    comparison,
+                    close=[f.id for f in comparison.missing],
+                    actor=f"import:{path.name}",
+                    skip_invalid=skip_invalid,
+                )
+        except ValidationFailed as exc:
+            if as_json:
+                click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
+            elif exc.details:
+                click.echo(ImportReport.from_dict(exc.details).format_text(lang), err=True)
+            else:
+                _fail(exc)
+            sys.exit(1)
+        except LocatorError as exc:
+            _fail(exc)
+    if as_json:
+        answer = comparison.to_dict()
+        if result is not None:
+            answer["applied"] = {**result.counts(), "data_version": result.data_version}
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    click.echo(format_comparison(comparison, lang))
+    if comparison.report.errors:
+        click.echo(comparison.report.format_text(lang))
+    if result is None:
+        click.echo(
+            "仅比对，未写入任何数据。" if lang == "zh" else "Compared only; nothing written."
+        )
+        return
+    n = result.counts()
+    click.echo(
+        f"已写入：新增 {n['added']} 条，更新 {n['updated']} 条，合并 {n['merged']} 条，"
+        f"关闭 {n['closed']} 条，跳过 {n['skipped']} 条。"
+        if lang == "zh"
+        else f"Written: {n['added']} added, {n['updated']} updated, {n['merged']} merged, "
+        f"{n['closed']} closed, {n['skipped']} skipped."
+    )
+
+
 @main.command()
 @click.option(
     "--format",
@@ -192,8 +299,15 @@ def import_(
 @click.option("--city", default=None)
 @click.option("--county", default=None)
 @click.option("--township", default=None)
+@click.option(
+    "--headers",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="CSV/XLSX/GPKG: Chinese headers and labels (import back from Excel), or field names",
+)
 @click.pass_context
-def export(ctx, fmt, out, crs, kind, status, city, county, township):
+def export(ctx, fmt, out, crs, kind, status, city, county, township, headers):
     """Export facilities as GeoJSON, CSV, XLSX or GeoPackage."""
     from ..catalog import Catalog
     from ..export import export_facilities
@@ -207,8 +321,12 @@ def export(ctx, fmt, out, crs, kind, status, city, county, township):
         flt = parse_filter(Args(args))
         with _storage(ctx) as storage:
             catalog = Catalog.from_storage(storage)
-        chosen = [f for f, keep in zip(catalog.facilities, catalog.mask(flt), strict=True) if keep]
-        export_facilities(chosen, Path(out), fmt, crs=crs)
+        chosen = [
+            catalog.stored(f)  # as stored: no derived names in a file meant to come back
+            for f, keep in zip(catalog.facilities, catalog.mask(flt), strict=True)
+            if keep
+        ]
+        export_facilities(chosen, Path(out), fmt, crs=crs, headers=headers)
     except LocatorError as exc:
         _fail(exc)
     click.echo(f"exported {len(chosen)} facilities to {out}")
@@ -218,7 +336,11 @@ def export(ctx, fmt, out, crs, kind, status, city, county, township):
 @click.option("--lon", required=True, help="longitude of the driver")
 @click.option("--lat", required=True, help="latitude of the driver")
 @click.option("--k", default="5", show_default=True, help="how many (1-50)")
-@click.option("--kind", multiple=True, help="kinds (repeatable)")
+@click.option(
+    "--kind",
+    multiple=True,
+    help="kinds (repeatable; default: places to stop, no logistics parks; 'any' for all)",
+)
 @click.option("--amenity", multiple=True, help="amenities that must all be there (repeatable)")
 @click.option("--status", multiple=True, help="statuses (default: open; 'any' for all)")
 @click.option("--open-now", is_flag=True, help="only facilities open now (Asia/Shanghai)")
@@ -231,14 +353,16 @@ def export(ctx, fmt, out, crs, kind, status, city, county, township):
 def nearest(
     ctx, lon, lat, k, kind, amenity, status, open_now, max_km, min_truck_parking, crs, as_json, lang
 ):
-    """The nearest facilities to a point, as a table or GeoJSON."""
+    """The nearest places to stop (a paired service area once), as a table or GeoJSON."""
     from ..catalog import Catalog
     from ..geojson import feature_collection
-    from ..hours import OPEN_STATE_LABELS
+    from ..hours import open_state_label
     from ..maps import label
+    from ..messages import Message
     from ..model import KINDS
     from ..nearest import DriveEstimate
     from ..params import Args, NearestRequest
+    from ..service_areas import SIDES
 
     settings = ctx.obj["settings"]
     args = Args(
@@ -262,14 +386,20 @@ def nearest(
     except LocatorError as exc:
         _fail(exc)
     estimate = DriveEstimate.from_settings(settings)
-    hits = wanted.search(catalog.nearest_index(estimate), settings.clock()())
+    index, now = catalog.nearest_index(estimate), settings.clock()()
+    hits = wanted.search(index, now)
+    amenity_data = wanted.amenity_data(index, hits, now)
     if as_json:
         body = feature_collection([])
         body["features"] = [hit.to_feature() for hit in hits]
         body["numberMatched"] = body["numberReturned"] = len(hits)
         body["drive_time"] = estimate.describe()
+        body["amenity_data"] = amenity_data
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
+    asked = amenity_data["with"]
+    if asked and not amenity_data["with_data"]:
+        click.echo(Message("nearby_no_amenity_data", amenities=sorted(asked)).translated(lang))
     if not hits:
         click.echo("没有找到符合条件的站点" if lang == "zh" else "no facility matches")
         return
@@ -282,15 +412,24 @@ def nearest(
     for hit in hits:
         f = hit.facility
         area = " ".join(filter(None, (f.city, f.county, f.township)))
+        name = hit.to_feature()["properties"]["name"]  # a paired service area: its place
+        if hit.sides_matched > 1:
+            name += f"（{Message('both_directions').translated(lang)}）"
+        elif hit.sides_matched == 1:
+            place = catalog.places.place_of(f.id)
+            side = next((s for s in place.sides if s.id == f.id), None) if place else None
+            if side is not None and (side.direction or side.side):
+                where = side.direction or SIDES[side.side][lang]
+                name += f"（{Message('one_side_only', side=where).translated(lang)}）"
         click.echo(
             "\t".join(
                 [
                     f"{hit.distance_m / 1000:.2f} km",
                     f"{hit.bearing_deg:.0f}°",
                     f"{hit.drive_minutes:.0f}",
-                    label(OPEN_STATE_LABELS, hit.open_state, lang),
+                    open_state_label(hit.open_state, lang, f.closed_until),
                     label(KINDS, f.kind, lang),
-                    f.name,
+                    name,
                     area,
                 ]
             )
@@ -680,6 +819,8 @@ def plan(
         click.echo(f"wrote {out}", err=True)
 
 
-from .users import user  # noqa: E402 - it uses the helpers above
+from .roads import roads  # noqa: E402 - they use the helpers above
+from .users import user  # noqa: E402
 
 main.add_command(user)
+main.add_command(roads)

@@ -64,7 +64,7 @@ from .limits import (
     MAX_ZIP_RATIO,
     MAX_ZIP_UNCOMPRESSED,
 )
-from .pipeline import import_file, import_table, rows_to_facilities
+from .pipeline import import_file, import_table, prepare_table, rows_to_facilities
 from .readers import SUPPORTED_EXTENSIONS, read_table
 from .report import ImportReport, RowIssue
 from .table import RawRecord, RawTable
@@ -90,6 +90,7 @@ __all__ = [
     "map_columns",
     "normalize_header",
     "parse_coordinate",
+    "prepare_table",
     "read_table",
     "rows_to_facilities",
 ]

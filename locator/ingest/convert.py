@@ -49,7 +49,12 @@ _TEXT_FIELDS = (
     "hours",
     "source",
     "source_id",
+    "parking_fee",
+    "parking_fee_note",
+    "tier",
 )
+#: Date fields: Excel day numbers are read as dates.
+_DATE_FIELDS = ("opened_on", "closed_until", "verified_on")
 _AMENITY_SEPARATORS = ",，、;；|/ "
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
 
@@ -300,13 +305,14 @@ def _row_values(conv: _Conversion, rec: RawRecord) -> tuple[dict[str, Any], list
     )
     if "truck_parking_spaces" in fields:
         data["truck_parking_spaces"] = rec.values.get(fields["truck_parking_spaces"])
-    if "opened_on" in fields:
-        opened = rec.values.get(fields["opened_on"])
-        data["opened_on"] = (
-            _excel_date(opened)
-            if conv.table.format == "xlsx"
-            else (_text(opened, unescape) if not isinstance(opened, dt.date) else opened)
-        )
+    for name in _DATE_FIELDS:
+        if name in fields:
+            day = rec.values.get(fields[name])
+            data[name] = (
+                _excel_date(day)
+                if conv.table.format == "xlsx"
+                else (_text(day, unescape) if not isinstance(day, dt.date) else day)
+            )
     amenity_problems: list[str] = []
     if "amenities" in fields and not _empty(rec.values.get(fields["amenities"])):
         good = []

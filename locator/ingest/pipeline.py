@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..editing import EDITABLE_FIELDS
 from ..errors import NotFound, ValidationFailed
 from ..model import Facility
 from .convert import _convert
@@ -105,6 +106,50 @@ def _check_source_owners(
     return clashes
 
 
+def prepare_table(
+    storage: Any,
+    table: RawTable,
+    *,
+    kind: str | None = None,
+    crs: str | None = "wgs84",
+    source: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+) -> tuple[list[Facility], list[int], ImportReport]:
+    """Convert and validate a read table against storage: the valid facilities, their
+    row numbers and the report (a given id that clashes with the stored owner of its
+    source and source id is a row error). What an import writes and a comparison
+    compares (:mod:`locator.sync`)."""
+    facilities, rows, report = _convert(
+        table, kind=kind, crs=crs, source=source, mapping=mapping, admin_index=storage.admin_index()
+    )
+    clashes = set(_check_source_owners(storage, facilities, rows, report))
+    if clashes:
+        facilities = [f for j, f in enumerate(facilities) if j not in clashes]
+        rows = [r for j, r in enumerate(rows) if j not in clashes]
+        report.valid = len(facilities)
+    facilities = storage.resolve_ids(facilities)
+    stored = {f.id: f for f in storage.facilities_by_id([f.id for f in facilities])}
+    carried = carried_fields(report)
+    facilities = [
+        keep_uncarried(f, stored[f.id], carried) if f.id in stored else f for f in facilities
+    ]
+    return facilities, rows, report
+
+
+def carried_fields(report: ImportReport) -> frozenset[str]:
+    """Our fields the file has columns for (kind and the point always count)."""
+    return frozenset(report.columns) | {"kind", "lon", "lat"}
+
+
+def keep_uncarried(incoming: Facility, stored: Facility, carried: frozenset[str]) -> Facility:
+    """``incoming`` with the stored values of the fields the file has no column for: a
+    list without phone numbers or statuses neither erases nor reopens anything."""
+    kept = {name: getattr(stored, name) for name in EDITABLE_FIELDS if name not in carried}
+    if "lon" not in carried:
+        kept.pop("lat", None)
+    return incoming.replace(**kept)
+
+
 def import_table(
     storage: Any,
     table: RawTable,
@@ -154,14 +199,10 @@ def import_table(
     """
     if rejects is not None:
         _check_rejects_path(rejects)
-    facilities, rows, report = _convert(
-        table, kind=kind, crs=crs, source=source, mapping=mapping, admin_index=storage.admin_index()
+    facilities, _rows, report = prepare_table(
+        storage, table, kind=kind, crs=crs, source=source, mapping=mapping
     )
     report.dry_run = dry_run
-    clashes = set(_check_source_owners(storage, facilities, rows, report))
-    if clashes:
-        facilities = [f for j, f in enumerate(facilities) if j not in clashes]
-        report.valid = len(facilities)
     if rejects is not None:
         _write_rejects(table, report, rejects, lang)
     if report.errors and not skip_invalid:

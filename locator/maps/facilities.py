@@ -11,6 +11,7 @@ shifted to that datum first (:class:`TileDatum`); popups still show WGS-84 value
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 import folium
@@ -540,12 +541,18 @@ def _use_local_assets(fmap: folium.Map, assets: Mapping[str, str]) -> None:
     fmap.default_css = [("leaflet_css", assets["leaflet_css"])]
 
 
+#: Folium's ``<meta name="viewport">``, which forbids zooming (``user-scalable=no``): the
+#: page that embeds the map has its own, which lets readers zoom.
+_FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+
+
 def map_parts(fmap: folium.Map) -> dict[str, Markup]:
-    """The header (scripts, styles), body and script of a map, to embed in a page."""
+    """The header (scripts, styles; not folium's viewport), body and script of a map, to
+    embed in a page."""
     root = fmap.get_root()
     root.render()
     return {
-        "header": Markup(root.header.render()),
+        "header": Markup(_FOLIUM_VIEWPORT.sub("", root.header.render())),
         "html": Markup(root.html.render()),
         "script": Markup(root.script.render()),
     }

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..model import AMENITIES, KINDS, STATUSES
+from ..model import AMENITIES, KINDS, PARKING_FEES, STATUSES, TIERS
+from ..nearest import REST_KINDS
 from ..places import LEVELS, MAX_LIMIT, MAX_QUERY_LENGTH
+from ..service_areas import SERVES, SIDES
 from .coverage import coverage_paths, coverage_schemas
+from .reports import report_paths, report_schemas
 from .writes import write_components, write_operations
 
 
@@ -51,8 +54,11 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
     }
 
 
-def openapi_document(server_url: str = "") -> dict[str, Any]:
-    """The OpenAPI 3.0 document of ``/api/v1``."""
+def openapi_document(
+    server_url: str = "", report_limits: tuple[str, str] = ("30 per minute", "60 per hour")
+) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``/api/v1`` (``report_limits``: the drivers' reports
+    allowed per client and per facility)."""
     enum_list = {"type": "array", "items": {"type": "string"}}
     facility_filters = [
         _param(
@@ -75,7 +81,8 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         ),
         _param(
             "amenity",
-            "amenities that must all be present",
+            "amenities that must all be present (truck_parking: the amenity, or "
+            "truck_parking_spaces above 0)",
             {**enum_list, "items": {"type": "string", "enum": list(AMENITIES)}},
             explode=False,
         ),
@@ -105,6 +112,38 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         "amenities": {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
         "truck_parking_spaces": {"type": "integer", "nullable": True},
         "opened_on": {"type": "string", "format": "date", "nullable": True},
+        "parking_fee": {
+            "type": "string",
+            "enum": [*PARKING_FEES, None],
+            "nullable": True,
+            "description": "whether truck parking costs money; writes also take 免费/收费, "
+            "是/否 (charged?) and a note after the word (收费 20元/晚)",
+        },
+        "parking_fee_note": {
+            "type": "string",
+            "nullable": True,
+            "description": "what parking costs, e.g. 货车 20元/晚",
+        },
+        "tier": {
+            "type": "string",
+            "enum": [*TIERS, None],
+            "nullable": True,
+            "description": "driver-home tier of the Ministry of Transport: basic 基础型, "
+            "extended 扩展型",
+        },
+        "closed_until": {
+            "type": "string",
+            "format": "date",
+            "nullable": True,
+            "description": "temporarily closed until this day (Asia/Shanghai), reopening "
+            "on it; left out of open_now results before it",
+        },
+        "verified_on": {
+            "type": "string",
+            "format": "date",
+            "nullable": True,
+            "description": "the day a person last confirmed the record",
+        },
         **{
             name: {"type": "string", "nullable": True}
             for name in (
@@ -123,10 +162,86 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         "distance_m": {"type": "number", "description": "nearest and along-route only"},
         "bearing_deg": {"type": "number"},
         "drive_minutes_estimate": {"type": "number"},
-        "open_state": {"type": "string", "enum": ["open", "closed", "unknown"]},
+        "open_state": {
+            "type": "string",
+            "enum": ["open", "closed", "unknown", "temporarily_closed"],
+            "description": "temporarily_closed: closed_until is a later day",
+        },
+        "opens_at": {
+            "type": "string",
+            "description": "nearest and along-route, closed now by its hours: the next "
+            "opening, Asia/Shanghai wall clock to the minute (2026-12-02T07:00)",
+        },
+        "opens_days": {
+            "type": "integer",
+            "description": "with opens_at: in how many days it opens (0 today, 1 tomorrow)",
+        },
+        "closed_today": {
+            "type": "boolean",
+            "description": "nearest and along-route: present (true) when the hours open at "
+            "no time of today (Asia/Shanghai)",
+        },
         "distance_along_m": {"type": "number"},
         "offset_m": {"type": "number"},
+        "name_derived": {
+            "type": "boolean",
+            "description": "present (true) when the facility is stored without a name and "
+            "shown with one derived from the data: a junction named like a service area "
+            "within 2 km (釜山服务区), else <junction>附近服务区 (nearest named expressway "
+            "junction within 10 km), <township>附近服务区 (township seat within 15 km) or "
+            "<county>境内服务区; a derived name another place has too gets where its "
+            "place lies from the others, 谯城区境内服务区（东）/（西）",
+        },
+        "place_id": {
+            "type": "string",
+            "description": "a side of a paired service area: the id of its place (the "
+            "first side by id). The carriageway sides of one service area are one place: "
+            "same name within 3 km, or unnamed within 1.5 km; each side stays a facility",
+        },
+        "place_name": {"type": "string", "description": "the name of the place"},
+        "side": {
+            "type": "string",
+            "nullable": True,
+            "enum": [*SIDES, None],
+            "description": "where this side lies from the place's other side(s)",
+        },
+        "direction": {
+            "type": "string",
+            "nullable": True,
+            "description": "the direction the side's name gives (东区, 合肥方向), if any",
+        },
+        "sides": {
+            "type": "array",
+            "description": "every side of the place",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "side": {"type": "string", "nullable": True, "enum": [*SIDES, None]},
+                    "direction": {"type": "string", "nullable": True},
+                    "coordinates": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "minItems": 2,
+                        "maxItems": 2,
+                        "description": "lon, lat in the answer's datum",
+                    },
+                },
+            },
+        },
+        "serves": {
+            "type": "string",
+            "enum": list(SERVES),
+            "description": "nearest and along-route: a paired service area is one result "
+            "(at its nearest side); both when two or more of its sides match the search "
+            "(reachable from both directions, 双向), one_side when only this one does",
+        },
     }
+    kind_default = (
+        "facility kinds (repeat or comma-separate); default: places to stop "
+        f"({', '.join(sorted(REST_KINDS))}), without logistics parks; `any` for every kind"
+    )
     document = {
         "openapi": "3.0.3",
         "info": {
@@ -177,10 +292,14 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
             },
             "/nearest": {
                 "get": {
-                    "summary": "The K nearest facilities, open ones by default",
+                    "summary": "The K nearest places to stop, open ones by default",
                     "description": "Exact great-circle K-nearest. Each feature has distance_m, "
                     "bearing_deg, drive_minutes_estimate (straight line x detour "
-                    "factor at an average speed: an estimate) and open_state.",
+                    "factor at an average speed: an estimate) and open_state. The "
+                    "carriageway sides of one service area are one result (see serves). "
+                    "amenity_data says how many of the places nearby have any amenity "
+                    "data, so that an empty answer to an amenity filter can say that "
+                    "nobody knows rather than that there is none.",
                     "operationId": "nearestFacilities",
                     "parameters": [
                         _param(
@@ -200,7 +319,16 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                             "how many",
                             {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
                         ),
-                        *[p for p in facility_filters if p["name"] in ("kind", "amenity")],
+                        _param(
+                            "kind",
+                            kind_default,
+                            {
+                                **enum_list,
+                                "items": {"type": "string", "enum": [*KINDS, "any"]},
+                            },
+                            explode=False,
+                        ),
+                        *[p for p in facility_filters if p["name"] == "amenity"],
                         _param(
                             "status",
                             "statuses (default open; `any` for all)",
@@ -301,7 +429,11 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                         },
                                         "kind": {
                                             "type": "array",
-                                            "items": {"type": "string", "enum": list(KINDS)},
+                                            "items": {
+                                                "type": "string",
+                                                "enum": [*KINDS, "any"],
+                                            },
+                                            "description": kind_default,
                                         },
                                         "amenity": {
                                             "type": "array",
@@ -493,6 +625,24 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                         "numberReturned": {"type": "integer"},
                         "coordinate_datum": {"type": "string"},
                         "drive_time": {"type": "object"},
+                        "amenity_data": {
+                            "type": "object",
+                            "description": "nearest only. Nearby: the k nearest places "
+                            "of the same search without its amenity and truck parking "
+                            "filters (the results themselves when there are none). "
+                            "with_data: how many of them have any amenity data (amenities "
+                            "or a count of truck parking spaces, on any side); with: how "
+                            "many have each amenity asked for. with_data 0 with an "
+                            "amenity asked: no information nearby (附近站点暂无…信息)",
+                            "properties": {
+                                "nearby": {"type": "integer"},
+                                "with_data": {"type": "integer"},
+                                "with": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "integer"},
+                                },
+                            },
+                        },
                     },
                 },
                 "FacilityCollection": {
@@ -519,4 +669,6 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
     extra = write_components()
     document["components"]["schemas"].update(extra.pop("schemas"))
     document["components"].update(extra)
+    document["paths"].update(report_paths(*report_limits))
+    document["components"]["schemas"].update(report_schemas())
     return document

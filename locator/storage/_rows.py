@@ -22,6 +22,11 @@ FACILITY_COLUMNS = (
     "amenities",
     "truck_parking_spaces",
     "opened_on",
+    "parking_fee",
+    "parking_fee_note",
+    "tier",
+    "closed_until",
+    "verified_on",
     "city",
     "city_code",
     "county",
@@ -34,6 +39,9 @@ FACILITY_COLUMNS = (
     "version",
 )
 
+#: Columns of dates, kept as ISO text by SQLite (and in history snapshots).
+DATE_COLUMNS = ("opened_on", "closed_until", "verified_on")
+
 
 def facility_values(f: Facility) -> list[Any]:
     """Column values of ``FACILITY_COLUMNS`` for one facility."""
@@ -42,7 +50,7 @@ def facility_values(f: Facility) -> list[Any]:
         value = getattr(f, name)
         if name == "amenities":
             value = json.dumps(sorted(value))
-        elif name == "opened_on":
+        elif name in DATE_COLUMNS:
             value = value.isoformat() if value else None
         elif name == "updated_at":
             value = value.isoformat() if value else None
@@ -57,9 +65,9 @@ def facility_from_row(row: dict[str, Any]) -> Facility:
     if isinstance(amenities, str):
         amenities = json.loads(amenities)
     values["amenities"] = frozenset(amenities or ())
-    opened = values.get("opened_on")
-    if isinstance(opened, str):
-        values["opened_on"] = dt.date.fromisoformat(opened)
+    for name in DATE_COLUMNS:
+        if isinstance(values.get(name), str):
+            values[name] = dt.date.fromisoformat(values[name])
     updated = values.get("updated_at")
     if isinstance(updated, str):
         values["updated_at"] = dt.datetime.fromisoformat(updated)

@@ -24,8 +24,16 @@ import shapely
 from ..accounts import AccountEvent, Token, User
 from ..admin_units import AdminIndex
 from ..clock import Clock, system_clock, utc_now
+from ..driver_reports import REVIEW_STATES, Report
 from ..errors import Conflict, InvalidParameter, NotFound, StorageError
 from ..model import DERIVED_FIELDS, AdminUnit, CandidateSite, Facility
+from ..roads.network import (
+    RoadNetwork,
+    RoadNetworkInfo,
+    edge_rows,
+    network_from_rows,
+    node_rows,
+)
 
 
 @dataclass
@@ -88,8 +96,11 @@ def new_facility_id() -> str:
 #: The version of the tables this code reads and writes. A database records its own in
 #: ``meta.schema_version``: ``locator init`` brings an older database up through the
 #: backend's :attr:`Storage.MIGRATIONS`, keeping its data; a newer one is refused.
-SCHEMA_VERSION = 3  # 2: the history keeps a deleted facility as it was
+SCHEMA_VERSION = 6  # 2: the history keeps a deleted facility as it was
 #                    3: accounts, API tokens, account events; who made each change
+#                    4: parking fee and note, tier, closed_until, verified_on
+#                    5: drivers' reports (纠错) and their review
+#                    6: the road network (nodes, edges in pgRouting's layout)
 
 
 class Storage(ABC):
@@ -275,6 +286,44 @@ class Storage(ABC):
     def _select_account_events(self, limit: int | None) -> list[AccountEvent]:
         """Account events, newest first."""
 
+    @abstractmethod
+    def _insert_report(self, tx: Any, report: Report) -> int:
+        """Insert one driver's report (its ``id`` is ignored); returns the new id."""
+
+    @abstractmethod
+    def _select_reports(
+        self,
+        tx: Any,
+        *,
+        report_id: int | None = None,
+        facility_id: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        since: dt.datetime | None = None,
+        areas: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Report]:
+        """Stored reports matching what is given (``areas``: city or county codes),
+        newest first."""
+
+    @abstractmethod
+    def _update_review(self, tx: Any, report: Report) -> None:
+        """Rewrite one report's status, reviewer, review time and note."""
+
+    @abstractmethod
+    def _replace_road_rows(
+        self, tx: Any, info: RoadNetworkInfo, nodes: list[tuple], edges: list[tuple]
+    ) -> None:
+        """Replace the stored road network by these node and edge rows."""
+
+    @abstractmethod
+    def _select_road_info(self) -> RoadNetworkInfo | None:
+        """What is stored of the loaded network, None when there is none."""
+
+    @abstractmethod
+    def _select_road_rows(self) -> tuple[list[tuple], list[tuple]]:
+        """The stored node rows ``(id, lon, lat)`` and edge rows ``(id, *EDGE_COLUMNS)``."""
+
     @contextmanager
     def _write(self) -> Iterator[Any]:
         """A write transaction; once it commits, this process's write counter moves."""
@@ -336,6 +385,10 @@ class Storage(ABC):
     def facilities(self) -> list[Facility]:
         """Every stored facility, ordered by id."""
         return self._select_facilities()
+
+    def facilities_by_id(self, ids: Sequence[str]) -> list[Facility]:
+        """The stored facilities among ``ids`` (unknown ids are left out), ordered by id."""
+        return self._select_facilities(None, list(ids)) if ids else []
 
     def get_facility(self, facility_id: str) -> Facility:
         """One facility; :class:`NotFound` when there is none with this id."""
@@ -599,6 +652,107 @@ class Storage(ABC):
     def account_events(self, limit: int | None = None) -> list[AccountEvent]:
         """The record of account changes, newest first (at most ``limit``)."""
         return self._select_account_events(limit)
+
+    # ---- drivers' reports ------------------------------------------------------------------
+    # Like account writes, reports never move the data version: they change no facility.
+    def add_report(self, report: Report) -> Report:
+        """Store a driver's report; returns it with its new id."""
+        with self._transaction() as tx:
+            report_id = self._insert_report(tx, report)
+            return self._select_reports(tx, report_id=report_id)[0]
+
+    def reports(
+        self,
+        *,
+        facility_id: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        since: dt.datetime | None = None,
+        areas: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Report]:
+        """Drivers' reports, newest first: of one facility, status or category, made at
+        or after ``since``, in ``areas`` (reports whose city or county code is one of
+        them; None: anywhere), at most ``limit``."""
+        if status is not None and status not in REVIEW_STATES:
+            raise InvalidParameter(f"unknown report status {status!r}", field="status")
+        if since is not None:
+            since = since.astimezone(dt.UTC).replace(microsecond=0)
+        return self._select_reports(
+            None,
+            facility_id=facility_id,
+            status=status,
+            category=category,
+            since=since,
+            areas=None if areas is None else [a for a in areas if a],
+            limit=limit,
+        )
+
+    def get_report(self, report_id: int) -> Report:
+        """One report; :class:`NotFound` when there is none with this id."""
+        found = self._select_reports(None, report_id=int(report_id))
+        if not found:
+            raise NotFound(f"no report with id {report_id}", field="id")
+        return found[0]
+
+    def review_report(
+        self, report_id: int, *, status: str, reviewed_by: str, at: dt.datetime, note: str | None
+    ) -> Report:
+        """Mark a pending report ``accepted`` or ``rejected`` by ``reviewed_by`` at ``at``
+        with ``note``; :class:`Conflict` when it was reviewed already."""
+        if status not in ("accepted", "rejected"):
+            raise InvalidParameter(f"a review accepts or rejects, not {status!r}", field="status")
+        with self._transaction() as tx:
+            found = self._select_reports(tx, report_id=int(report_id))
+            if not found:
+                raise NotFound(f"no report with id {report_id}", field="id")
+            if found[0].status != "pending":
+                raise Conflict(f"report {report_id} was already {found[0].status}", field="id")
+            reviewed = dataclasses.replace(
+                found[0],
+                status=status,
+                reviewed_by=reviewed_by,
+                reviewed_at=at.astimezone(dt.UTC).replace(microsecond=0),
+                review_note=note,
+            )
+            self._update_review(tx, reviewed)
+            return reviewed
+
+    # ---- the road network ------------------------------------------------------------------
+    # One network is loaded at a time. Loading one never moves the data version (no
+    # facility changes); it moves ``road_version``, on which road engines key their cache.
+    def road_network_info(self) -> RoadNetworkInfo | None:
+        """What network is loaded (name, source, size, extent), None when none is."""
+        return self._select_road_info()
+
+    def road_network(self) -> RoadNetwork | None:
+        """The loaded network with its arrays, None when none is."""
+        info = self._select_road_info()
+        if info is None:
+            return None
+        nodes, edges = self._select_road_rows()
+        return network_from_rows(info, nodes, edges)
+
+    def road_version(self) -> int:
+        """A number that grows each time another road network is loaded."""
+        return int(self._read_meta("road_version") or 0)
+
+    def replace_road_network(self, network: RoadNetwork) -> RoadNetworkInfo:
+        """Load ``network`` in place of the stored one (the same network again: nothing
+        changes); returns what is stored."""
+        current = self._select_road_info()
+        info = RoadNetworkInfo.of(network, utc_now(self.clock).replace(microsecond=0))
+        if current is not None and (current.name, current.fingerprint, current.coarse) == (
+            info.name,
+            info.fingerprint,
+            info.coarse,
+        ):
+            return current
+        with self._transaction() as tx:
+            self._replace_road_rows(tx, info, node_rows(network), edge_rows(network))
+            version = int(self._read_meta("road_version", tx) or 0) + 1
+            self._write_meta(tx, "road_version", str(version))
+        return self._select_road_info()
 
     def __enter__(self) -> Storage:
         return self

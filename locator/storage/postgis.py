@@ -28,8 +28,10 @@ from psycopg.types.json import Jsonb
 
 from ..accounts import AccountEvent, Token, User
 from ..clock import Clock, system_clock
+from ..driver_reports import Report
 from ..errors import InvalidParameter, StorageError
 from ..model import AdminUnit, CandidateSite, Facility
+from ..roads.network import EDGE_COLUMNS, RoadNetworkInfo
 from ._rows import (
     FACILITY_COLUMNS,
     facility_from_row,
@@ -59,6 +61,8 @@ SCHEMA = (
         amenities JSONB NOT NULL DEFAULT '[]',
         truck_parking_spaces INTEGER,
         opened_on DATE,
+        parking_fee TEXT, parking_fee_note TEXT, tier TEXT,
+        closed_until DATE, verified_on DATE,
         city TEXT, city_code TEXT, county TEXT, county_code TEXT,
         township TEXT, township_code TEXT,
         source TEXT, source_id TEXT,
@@ -128,6 +132,79 @@ SCHEMA = (
         target TEXT NOT NULL,
         details JSONB NOT NULL DEFAULT '{}'
     )""",
+)
+
+#: Drivers' reports (schema version 5): no address, a salted daily hash of the client.
+REPORTS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS reports (
+        id BIGSERIAL PRIMARY KEY,
+        facility_id TEXT COLLATE "C" NOT NULL,
+        category TEXT NOT NULL,
+        text TEXT,
+        amenity TEXT,
+        pin geometry(Point, 4326)
+            CHECK (ST_X(pin) BETWEEN -180 AND 180 AND ST_Y(pin) BETWEEN -90 AND 90),
+        created_at TIMESTAMPTZ NOT NULL,
+        client_hash TEXT,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'accepted', 'rejected')),
+        reviewed_by TEXT,
+        reviewed_at TIMESTAMPTZ,
+        review_note TEXT,
+        city_code TEXT,
+        county_code TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS reports_facility ON reports (facility_id, id)",
+    "CREATE INDEX IF NOT EXISTS reports_status ON reports (status, id)",
+    "CREATE INDEX IF NOT EXISTS reports_county ON reports (county_code, id)",
+    "CREATE INDEX IF NOT EXISTS reports_city ON reports (city_code, id)",
+)
+
+#: The road network (schema version 6) in the layout pgRouting reads: ``road_edges``
+#: with id, source, target, cost, reverse_cost (negative: closed), x1, y1, x2, y2, geom.
+ROADS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS road_network (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        name TEXT NOT NULL, source TEXT NOT NULL, attribution TEXT NOT NULL,
+        profile TEXT NOT NULL, coarse BOOLEAN NOT NULL, fingerprint TEXT NOT NULL,
+        nodes INTEGER NOT NULL, edges INTEGER NOT NULL, total_km DOUBLE PRECISION NOT NULL,
+        west DOUBLE PRECISION, south DOUBLE PRECISION, east DOUBLE PRECISION,
+        north DOUBLE PRECISION, loaded_at TIMESTAMPTZ
+    )""",
+    """CREATE TABLE IF NOT EXISTS road_nodes (
+        id BIGINT PRIMARY KEY,
+        lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL,
+        geom geometry(Point, 4326) GENERATED ALWAYS AS
+            (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED
+    )""",
+    """CREATE TABLE IF NOT EXISTS road_edges (
+        id BIGINT PRIMARY KEY,
+        source BIGINT NOT NULL REFERENCES road_nodes (id),
+        target BIGINT NOT NULL REFERENCES road_nodes (id),
+        cost DOUBLE PRECISION NOT NULL, reverse_cost DOUBLE PRECISION NOT NULL,
+        length_m DOUBLE PRECISION NOT NULL, road_class TEXT, maxspeed DOUBLE PRECISION,
+        maxweight DOUBLE PRECISION, maxheight DOUBLE PRECISION, hgv TEXT,
+        x1 DOUBLE PRECISION NOT NULL, y1 DOUBLE PRECISION NOT NULL,
+        x2 DOUBLE PRECISION NOT NULL, y2 DOUBLE PRECISION NOT NULL,
+        geom geometry(LineString, 4326) GENERATED ALWAYS AS
+            (ST_SetSRID(ST_MakeLine(ST_MakePoint(x1, y1), ST_MakePoint(x2, y2)), 4326)) STORED
+    )""",
+    "CREATE INDEX IF NOT EXISTS road_edges_geom ON road_edges USING GIST (geom)",
+    "CREATE INDEX IF NOT EXISTS road_nodes_geom ON road_nodes USING GIST (geom)",
+)
+
+_REPORT_SELECT = (
+    "SELECT id, facility_id, category, text, amenity, ST_X(pin) AS lon, ST_Y(pin) AS lat, "
+    "created_at, client_hash, status, reviewed_by, reviewed_at, review_note, city_code, "
+    "county_code FROM reports "
+    "WHERE (%(id)s::bigint IS NULL OR id = %(id)s) "
+    "AND (%(facility_id)s::text IS NULL OR facility_id = %(facility_id)s) "
+    "AND (%(status)s::text IS NULL OR status = %(status)s) "
+    "AND (%(category)s::text IS NULL OR category = %(category)s) "
+    "AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s) "
+    "AND (%(areas)s::text[] IS NULL OR city_code = ANY(%(areas)s::text[]) "
+    "OR county_code = ANY(%(areas)s::text[])) "
+    "ORDER BY id DESC LIMIT %(limit)s"
 )
 
 _POINT = "ST_SetSRID(ST_MakePoint(%s::float8, %s::float8), 4326)"
@@ -333,13 +410,25 @@ class PostGISStorage(Storage):
     MIGRATIONS = {
         2: ["ALTER TABLE facility_history ADD COLUMN snapshot JSONB"],
         3: ["ALTER TABLE facility_history ADD COLUMN actor TEXT"],
+        4: [
+            f"ALTER TABLE facilities ADD COLUMN {column}"
+            for column in (
+                "parking_fee TEXT",
+                "parking_fee_note TEXT",
+                "tier TEXT",
+                "closed_until DATE",
+                "verified_on DATE",
+            )
+        ],
+        5: list(REPORTS_SCHEMA),
+        6: list(ROADS_SCHEMA),
     }
 
     def _has_tables(self, tx: Any = None) -> bool:
         return self._query("SELECT to_regclass('meta') IS NOT NULL AS made", (), tx)[0]["made"]
 
     def _create_tables(self, tx: Any) -> None:
-        for statement in SCHEMA:
+        for statement in (*SCHEMA, *REPORTS_SCHEMA, *ROADS_SCHEMA):
             tx.execute(statement)
 
     def _prepare_schema(self, tx: Any) -> None:
@@ -649,3 +738,133 @@ class PostGISStorage(Storage):
             )
             for r in rows
         ]
+
+    # ---- drivers' reports ---------------------------------------------------------------
+    def _insert_report(self, tx: Any, report: Report) -> int:
+        # ST_MakePoint of NULLs is NULL: a report without a pin has none.
+        row = tx.execute(
+            "INSERT INTO reports (facility_id, category, text, amenity, pin, created_at, "
+            "client_hash, status, reviewed_by, reviewed_at, review_note, city_code, "
+            f"county_code) VALUES (%s, %s, %s, %s, {_POINT}, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            (
+                report.facility_id,
+                report.category,
+                report.text,
+                report.amenity,
+                report.lon,
+                report.lat,
+                report.created_at,
+                report.client_hash,
+                report.status,
+                report.reviewed_by,
+                report.reviewed_at,
+                report.review_note,
+                report.city_code,
+                report.county_code,
+            ),
+        ).fetchone()
+        return int(row["id"])
+
+    def _select_reports(
+        self,
+        tx: Any,
+        *,
+        report_id: int | None = None,
+        facility_id: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        since: dt.datetime | None = None,
+        areas: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Report]:
+        params = {
+            "id": report_id,
+            "facility_id": facility_id,
+            "status": status,
+            "category": category,
+            "since": since,
+            "areas": list(areas) if areas is not None else None,
+            "limit": limit,
+        }
+        return [
+            Report(
+                id=r["id"],
+                facility_id=r["facility_id"],
+                category=r["category"],
+                created_at=_utc(r["created_at"]),
+                text=r["text"],
+                amenity=r["amenity"],
+                lon=r["lon"],
+                lat=r["lat"],
+                client_hash=r["client_hash"],
+                status=r["status"],
+                reviewed_by=r["reviewed_by"],
+                reviewed_at=_utc(r["reviewed_at"]),
+                review_note=r["review_note"],
+                city_code=r["city_code"],
+                county_code=r["county_code"],
+            )
+            for r in self._query(_REPORT_SELECT, params, tx)
+        ]
+
+    def _update_review(self, tx: Any, report: Report) -> None:
+        tx.execute(
+            "UPDATE reports SET status = %s, reviewed_by = %s, reviewed_at = %s, "
+            "review_note = %s WHERE id = %s",
+            (report.status, report.reviewed_by, report.reviewed_at, report.review_note, report.id),
+        )
+
+    # ---- the road network ---------------------------------------------------------------
+    def _replace_road_rows(
+        self, tx: Any, info: RoadNetworkInfo, nodes: list[tuple], edges: list[tuple]
+    ) -> None:
+        tx.execute("TRUNCATE road_edges, road_nodes, road_network")
+        west, south, east, north = info.extent
+        tx.execute(
+            "INSERT INTO road_network (one, name, source, attribution, profile, coarse, "
+            "fingerprint, nodes, edges, total_km, west, south, east, north, loaded_at) "
+            "VALUES (1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                info.name,
+                info.source,
+                info.attribution,
+                info.profile,
+                info.coarse,
+                info.fingerprint,
+                info.nodes,
+                info.edges,
+                info.total_km,
+                west,
+                south,
+                east,
+                north,
+                info.loaded_at,
+            ),
+        )
+        at = {node_id: (lon, lat) for node_id, lon, lat in nodes}
+        with tx.cursor() as cur:
+            with cur.copy("COPY road_nodes (id, lon, lat) FROM STDIN") as copy:
+                for row in nodes:
+                    copy.write_row(row)
+            columns = ", ".join(EDGE_COLUMNS)
+            with cur.copy(f"COPY road_edges (id, {columns}, x1, y1, x2, y2) FROM STDIN") as copy:
+                for row in edges:
+                    copy.write_row((*row, *at[row[1]], *at[row[2]]))
+
+    def _select_road_info(self) -> RoadNetworkInfo | None:
+        rows = self._query("SELECT * FROM road_network")
+        if not rows:
+            return None
+        return RoadNetworkInfo.from_row(rows[0], rows[0]["loaded_at"])
+
+    def _select_road_rows(self) -> tuple[list[tuple], list[tuple]]:
+        nodes = [
+            (r["id"], r["lon"], r["lat"])
+            for r in self._query("SELECT id, lon, lat FROM road_nodes")
+        ]
+        edges = [
+            tuple(r[c] for c in ("id", *EDGE_COLUMNS))
+            for r in self._query(f"SELECT id, {', '.join(EDGE_COLUMNS)} FROM road_edges")
+        ]
+        return nodes, edges

@@ -21,8 +21,10 @@ import shapely
 
 from ..accounts import AccountEvent, Token, User
 from ..clock import Clock, system_clock
+from ..driver_reports import Report
 from ..errors import StorageError
 from ..model import AdminUnit, CandidateSite, Facility
+from ..roads.network import EDGE_COLUMNS, RoadNetworkInfo
 from ._rows import (
     FACILITY_COLUMNS,
     facility_from_row,
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS facilities (
     amenities TEXT NOT NULL DEFAULT '[]',
     truck_parking_spaces INTEGER,
     opened_on TEXT,
+    parking_fee TEXT, parking_fee_note TEXT, tier TEXT,
+    closed_until TEXT, verified_on TEXT,
     city TEXT, city_code TEXT, county TEXT, county_code TEXT,
     township TEXT, township_code TEXT,
     source TEXT, source_id TEXT,
@@ -111,6 +115,62 @@ CREATE TABLE IF NOT EXISTS account_events (
     details TEXT NOT NULL DEFAULT '{}'
 );
 """
+
+#: Drivers' reports (schema version 5): no address, a salted daily hash of the client.
+REPORTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    facility_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    text TEXT,
+    amenity TEXT,
+    lon REAL CHECK (lon BETWEEN -180 AND 180),
+    lat REAL CHECK (lat BETWEEN -90 AND 90),
+    created_at TEXT NOT NULL,
+    client_hash TEXT,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'accepted', 'rejected')),
+    reviewed_by TEXT,
+    reviewed_at TEXT,
+    review_note TEXT,
+    city_code TEXT,
+    county_code TEXT
+);
+CREATE INDEX IF NOT EXISTS reports_facility ON reports (facility_id, id);
+CREATE INDEX IF NOT EXISTS reports_status ON reports (status, id);
+CREATE INDEX IF NOT EXISTS reports_county ON reports (county_code, id);
+CREATE INDEX IF NOT EXISTS reports_city ON reports (city_code, id);
+"""
+
+#: The road network (schema version 6): one at a time, edges in pgRouting's layout.
+ROADS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS road_network (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    name TEXT NOT NULL, source TEXT NOT NULL, attribution TEXT NOT NULL,
+    profile TEXT NOT NULL, coarse INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+    nodes INTEGER NOT NULL, edges INTEGER NOT NULL, total_km REAL NOT NULL,
+    west REAL, south REAL, east REAL, north REAL, loaded_at TEXT
+);
+CREATE TABLE IF NOT EXISTS road_nodes (
+    id INTEGER PRIMARY KEY, lon REAL NOT NULL, lat REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS road_edges (
+    id INTEGER PRIMARY KEY,
+    source INTEGER NOT NULL REFERENCES road_nodes (id),
+    target INTEGER NOT NULL REFERENCES road_nodes (id),
+    cost REAL NOT NULL, reverse_cost REAL NOT NULL, length_m REAL NOT NULL,
+    road_class TEXT, maxspeed REAL, maxweight REAL, maxheight REAL, hgv TEXT
+);
+"""
+
+_REPORT_COLUMNS = (
+    "facility_id, category, text, amenity, lon, lat, created_at, client_hash, status, "
+    "reviewed_by, reviewed_at, review_note, city_code, county_code"
+)
+
+
+def _statements(script: str) -> list[str]:
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
 class _Holder:
@@ -181,6 +241,18 @@ class SQLiteStorage(Storage):
     MIGRATIONS = {
         2: ["ALTER TABLE facility_history ADD COLUMN snapshot TEXT"],
         3: ["ALTER TABLE facility_history ADD COLUMN actor TEXT"],
+        4: [
+            f"ALTER TABLE facilities ADD COLUMN {column}"
+            for column in (
+                "parking_fee TEXT",
+                "parking_fee_note TEXT",
+                "tier TEXT",
+                "closed_until TEXT",
+                "verified_on TEXT",
+            )
+        ],
+        5: _statements(REPORTS_SCHEMA),
+        6: _statements(ROADS_SCHEMA),
     }
 
     def _has_tables(self, tx: Any = None) -> bool:
@@ -191,9 +263,8 @@ class SQLiteStorage(Storage):
         )
 
     def _create_tables(self, tx: Any) -> None:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                tx.execute(statement)
+        for statement in _statements(SCHEMA + REPORTS_SCHEMA + ROADS_SCHEMA):
+            tx.execute(statement)
 
     def close(self) -> None:
         with self._lock:
@@ -518,6 +589,148 @@ class SQLiteStorage(Storage):
             )
             for r in self._query(sql, params)
         ]
+
+    # ---- drivers' reports ---------------------------------------------------------------
+    def _insert_report(self, tx: Any, report: Report) -> int:
+        cursor = tx.execute(
+            f"INSERT INTO reports ({_REPORT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report.facility_id,
+                report.category,
+                report.text,
+                report.amenity,
+                report.lon,
+                report.lat,
+                _text(report.created_at),
+                report.client_hash,
+                report.status,
+                report.reviewed_by,
+                _text(report.reviewed_at),
+                report.review_note,
+                report.city_code,
+                report.county_code,
+            ),
+        )
+        return int(cursor.lastrowid)
+
+    def _select_reports(
+        self,
+        tx: Any,
+        *,
+        report_id: int | None = None,
+        facility_id: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        since: dt.datetime | None = None,
+        areas: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Report]:
+        conditions, params = [], []
+        for column, value in (
+            ("id", report_id),
+            ("facility_id", facility_id),
+            ("status", status),
+            ("category", category),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            conditions.append("created_at >= ?")
+            params.append(_text(since))
+        if areas is not None:
+            marks = ", ".join("?" for _ in areas)
+            conditions.append(f"(city_code IN ({marks}) OR county_code IN ({marks}))")
+            params += [*areas, *areas]
+        sql = f"SELECT id, {_REPORT_COLUMNS} FROM reports"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [
+            Report(
+                id=r["id"],
+                facility_id=r["facility_id"],
+                category=r["category"],
+                created_at=_time(r["created_at"]),
+                text=r["text"],
+                amenity=r["amenity"],
+                lon=r["lon"],
+                lat=r["lat"],
+                client_hash=r["client_hash"],
+                status=r["status"],
+                reviewed_by=r["reviewed_by"],
+                reviewed_at=_time(r["reviewed_at"]),
+                review_note=r["review_note"],
+                city_code=r["city_code"],
+                county_code=r["county_code"],
+            )
+            for r in self._query(sql, params)
+        ]
+
+    def _update_review(self, tx: Any, report: Report) -> None:
+        tx.execute(
+            "UPDATE reports SET status = ?, reviewed_by = ?, reviewed_at = ?, review_note = ? "
+            "WHERE id = ?",
+            (
+                report.status,
+                report.reviewed_by,
+                _text(report.reviewed_at),
+                report.review_note,
+                report.id,
+            ),
+        )
+
+    # ---- the road network ---------------------------------------------------------------
+    def _replace_road_rows(
+        self, tx: Any, info: RoadNetworkInfo, nodes: list[tuple], edges: list[tuple]
+    ) -> None:
+        for table in ("road_edges", "road_nodes", "road_network"):
+            tx.execute(f"DELETE FROM {table}")
+        west, south, east, north = info.extent
+        tx.execute(
+            "INSERT INTO road_network (one, name, source, attribution, profile, coarse, "
+            "fingerprint, nodes, edges, total_km, west, south, east, north, loaded_at) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                info.name,
+                info.source,
+                info.attribution,
+                info.profile,
+                int(info.coarse),
+                info.fingerprint,
+                info.nodes,
+                info.edges,
+                info.total_km,
+                west,
+                south,
+                east,
+                north,
+                _text(info.loaded_at),
+            ),
+        )
+        tx.executemany("INSERT INTO road_nodes (id, lon, lat) VALUES (?, ?, ?)", nodes)
+        tx.executemany(
+            f"INSERT INTO road_edges (id, {', '.join(EDGE_COLUMNS)}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            edges,
+        )
+
+    def _select_road_info(self) -> RoadNetworkInfo | None:
+        rows = self._query("SELECT * FROM road_network")
+        if not rows:
+            return None
+        return RoadNetworkInfo.from_row(rows[0], _time(rows[0]["loaded_at"]))
+
+    def _select_road_rows(self) -> tuple[list[tuple], list[tuple]]:
+        nodes = [tuple(r) for r in self._query("SELECT id, lon, lat FROM road_nodes")]
+        edges = [
+            tuple(r) for r in self._query(f"SELECT id, {', '.join(EDGE_COLUMNS)} FROM road_edges")
+        ]
+        return nodes, edges
 
 
 def _text(at: dt.datetime | None) -> str | None:

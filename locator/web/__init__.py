@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -21,7 +21,10 @@ from ..nearest import DriveEstimate
 from ..places import Gazetteer
 from ..planner import RESULT_SIZES as PLANNER_RESULT_SIZES
 from ..storage import Storage, open_storage
+from ..uploads import PendingUploads, open_uploads
+from .assets import ASSET_ENDPOINTS
 from .jsonio import OrjsonProvider
+from .security import no_store_with_cookies
 
 
 @dataclass
@@ -36,6 +39,18 @@ class AppState:
     #: Computed results (reports, grids, plans, rendered maps) by data version and
     #: parameters, each built once however many requests want it.
     results: ResultCache = field(default_factory=lambda: ResultCache(RESULT_CACHE_SIZES))
+    #: Where uploads wait without Redis (see :mod:`locator.uploads`).
+    upload_dir: str = ""
+
+    @cached_property
+    def uploads(self) -> PendingUploads:
+        """Uploaded lists waiting for their confirmation (Redis when configured)."""
+        return open_uploads(
+            self.settings.redis_url,
+            self.upload_dir,
+            clock=self.clock,
+            minutes=self.settings.upload_keep_minutes,
+        )
 
     @cached_property
     def gate(self) -> WorkGate:
@@ -57,7 +72,9 @@ class AppState:
         return self.results.get(
             "places",
             catalog.data_version,
-            lambda: Gazetteer(self.storage.admin_units(), catalog.facilities, catalog.data_version),
+            lambda: Gazetteer(
+                self.storage.admin_units(), catalog.one_per_place, catalog.data_version
+            ),
         )
 
 
@@ -80,6 +97,18 @@ class CookielessSessionInterface(SecureCookieSessionInterface):
         if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def should_set_cookie(self, app, session) -> bool:
+        # A static file never refreshes a signed-in session: its answer sets no cookie, so
+        # it keeps its long cache lifetime (no_store_with_cookies) for signed-in editors.
+        if request.endpoint in ASSET_ENDPOINTS and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+    def save_session(self, app, session, response):
+        super().save_session(app, session, response)
+        # The last step of every answer, after each view and hook that may set a cookie.
+        no_store_with_cookies(response)
 
 
 def state() -> AppState:
@@ -140,11 +169,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     storage = open_storage(settings.database_url, clock=clock)
     storage.check_schema()  # tables of an older or newer locator: say so now, not mid-request
     catalog = CatalogCache(storage, check_interval_s=settings.data_check_seconds)
-    app.extensions["locator"] = AppState(settings, storage, catalog, clock)
+    upload_dir = settings.upload_dir or str(Path(app.instance_path) / "uploads")
+    app.extensions["locator"] = AppState(settings, storage, catalog, clock, upload_dir=upload_dir)
 
-    from . import admin, assets, auth, embed, errors, i18n, pages, planner, security
+    from . import (
+        admin,
+        admin_import,
+        admin_reports,
+        assets,
+        auth,
+        embed,
+        errors,
+        i18n,
+        pages,
+        planner,
+        security,
+    )
     from .api import coverage as api_coverage
     from .api import facilities as api
+    from .api import reports as api_reports
     from .api import writes as api_writes
 
     i18n.init_app(app)
@@ -159,11 +202,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(planner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_import.bp)
     app.register_blueprint(api_writes.bp)
-    for bp in (api.bp, api_coverage.bp, api_writes.bp, embed.bp):
+    app.register_blueprint(admin_reports.bp)
+    app.register_blueprint(api_reports.bp)
+    for bp in (api.bp, api_coverage.bp, api_writes.bp, api_reports.bp, embed.bp):
         auth.csrf.exempt(bp)  # JSON without cookie state: tokens or no account at all
     app.register_blueprint(embed.bp)
     embed.init_app(app)
+    from . import offline
+
+    offline.init_app(app)  # the web manifest and the service worker
 
     from .hotpath import HotPath
 

@@ -8,12 +8,23 @@ validation, area checks, optimistic locking) and is recorded with who made it.
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import functools
+
+from flask import (
+    Blueprint,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from ..accounts import ROLES, User
 from ..audit import ACTIONS, AUDIT_COLUMNS, AuditQuery, audit_log, audit_table, parse_day
-from ..clock import local_now
+from ..clock import local_now, local_today
+from ..config import tile_layers
 from ..editing import (
     EDITABLE_FIELDS,
     MISSING_FIELDS,
@@ -29,22 +40,28 @@ from ..errors import (
     InvalidParameter,
     LocatorError,
     NotFound,
+    Unauthorized,
     ValidationFailed,
 )
 from ..export import MEDIA_TYPES, table_bytes
-from ..hours import OPEN_STATE_LABELS, open_state
-from ..maps import label
-from ..model import AMENITIES, KINDS, STATUSES
-from ..params import parse_int
+from ..freshness import stale_label, staleness
+from ..hours import OPEN_STATE_LABELS, SHANGHAI, preview_hours
+from ..maps import ANHUI_BOUNDS, OSM_ATTRIBUTION, label
+from ..messages import Message
+from ..model import AMENITIES, KINDS, MAX_LENGTHS, PARKING_FEES, STATUSES, TIERS
+from ..params import parse_int, parse_point, reject_unknown
 from . import state
 from .auth import accounts, current_user, signed_in
+from .errors import answers_json
 from .i18n import current_lang
+from .pages import driver_csp
 from .planner import attachment
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-#: Form inputs that are text (empty means "not given").
-_TEXT_INPUTS = [f for f in EDITABLE_FIELDS if f != "amenities"]
+#: Form inputs that are text (empty means "not given"); ``verified_on`` is set by the
+#: "still correct" button only.
+_TEXT_INPUTS = [f for f in EDITABLE_FIELDS if f not in ("amenities", "verified_on")]
 CRS_CHOICES = ("wgs84", "gcj02", "bd09")
 
 
@@ -82,6 +99,8 @@ def _vocabularies() -> dict:
         "kinds": [(k, label(KINDS, k, lang)) for k in KINDS],
         "statuses": [(k, label(STATUSES, k, lang)) for k in STATUSES],
         "amenities": [(k, label(AMENITIES, k, lang)) for k in AMENITIES],
+        "parking_fees": [(k, label(PARKING_FEES, k, lang)) for k in PARKING_FEES],
+        "tiers": [(k, label(TIERS, k, lang)) for k in TIERS],
         "crs_choices": CRS_CHOICES,
     }
 
@@ -97,8 +116,17 @@ def index():
 def facilities():
     """The facility list of the account's areas, searchable, filtered, sorted, paged."""
     args = request.args
+    settings = state().settings
+    today = local_today(state().clock)
+
+    def stale(f) -> str | None:
+        return staleness(f, today, settings.stale_days, settings.stale_hours_days)
+
+    facilities = state().catalog.current().facilities
+    if args.get("stale") == "1":
+        facilities = [f for f in facilities if stale(f)]
     found = listing(
-        state().catalog.current().facilities,
+        facilities,
         current_user(),
         q=args.get("q", "")[:100],
         kind=args.get("kind", ""),
@@ -116,27 +144,176 @@ def facilities():
         counties=counties,
         sorts=list(SORTS),
         missing_fields=MISSING_FIELDS,
+        stale=stale,
+        stale_label=lambda reason: stale_label(
+            reason, current_lang(), settings.stale_days, settings.stale_hours_days
+        ),
         **_vocabularies(),
     )
 
 
 def _form_page(facility, values, *, error=None, conflict=None, status=200):
-    lang = current_lang()
-    preview = None
-    if facility is not None and facility.hours:
-        preview = label(OPEN_STATE_LABELS, open_state(facility, state().clock()), lang)
-    return (
+    """The facility form with its map picker (in the datum of the app's tiles), the
+    place line and the hours preview, under the driver pages' policy (scripts and styles
+    of this site, images from the tile servers)."""
+    tiles = tile_layers(state().settings.tile_provider())
+    point = _typed_point(values)
+    picker = {
+        "lang": current_lang(),
+        "tiles": tiles,
+        "attribution": OSM_ATTRIBUTION,
+        "point": point,
+        "bounds": _start_bounds(current_user()),
+        "api": {"place": url_for("admin.place"), "hours": url_for("admin.hours_preview")},
+        "text": {
+            "marker": _("The facility's location: drag to move it"),
+            "looking": _("Looking up the place…"),
+            "failed": _("Could not check this: check your connection."),
+            "tilesUnavailable": _(
+                "Map tiles unavailable: click to set the point anyway, or type the coordinates."
+            ),
+        },
+    }
+    response = make_response(
         render_template(
             "admin/facility_form.html",
             facility=facility,
             values=values,
             error=error,
             conflict=conflict,
-            hours_preview=preview,
+            picker=picker,
+            place=_place_answer(*point) if point else None,
+            hours_preview=_hours_answer(values.get("hours")),
             **_vocabularies(),
         ),
         status,
     )
+    response.headers["Content-Security-Policy"] = driver_csp(tiles)
+    return response
+
+
+def _typed_point(values) -> list[float] | None:
+    """The form's point in WGS-84 (its ``lon``/``lat`` in its ``crs``), or None."""
+    try:
+        lon, lat = parse_point(
+            {k: str(values[k]) for k in ("lon", "lat", "crs") if values.get(k) is not None}
+        )
+    except InvalidParameter:
+        return None
+    return [float(lon), float(lat)]
+
+
+def _start_bounds(user: User) -> list[list[float]]:
+    """Where the map of a new facility starts: the editor's areas, else Anhui
+    (``[[south, west], [north, east]]``, WGS-84)."""
+    areas = set(user.areas) if user.role == "editor" else set()
+    units = state().storage.admin_index().units  # cached per admin version
+    shapes = [units[c].geometry for c in areas if c in units and units[c].geometry is not None]
+    if not shapes:
+        return ANHUI_BOUNDS
+    boxes = [g.bounds for g in shapes]
+    west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    return [[south, west], [north, east]]
+
+
+def _place_answer(lon: float, lat: float) -> dict:
+    """Where a WGS-84 point falls, for the form's place line: city, county, township and
+    whether the signed-in account may save a facility there, said in the page's language."""
+    user = current_user()
+    found = _editing().locate(user, lon, lat)
+    units = found.units
+    levels = ("city", "county", "township")
+    if units["city"] is None and units["county"] is None:
+        note = _("Outside every loaded city: check the coordinates and their datum.")
+    elif not user.can_write:
+        note = _("Your account may not change facilities.")
+    elif found.editable:
+        note = _("Inside the areas you may edit.")
+    else:
+        note = _("Outside the areas you may edit: saving will be refused.")
+    names = [units[level] for level in levels if units[level]]
+    return {
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        **{
+            level: {"name": units[level], "code": units[f"{level}_code"]} if units[level] else None
+            for level in levels
+        },
+        "inside": found.editable and user.can_write,
+        "text": " ".join([*names, "·", note]) if names else note,
+    }
+
+
+def _hours_answer(hours: str | None) -> dict:
+    """The hours preview at the app's clock, in the page's language."""
+    lang = current_lang()
+    preview = preview_hours(hours, state().clock())
+    change = preview.next_change
+    return {
+        "state": preview.state,
+        "label": OPEN_STATE_LABELS[preview.state][lang],
+        "readable": preview.readable,
+        "normalized": preview.normalized,
+        "next_change": change.replace(tzinfo=SHANGHAI).isoformat() if change else None,
+        "text": preview.message(hours).translated(lang),
+    }
+
+
+def _signed_in_json(view):
+    """A JSON view for signed-in accounts; others get 401 in the JSON error shape (a
+    page's script cannot follow the redirect to the sign-in page)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            raise Unauthorized(_("Sign in first."))
+        return view(*args, **kwargs)
+
+    return answers_json(wrapper)
+
+
+def _json_answer(body: dict):
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"  # per account, and "now" moves on
+    return response
+
+
+def _in_page_language(exc: InvalidParameter) -> InvalidParameter:
+    """``exc`` with its message in the page's language (the form shows it as it is)."""
+    return InvalidParameter(exc.message_in(current_lang()), field=exc.field)
+
+
+@bp.get("/place")
+@_signed_in_json
+def place():
+    """``?lon=..&lat=..&crs=..``: the city, county and township of a point and whether
+    it lies in the account's areas (the form's place line, before saving)."""
+    try:
+        reject_unknown(request.args, {"lon", "lat", "crs", "lang"})
+        lon, lat = parse_point(request.args)
+    except InvalidParameter as exc:
+        raise _in_page_language(exc) from None
+    return _json_answer(_place_answer(float(lon), float(lat)))
+
+
+@bp.get("/hours-preview")
+@_signed_in_json
+def hours_preview():
+    """``?hours=..``: open now, opens at, closed or unknown at the app's clock, and
+    whether the hours can be read (the form's live preview)."""
+    limit = MAX_LENGTHS["hours"]
+    try:
+        reject_unknown(request.args, {"hours", "lang"})
+        hours = request.args.get("hours", "").strip()  # as the form stores it
+        if len(hours) > limit:
+            raise InvalidParameter(
+                Message("too_long_text", name="hours", limit=limit), field="hours"
+            )
+    except InvalidParameter as exc:
+        raise _in_page_language(exc) from None
+    return _json_answer(_hours_answer(hours))
 
 
 @bp.route("/facilities/new", methods=["GET", "POST"])
@@ -188,6 +365,24 @@ def facility(facility_id: str):
     except (InvalidParameter, ValidationFailed) as exc:
         return _form_page(stored, {**values, "crs": crs}, error=exc, status=exc.status)
     return redirect(url_for("admin.facility", facility_id=edited.facility.id, saved=1))
+
+
+@bp.post("/facilities/<path:facility_id>/verify")
+@signed_in(_can_write)
+def verify_facility(facility_id: str):
+    """The "still correct" button: ``verified_on`` becomes today (Asia/Shanghai), an
+    audited edit at the version the form showed (409 on the form when someone saved it
+    since)."""
+    user = current_user()
+    expected = parse_int(request.form, "version", 0, 0, 10**9)
+    try:
+        edited = _editing().verify(user, facility_id, expected_version=expected, actor=_actor(user))
+    except Conflict:
+        stored = state().storage.get_facility(facility_id)
+        stale = Conflict(Message("verify_stale"), field="version")
+        values = {**editable_values(stored), "crs": "wgs84"}
+        return _form_page(stored, values, error=stale, status=409)
+    return redirect(url_for("admin.facility", facility_id=edited.facility.id, verified=1))
 
 
 @bp.post("/facilities/<path:facility_id>/delete")

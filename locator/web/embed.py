@@ -49,13 +49,15 @@ from ..embed import (
     widget_csp,
 )
 from ..errors import InvalidParameter
-from ..hours import OPEN_STATE_LABELS, open_state
+from ..hours import OPEN_STATE_LABELS, facility_open_state, open_wording, opening_properties
 from ..maps import ANHUI_BOUNDS, KIND_COLORS, OSM_ATTRIBUTION, label
 from ..model import AMENITIES, KINDS, STATUSES
 from ..navigation import APP_LABELS
+from ..nearest import REST_KINDS
 from ..params import parse_filter
 from . import state
 from .api.facilities import respond
+from .api.reports import form_config as report_form_config
 from .assets import buffered
 from .caching import Answer
 from .errors import answers_json
@@ -166,6 +168,7 @@ def _texts() -> dict[str, str]:
         "fullMap": _("Open the full map"),
         "mapLabel": _("Map of driver service stations"),
         "listLabel": _("Stations on the map"),
+        "bothDirections": _("both directions"),
     }
 
 
@@ -194,8 +197,10 @@ def _widget_config(options: EmbedOptions, warnings: list) -> dict:
         "amenities": {k: label(AMENITIES, k, lang) for k in AMENITIES},
         "apps": {k: v.get(lang) or v["zh"] for k, v in APP_LABELS.items()},
         "openStates": {k: v[lang] for k, v in OPEN_STATE_LABELS.items()},
+        "openWording": open_wording(lang),
         "warnings": [w.to_dict() for w in warnings],
         "text": _texts(),
+        "report": report_form_config(lang),
     }
 
 
@@ -257,11 +262,12 @@ def loader():
 @bp.get("/embed/data.geojson")
 @answers_json
 def data():
-    """The widget's facilities: position, name, kind and status; ETag by data version."""
+    """The widget's facilities: position, name, kind and status; ETag by data version.
+    Without ``kind``, the places to stop (``kind=any`` for every kind)."""
     unknown = sorted(set(request.args) - DATA_PARAMS)
     if unknown:
         raise InvalidParameter(f"unknown parameter {unknown[0]!r}", field=unknown[0])
-    flt = parse_filter(request.args)
+    flt = parse_filter(request.args, default_kinds=REST_KINDS)
     catalog = state().catalog.current()
 
     def body() -> dict:
@@ -270,7 +276,7 @@ def data():
             "type": "FeatureCollection",
             "numberMatched": page.number_matched,
             "numberReturned": len(page.items),
-            "features": [marker_feature(f) for f in page.items],
+            "features": [marker_feature(f, catalog.places.place_of(f.id)) for f in page.items],
         }
 
     return respond(Answer(catalog.data_version, body, media_type=GEOJSON))
@@ -287,15 +293,19 @@ def details(facility_id: str):
     f = catalog.get(facility_id)
     # "Open now" follows the clock: with opening hours the ETag changes every minute.
     now = state().clock()
-    minute = int(now.timestamp() // 60) if f.hours else 0
+    minute = int(now.timestamp() // 60) if f.hours or f.closed_until else 0
     seed = f"{catalog.data_version}|{minute}|{request.path}".encode()
     etag = hashlib.sha256(seed).hexdigest()[:32]
     if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(b"", status=304)
     else:
         body = popup_details(f)
-        if f.hours:
-            body["open"] = open_state(f.hours, now)
+        if f.hours or f.closed_until:
+            body["open"] = facility_open_state(f, now)
+            if body["open"] == "closed":  # 已打烊，7:00 开门 or 今日休息
+                body.update(opening_properties(f, now))
+            if body["open"] == "temporarily_closed":
+                body["closed_until"] = f.closed_until.isoformat()
         response = current_app.response_class(dumps_bytes(body), mimetype="application/json")
     response.headers["ETag"] = f'"{etag}"'
     response.headers["Cache-Control"] = "public, max-age=60"

@@ -43,7 +43,7 @@ _PAGE_MESSAGES = {
 
 
 #: Blueprints whose every view answers JSON.
-JSON_BLUEPRINTS = frozenset({"api", "api_coverage", "api_writes"})
+JSON_BLUEPRINTS = frozenset({"api", "api_coverage", "api_writes", "api_reports"})
 
 
 def answers_json(view):

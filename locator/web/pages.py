@@ -13,14 +13,34 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..clock import local_today
 from ..config import tile_layers
 from ..embed import image_sources
-from ..hours import OPEN_STATE_LABELS, open_state
-from ..maps import ANHUI_BOUNDS, KIND_COLORS, OSM_ATTRIBUTION, build_facility_map, label, map_parts
-from ..model import AMENITIES, KINDS, STATUSES
+from ..freshness import verified_text
+from ..hours import (
+    CLOSED_FOR_GOOD,
+    OPEN_STATE_LABELS,
+    TEMPORARILY_CLOSED,
+    facility_open_state,
+    open_state_text,
+    open_wording,
+)
+from ..maps import (
+    ANHUI_BOUNDS,
+    KIND_COLORS,
+    OSM_ATTRIBUTION,
+    build_facility_map,
+    label,
+    map_parts,
+    safe_text,
+)
+from ..model import AMENITIES, KINDS, PARKING_FEES, STATUSES, TIERS
 from ..navigation import navigation_links, phone_links
+from ..nearest import DRIVER_QUERY
 from ..qr import qr_svg
+from ..service_areas import SIDES
 from . import state
+from .api.reports import form_config as report_form_config
 from .assets import map_assets
 from .i18n import current_lang
 from .security import permissions_policy
@@ -46,6 +66,17 @@ DRIVER_AMENITIES = (
 #: How many facilities the driver page lists.
 DRIVER_RESULTS = 10
 
+#: The kind filter of the driver page: "" (the default) is every place to stop
+#: (:data:`~locator.nearest.REST_KINDS`), then each kind, then every kind (``any``).
+DRIVER_KINDS = (
+    "driver_home",
+    "service_station",
+    "service_point",
+    "service_area",
+    "legal_aid",
+    "logistics_park",
+)
+
 #: Inline script tags (no ``src``) in the header and body folium renders; the map's own
 #: script is wrapped by the page's template.
 _INLINE_SCRIPT_TAG = re.compile(r"<script(?=[\s>])(?![^>]*\ssrc=)", re.IGNORECASE)
@@ -55,12 +86,13 @@ def driver_csp(tiles: Mapping) -> str:
     """The policy of the driver's page and the facility pages: scripts and styles of this
     site only (no inline script, style element or style attribute; the config is a JSON
     block), data from this site, images from it and the tile servers of ``tiles`` (as
-    :func:`locator.config.tile_layers` gives them)."""
+    :func:`locator.config.tile_layers` gives them), the service worker and the web
+    manifest of this site (:mod:`locator.web.offline`)."""
     img = image_sources(layer["url"] for layer in tiles["layers"])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src {img}; connect-src 'self'; object-src 'none'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+        f"img-src {img}; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
     )
 
 
@@ -156,7 +188,6 @@ def _driver_texts() -> dict[str, str]:
         "loadFailed": _("Could not load the stations: check your connection."),
         "searchFailed": _("Search failed: check your connection."),
         "retry": _("Retry"),
-        "saved": _("Saved results from {time}, shown while the network is down."),
         "noResults": _("No station found nearby with these filters."),
         "resultsNear": _("Nearest stations to {place}"),
         "myPosition": _("your position"),
@@ -171,6 +202,10 @@ def _driver_texts() -> dict[str, str]:
         "tilesUnavailable": _("Map tiles unavailable: showing stations only"),
         "youAreHere": _("You are here"),
         "start": _("Tap “Near me”, search for a place, or tap the map."),
+        "noAmenityData": _("No {amenities} information for nearby stations"),
+        "bothDirections": _("both directions"),
+        "oneSide": _("{side} only"),
+        "derivedName": _("Name taken from the nearest junction or place: the map data has none"),
     }
 
 
@@ -186,7 +221,11 @@ def _driver_config(lang: str) -> dict:
         "k": DRIVER_RESULTS,
         "kinds": {k: {"label": label(KINDS, k, lang), "color": KIND_COLORS[k]} for k in KINDS},
         "openStates": {k: v[lang] for k, v in OPEN_STATE_LABELS.items()},
+        "openWording": open_wording(lang),
+        "amenities": {k: label(AMENITIES, k, lang) for k in DRIVER_AMENITIES},
+        "sides": {k: v[lang] for k, v in SIDES.items()},
         "text": _driver_texts(),
+        "report": report_form_config(lang),
     }
 
 
@@ -195,21 +234,59 @@ def index():
     """The driver's page: nearest stations, place search, filters (mobile first)."""
     lang = current_lang()
     chips = [(key, label(AMENITIES, key, lang)) for key in DRIVER_AMENITIES]
+    kinds = [
+        ("", _("Places to stop")),
+        *((key, label(KINDS, key, lang)) for key in DRIVER_KINDS),
+        ("any", _("All kinds, logistics parks included")),
+    ]
     config = _driver_config(lang)
     response = _with_csp(
-        render_template("driver.html", config=config, chips=chips, lang=lang), config["tiles"]
+        render_template("driver.html", config=config, chips=chips, kinds=kinds, lang=lang),
+        config["tiles"],
     )
     response.headers["Permissions-Policy"] = permissions_policy("geolocation")
     return response
 
 
+def _facility_list(lang: str) -> list[tuple[str, list[dict]]]:
+    """The map's text equivalent: every facility by city (in the order of their codes; by
+    county, then name, within one), with its kind and the URL of its page; cached per data
+    version and language."""
+    app_state = state()
+    catalog = app_state.catalog.current()
+
+    def build() -> list[tuple[str, list[dict]]]:
+        cities: dict[tuple[str, str], list[dict]] = {}
+        for f in sorted(catalog.facilities, key=lambda f: (f.county_code or "", f.name, f.id)):
+            city = (f.city_code or "~", f.city or _("Other places"))  # "~": unknown ones last
+            cities.setdefault(city, []).append(
+                {
+                    # as the map's tooltips: escaped for HTML and a template literal
+                    "name": safe_text(f.name),
+                    "kind": label(KINDS, f.kind, lang),
+                    "county": safe_text(f.county) if f.county else None,
+                    "url": url_for("pages.facility", facility_id=f.id),
+                }
+            )
+        return [(name, rows) for (_code, name), rows in sorted(cities.items())]
+
+    return app_state.results.get(
+        "facility-list", (catalog.data_version, lang), build, gate=app_state.gate
+    )
+
+
 @bp.get("/map")
 def overview_map():
-    """The map of all facilities, with admin boundaries (for planners)."""
+    """The map of all facilities, with admin boundaries (for planners), and the same
+    facilities as a list of links."""
     lang = current_lang()
     catalog = state().catalog.current()
     return nonced_page(
-        "map.html", _facility_map_parts(lang), facility_count=len(catalog), lang=lang
+        "map.html",
+        _facility_map_parts(lang),
+        facility_count=len(catalog),
+        facility_list=_facility_list(lang),
+        lang=lang,
     )
 
 
@@ -219,16 +296,52 @@ def facility_page_url(facility_id: str) -> str:
     return absolute(url_for("pages.facility", facility_id=facility_id))
 
 
+#: How many open alternatives the page of a closed station lists.
+ALTERNATIVES = 3
+
+
+def open_alternatives(f, lang: str, at) -> list[dict]:
+    """The nearest open places to stop (not temporarily closed) other than ``f``, with
+    their distance and wording now: what the page of a closed station offers instead."""
+    app_state = state()
+    index = app_state.catalog.current().nearest_index(app_state.estimate)
+    hits = index.nearest(f.lon, f.lat, k=ALTERNATIVES + 1, query=DRIVER_QUERY, now=at)
+    found = []
+    for hit in hits:
+        other = hit.facility
+        if other.id == f.id or facility_open_state(other, at) == TEMPORARILY_CLOSED:
+            continue
+        found.append(
+            {
+                "id": other.id,
+                "name": other.name,
+                "km": round(hit.distance_m / 1000, 1),
+                "state": open_state_text(other, lang, at),
+            }
+        )
+    return found[:ALTERNATIVES]
+
+
 @bp.get("/f/<path:facility_id>")
 def facility(facility_id: str):
-    """One facility: details, open now, call and navigation buttons, QR code, small map."""
+    """One facility: details, open now, call and navigation buttons, QR code, small map;
+    a station closed for good or for a while says so, without call or navigation
+    buttons, and lists the nearest open alternatives."""
     lang = current_lang()
     f = state().catalog.current().get(facility_id)
+    at = state().clock()
+    shown, wording = open_state_text(f, lang, at)
+    closed = shown in (CLOSED_FOR_GOOD, TEMPORARILY_CLOSED)
     details = {
         "kind": label(KINDS, f.kind, lang),
         "status": label(STATUSES, f.status, lang),
-        "open_state": (now := open_state(f.hours, state().clock())),
-        "open_label": OPEN_STATE_LABELS[now][lang],
+        "open_state": shown,
+        "open_label": wording,
+        "closed": closed,
+        "alternatives": open_alternatives(f, lang, at) if closed else [],
+        "verified": verified_text(f, local_today(state().clock), lang),
+        "tier": label(TIERS, f.tier, lang) if f.tier else None,
+        "parking_fee": label(PARKING_FEES, f.parking_fee, lang) if f.parking_fee else None,
         "amenities": [label(AMENITIES, a, lang) for a in AMENITIES if a in f.amenities],
         "area": " ".join(filter(None, (f.city, f.county, f.township))),
         "phones": phone_links(f.phone),
@@ -245,6 +358,8 @@ def facility(facility_id: str):
         "tiles": _driver_config(lang)["tiles"],
         "attribution": OSM_ATTRIBUTION,
         "url": details["url"],
+        "id": f.id,
+        "report": report_form_config(lang),
         "text": {
             "copied": _("Link copied"),
             "copyFailed": _("Copy this link:"),

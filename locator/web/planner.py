@@ -18,6 +18,7 @@ from .. import planning, reports
 from ..clock import local_now, local_today
 from ..coverage import DEFAULT_COUNTED_KINDS, CoverageParams, CoverageReport
 from ..errors import InvalidParameter
+from ..freshness import stale_by_county
 from ..maps import label, map_parts
 from ..maps.coverage import build_coverage_map
 from ..model import KINDS, AdminUnit
@@ -269,6 +270,19 @@ def _area_title(area: AdminUnit | None, lang: str) -> str:
     return "安徽省" if lang == "zh" else "Anhui"
 
 
+def _stale_counties(report: CoverageReport) -> list[dict]:
+    """Stale records (:mod:`locator.freshness`) per county of the coverage report."""
+    app_state = state()
+    counties = [(r.code, r.name) for r in report.counties]
+    return stale_by_county(
+        app_state.catalog.current().facilities,
+        counties,
+        local_today(app_state.clock),
+        app_state.settings.stale_days,
+        app_state.settings.stale_hours_days,
+    )
+
+
 def _context(page: PageRequest, done: Computed) -> dict:
     lang = page.lang
     city_code = _progress_city(done.data, done.area)
@@ -288,6 +302,8 @@ def _context(page: PageRequest, done: Computed) -> dict:
         "figures": _figures(done.report, _blind_summary(done.blind)),
         "townships": township_table,
         "counties": county_table,
+        "stale_counties": _stale_counties(done.report),
+        "stale_days": (state().settings.stale_days, state().settings.stale_hours_days),
         "cities": city_table,
         "sites": site_table,
         "show_cities": done.area is None,

@@ -43,6 +43,15 @@ def headers_for(url_scheme: str) -> tuple[tuple[str, str], ...]:
     return (*HEADERS, HSTS) if url_scheme == "https" else HEADERS
 
 
+def no_store_with_cookies(response: Response) -> Response:
+    """Mark an answer that sets a cookie ``Cache-Control: private, no-store``, unless it
+    is ``no-store`` already: no shared cache, and no service worker (which cannot see
+    ``Set-Cookie``; :mod:`locator.web.offline`), keeps it."""
+    if "Set-Cookie" in response.headers and not response.cache_control.no_store:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Add the headers after each request, keeping any a view set itself."""
 

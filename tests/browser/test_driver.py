@@ -59,6 +59,12 @@ def no_horizontal_scroll(page) -> None:
     assert width <= PHONE["width"], width
 
 
+def worker_ready(page) -> None:
+    """The service worker controls the page: it installs over the network, so a test that
+    cuts the network waits for it (else the browser logs the failed fetch of its script)."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
 def result_ids(page) -> list[str]:
     return page.locator("#results .result").evaluate_all("els => els.map(e => e.dataset.id)")
 
@@ -325,7 +331,8 @@ def test_amenity_chips_filter_the_list(session_factory, amenity_server):
     assert (
         result_ids(page) == [f["id"] for f in expected["features"]] == ["test:both", "test:shower"]
     )
-    assert page.locator("#results .result-open").all_inner_texts() == ["营业中", "已关闭"]
+    # "off": closed all of today
+    assert page.locator("#results .result-open").all_inner_texts() == ["营业中", "今日休息"]
 
     page.locator(".chip[data-open-now]").tap()
     page.wait_for_function("() => document.querySelectorAll('#results .result').length === 1")
@@ -353,16 +360,16 @@ def test_saved_results_when_the_network_fails(session_factory, amenity_server):
     wait_for_results(page)
     found = result_ids(page)
     assert found[0] == "test:plain"
+    worker_ready(page)
 
     page.context.set_offline(True)
     page.locator(".chip[data-amenity=canteen]").tap()  # asks again, and fails
-    status = page.locator("#status")
     page.wait_for_function(
         "() => document.querySelector('#status').classList.contains('status-saved')"
     )
-    text = status.inner_text()
-    assert text.startswith("无法加载站点，请检查网络连接。 网络不可用，显示 ")
-    assert re.search(r"\d{1,2}:\d{2}", text)  # when they were saved
+    text = page.locator("#status-text").inner_text()
+    # marked with their age and when they were saved (offline.js)
+    assert re.fullmatch(r"离线 · 刚刚的结果 · \d{1,2}/\d{1,2} \d{2}:\d{2}", text), text
     assert result_ids(page) == found  # the last results, marked as saved
     assert "is-saved" in page.locator("#results").get_attribute("class")
     retry = page.locator("#retry")
@@ -386,6 +393,7 @@ def test_a_failed_request_without_saved_results_offers_a_retry(session_factory, 
     session = session_factory(live_server.url, **phone_options())
     page = session.page
     session.goto("/")
+    worker_ready(page)
     page.context.set_offline(True)
     map_box = page.locator("#driver-map").bounding_box()
     page.mouse.click(map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2)

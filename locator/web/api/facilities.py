@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from ...crs import from_wgs84
 from ...errors import InvalidParameter
 from ...geojson import feature_collection, page_links
+from ...hours import CLOSED, opening_properties
 from ...nearest import DriveEstimate, Hit
 from ...openapi import openapi_document
 from ...params import NearestRequest, RouteRequest, parse_filter, parse_int, reject_unknown
@@ -62,7 +63,9 @@ def facilities():
     catalog = state().catalog.current()
     page = catalog.query(flt, limit=limit, offset=offset)
     links = page_links(absolute(request.path), request.args, page)
-    body = feature_collection(page.items, number_matched=page.number_matched, links=links)
+    body = feature_collection(
+        page.items, number_matched=page.number_matched, links=links, to_feature=catalog.to_feature
+    )
     return respond(Answer(catalog.data_version, body, media_type=GEOJSON))
 
 
@@ -71,7 +74,7 @@ def facility(facility_id: str):
     """One facility as a GeoJSON Feature."""
     _reject_unknown(set())
     catalog = state().catalog.current()
-    feature = catalog.get(facility_id).to_feature()
+    feature = catalog.to_feature(catalog.get(facility_id))
     feature["links"] = [
         {
             "rel": "self",
@@ -85,7 +88,9 @@ def facility(facility_id: str):
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of this API."""
-    return jsonify(openapi_document(server_url=site_url()))
+    settings = state().settings
+    limits = (settings.report_limit, settings.report_facility_limit)
+    return jsonify(openapi_document(server_url=site_url(), report_limits=limits))
 
 
 PLACE_PARAMS = {"q", "limit"}
@@ -116,9 +121,15 @@ def places():
 NEAREST_GZIP_LEVEL = 1
 
 
-def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate, extra: dict) -> dict:
-    """Hits as a FeatureCollection; geometry in ``out_crs`` (WGS-84 unless asked)."""
+def _hits_collection(
+    hits: list[Hit], out_crs: str, estimate: DriveEstimate, extra: dict, now=None
+) -> dict:
+    """Hits as a FeatureCollection; geometry in ``out_crs`` (WGS-84 unless asked); a hit
+    closed now by its hours says when it opens (:func:`locator.hours.opening_properties`)."""
     features = [hit.to_feature() for hit in hits]
+    for hit, feature in zip(hits, features, strict=True):
+        if hit.open_state == CLOSED:
+            feature["properties"].update(opening_properties(hit.facility, now))
     if out_crs != "wgs84":
         for feature in features:  # a new geometry: the index's cached one stays WGS-84
             lon, lat = feature["geometry"]["coordinates"]
@@ -126,6 +137,12 @@ def _hits_collection(hits: list[Hit], out_crs: str, estimate: DriveEstimate, ext
                 "type": "Point",
                 "coordinates": list(from_wgs84(lon, lat, out_crs)),
             }
+            props = feature["properties"]
+            if "sides" in props:  # new side dicts too
+                props["sides"] = [
+                    {**side, "coordinates": list(from_wgs84(*side["coordinates"], out_crs))}
+                    for side in props["sides"]
+                ]
     body = feature_collection([], number_matched=len(features))
     body["features"] = features
     body["numberReturned"] = len(features)
@@ -144,8 +161,10 @@ def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
     query = {"lon": wanted.lon, "lat": wanted.lat, "k": wanted.k}
 
     def body() -> dict:
-        hits = wanted.search(catalog.nearest_index(estimate), app_state.clock())
-        return _hits_collection(hits, wanted.out_crs, estimate, {"query": query})
+        index, now = catalog.nearest_index(estimate), app_state.clock()
+        hits = wanted.search(index, now)
+        extra = {"query": query, "amenity_data": wanted.amenity_data(index, hits, now)}
+        return _hits_collection(hits, wanted.out_crs, estimate, extra, wanted.query.at or now)
 
     # Results depend on the clock when open_now is asked without a fixed time.
     max_age = 30 if wanted.query.open_now and wanted.query.at is None else 60
@@ -154,7 +173,8 @@ def nearest_answer(app_state: AppState, args: Mapping) -> Answer:
 
 @bp.get("/nearest")
 def nearest():
-    """The K nearest facilities (open ones by default) that have the wanted amenities."""
+    """The K nearest places to stop (open ones by default; ``kind`` for others, ``any``
+    for every kind) that have the wanted amenities; a paired service area is one place."""
     return respond(nearest_answer(state(), request.args))
 
 
@@ -169,10 +189,12 @@ def along_route():
         )
     )
     index = app_state.catalog.current().nearest_index(app_state.estimate)
+    now = app_state.clock()
     body = _hits_collection(
-        wanted.search(index, app_state.clock()),
+        wanted.search(index, now),
         wanted.out_crs,
         app_state.estimate,
         {"buffer_km": wanted.buffer_km},
+        wanted.query.at or now,
     )
     return jsonify(body), 200, {"Content-Type": GEOJSON}

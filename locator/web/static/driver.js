@@ -15,8 +15,10 @@
   var state = {
     origin: null,        // {lon, lat} in WGS-84
     originLabel: "",
+    kind: "",            // "" = places to stop (the API's default), a kind, or "any"
     amenities: [],
     openNow: false,
+    noData: "",          // "no shower information for nearby stations", or ""
     focusId: null,       // a facility to open once results are in
     request: null,       // AbortController of the nearest request in flight
     suggest: null,       // AbortController of the place search in flight
@@ -35,11 +37,36 @@
   var title = $("results-title");
   var input = $("place-search");
   var box = $("suggestions");
+  var kindFilter = $("kind-filter");
 
   function fmt(template, values) {
     return template.replace(/\{(\w+)\}/g, function (match, key) {
       return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : match;
     });
+  }
+
+  /** 营业中 / 已打烊，7:00 开门 / 今日休息 / 暂停营业至 12月20日 (locator.hours.open_state_text). */
+  function openText(p, open) {
+    var W = config.openWording;
+    var label = config.openStates[open] || open;
+    if (!W) { return fmt(label, {date: p.closed_until || ""}); }
+    if (open === "closed" && p.closed_today) { return config.openStates.closed_today; }
+    if (open === "closed" && p.opens_at) {
+      var hm = p.opens_at.slice(11, 16).split(":");
+      var time = Number(hm[0]) + ":" + hm[1];
+      if (p.opens_days > 1) {
+        var d = p.opens_at.slice(0, 10).split("-").map(Number);
+        var weekday = (new Date(Date.UTC(d[0], d[1] - 1, d[2])).getUTCDay() + 6) % 7;
+        time = W.weekdays[weekday] + " " + time;
+      }
+      return fmt(W.opensAt, {time: time});
+    }
+    var date = "";
+    if (p.closed_until) {
+      var ymd = p.closed_until.split("-").map(Number);
+      date = fmt(W.date, {m: ymd[1], d: ymd[2], month: W.months[ymd[1] - 1]});
+    }
+    return fmt(label, {date: date});
   }
 
   function el(tag, className, text) {
@@ -107,9 +134,21 @@
     originMarker.addTo(map);
   }
 
+  // Black or white, whichever reads better on a kind's colour (WCAG contrast).
+  function ink(hex) {
+    var rgb = [1, 3, 5].map(function (i) {
+      var c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var luminance = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    return 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? "#fff" : "#000";
+  }
+
   function markerIcon(rank, kind) {
     var dot = el("span", "result-dot", rank);
-    dot.style.background = (config.kinds[kind] || config.kinds.other).color;
+    var color = (config.kinds[kind] || config.kinds.other).color;
+    dot.style.background = color;
+    dot.style.color = ink(color);
     return L.divIcon({html: dot, className: "result-marker kind-" + kind,
                       iconSize: [30, 30], iconAnchor: [15, 15], popupAnchor: [0, -12]});
   }
@@ -154,6 +193,26 @@
     });
   }
 
+  // A paired service area: "both directions", or which side matches ("east side only").
+  function sidesText(p) {
+    if (p.serves === "both") { return T.bothDirections; }
+    if (p.serves === "one_side" && (p.direction || p.side)) {
+      return fmt(T.oneSide, {side: p.direction || config.sides[p.side] || p.side});
+    }
+    return "";
+  }
+
+  // What the chosen amenities lack nearby: no station near has any amenity data.
+  function noDataText(body) {
+    var data = body.amenity_data;
+    if (!state.amenities.length || !data || data.with_data !== 0 || !data.nearby) { return ""; }
+    var labels = state.amenities.map(function (key) {
+      var text = config.amenities[key] || key;
+      return config.lang === "zh" ? text : text.toLowerCase();
+    });
+    return fmt(T.noAmenityData, {amenities: labels.join(config.lang === "zh" ? "、" : ", ")});
+  }
+
   function render(features, savedAt) {
     cluster.clearLayers();
     list.textContent = "";
@@ -163,7 +222,8 @@
     title.textContent = fmt(T.resultsNear, {place: state.originLabel});
     showOrigin();
     if (!features.length) {
-      list.appendChild(el("li", "result-empty", T.noResults));
+      list.appendChild(el("li", "result-empty" + (state.noData ? " is-no-data" : ""),
+                          state.noData || T.noResults));
     }
     var bounds = state.origin ? [toMap(state.origin.lon, state.origin.lat)] : [];
     features.forEach(function (feature, index) {
@@ -179,12 +239,17 @@
       main.type = "button";
       var badge = el("span", "result-rank", rank);
       badge.style.background = kind.color;
+      badge.style.color = ink(kind.color);
       badge.setAttribute("aria-hidden", "true");
       main.appendChild(badge);
       var body = el("span", "result-body");
-      body.appendChild(el("span", "result-name", p.name));
+      var name = el("span", "result-name", p.name);
+      if (p.name_derived) { name.title = T.derivedName; }
+      body.appendChild(name);
       var meta = el("span", "result-meta");
       meta.appendChild(el("span", "result-kind", kind.label));
+      var sides = sidesText(p);
+      if (sides) { meta.appendChild(el("span", "result-sides", sides)); }
       meta.appendChild(el("span", "result-distance", distanceText(p.distance_m)));
       if (typeof p.drive_minutes_estimate === "number") {
         var minutes = el("span", "result-minutes",
@@ -195,13 +260,16 @@
       body.appendChild(meta);
       main.appendChild(body);
       var open = p.open_state || "unknown";
-      main.appendChild(el("span", "result-open state-" + open, config.openStates[open] || open));
+      main.appendChild(el("span", "result-open state-" + open, openText(p, open)));
       main.addEventListener("click", function () { openOnMap(id); });
       item.appendChild(main);
       var link = el("a", "result-link", T.details);
       link.href = facilityUrl(id);
       link.setAttribute("aria-label", T.details + ": " + p.name);
       item.appendChild(link);
+      if (window.LocatorReport && config.report) {  // 纠错: the form opens below (report.js)
+        LocatorReport.attach(item, id, {config: config.report, name: p.name, locate: true});
+      }
       list.appendChild(item);
       state.items[id] = item;
 
@@ -215,9 +283,7 @@
       bounds.push(toMap(lon, lat));
     });
     if (savedAt) {
-      var when = new Date(savedAt).toLocaleString(config.lang === "zh" ? "zh-CN" : "en",
-        {month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit"});
-      setStatus(T.loadFailed + " " + fmt(T.saved, {time: when}), "saved", true);
+      showSavedStatus(savedAt);
       list.classList.add("is-saved");
     } else {
       list.classList.remove("is-saved");
@@ -234,11 +300,29 @@
   }
 
   // ---- saved results (for a poor signal) ------------------------------------------------
+  // Marked with their age, "离线 · 3 分钟前的结果 · 12/3 08:30" (offline.js), kept up to date.
+  var savedTimer = null;
+
+  function showSavedStatus(savedAt) {
+    var when = new Date(savedAt).toLocaleString(config.lang === "zh" ? "zh-CN" : "en",
+      {month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit"});
+    var note = function () {
+      var age = window.LocatorOffline ? LocatorOffline.resultsNote(savedAt) : T.loadFailed;
+      setStatus(age + " · " + when, "saved", true);
+    };
+    note();
+    clearInterval(savedTimer);
+    savedTimer = setInterval(function () {
+      if (statusBox.classList.contains("status-saved")) { note(); } else { clearInterval(savedTimer); }
+    }, 30000);
+  }
+
   function save(features) {
     try {
       localStorage.setItem(STORE_KEY, JSON.stringify({
         savedAt: Date.now(), origin: state.origin, originLabel: state.originLabel,
-        amenities: state.amenities, openNow: state.openNow, features: features}));
+        kind: state.kind, amenities: state.amenities, openNow: state.openNow,
+        noData: state.noData, features: features}));
     } catch (error) { /* private mode or full: nothing saved */ }
   }
 
@@ -256,6 +340,7 @@
     if (!data) { return false; }
     state.origin = data.origin;
     state.originLabel = data.originLabel || "";
+    state.noData = data.noData || "";
     render(data.features, data.savedAt);
     return true;
   }
@@ -282,6 +367,7 @@
     var timer = setTimeout(function () { controller.abort(); }, FETCH_TIMEOUT_MS);
     var params = new URLSearchParams({lon: state.origin.lon.toFixed(6),
                                       lat: state.origin.lat.toFixed(6), k: String(config.k)});
+    if (state.kind) { params.set("kind", state.kind); }
     if (state.amenities.length) { params.set("amenity", state.amenities.join(",")); }
     if (state.openNow) { params.set("open_now", "true"); }
     busy(true);
@@ -295,8 +381,9 @@
       .then(function (body) {
         if (state.request !== controller) { return; }
         var features = body.features || [];
+        state.noData = noDataText(body);
         save(features);
-        setStatus(features.length ? "" : T.noResults);
+        setStatus(state.noData || (features.length ? "" : T.noResults), state.noData ? "info" : "");
         render(features, null);
       })
       .catch(function () {
@@ -343,6 +430,12 @@
   });
 
   // ---- filters -------------------------------------------------------------------------
+  kindFilter.addEventListener("change", function () {
+    state.kind = kindFilter.value;
+    kindFilter.classList.toggle("is-set", Boolean(state.kind));
+    if (state.origin) { loadNearest(); }
+  });
+
   Array.prototype.forEach.call(document.querySelectorAll(".chip"), function (chip) {
     chip.addEventListener("click", function () {
       var on = chip.getAttribute("aria-pressed") !== "true";
@@ -481,8 +574,8 @@
     if (!$("search-form").contains(event.target)) { closeSuggestions(); }
   });
 
-  // Offline when the page opens (from the browser's cache): show what was found last time.
-  if (navigator.onLine === false) {
+  // Offline when the page opens (the service worker's copy): show what was found last time.
+  if (navigator.onLine === false || (window.LocatorOffline && LocatorOffline.pageSavedAt)) {
     showSaved();
   }
 })();

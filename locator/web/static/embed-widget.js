@@ -174,11 +174,34 @@
     return Promise.resolve(details[id]);
   }
 
+  /** 营业中 / 已打烊，7:00 开门 / 今日休息 / 暂停营业至 12月20日 (locator.hours.open_state_text). */
+  function openText(p) {
+    var W = config.openWording;
+    var label = config.openStates[p.open] || p.open;
+    if (!W) { return fmt(label, {date: p.closed_until || ""}); }
+    if (p.open === "closed" && p.closed_today) { return config.openStates.closed_today; }
+    if (p.open === "closed" && p.opens_at) {
+      var hm = p.opens_at.slice(11, 16).split(":");
+      var time = Number(hm[0]) + ":" + hm[1];
+      if (p.opens_days > 1) {
+        var d = p.opens_at.slice(0, 10).split("-").map(Number);
+        time = W.weekdays[(new Date(Date.UTC(d[0], d[1] - 1, d[2])).getUTCDay() + 6) % 7] +
+          " " + time;
+      }
+      return fmt(W.opensAt, {time: time});
+    }
+    var date = "";
+    if (p.closed_until) {
+      var ymd = p.closed_until.split("-").map(Number);
+      date = fmt(W.date, {m: ymd[1], d: ymd[2], month: W.months[ymd[1] - 1]});
+    }
+    return fmt(label, {date: date});
+  }
+
   function fillDetails(box, p) {
     var tags = box.querySelector(".popup-tags");
     if (p.open) {
-      tags.appendChild(el("span", "popup-open state-" + p.open,
-                          T.now + " " + (config.openStates[p.open] || p.open)));
+      tags.appendChild(el("span", "popup-open state-" + p.open, T.now + " " + openText(p)));
     }
     var dl = el("dl", "popup-facts");
     fact(dl, T.address, p.address);
@@ -244,6 +267,12 @@
     }
     box.appendChild(el("div", "popup-more is-loading", T.loading));
     box.appendChild(link("popup-details", T.details + " ↗", pathUrl(config.facilityUrl, id)));
+    if (window.LocatorReport && config.report) {  // 纠错 inside the popup (report.js)
+      LocatorReport.attach(box, id, {config: config.report, name: p.name, locate: true,
+                                     onChange: function () {
+                                       if (marker.isPopupOpen()) { marker.getPopup().update(); }
+                                     }});
+    }
 
     var known = details[id];
     if (known && !known.then) {
@@ -262,6 +291,7 @@
   }
 
   // ---- the list --------------------------------------------------------------------------
+  // The sides of a paired service area (same "place") are one item: the nearest side.
   function ordered() {
     var features = state.features.slice();
     if (state.origin) {
@@ -271,7 +301,20 @@
       });
       features.sort(function (a, b) { return a._distance - b._distance; });
     }
-    return features;
+    var sides = {};
+    features.forEach(function (f) {
+      var place = f.properties.place;
+      if (place) { sides[place] = (sides[place] || 0) + 1; }
+    });
+    var seen = {};
+    return features.filter(function (f) {
+      var place = f.properties.place;
+      if (!place) { return true; }
+      if (seen[place]) { return false; }
+      seen[place] = true;
+      f._sides = sides[place];
+      return true;
+    });
   }
 
   function focusFacility(id) {
@@ -301,8 +344,9 @@
       dot.setAttribute("aria-hidden", "true");
       button.appendChild(dot);
       var body = el("span", "embed-item-body");
-      body.appendChild(el("span", "embed-item-name", p.name));
+      body.appendChild(el("span", "embed-item-name", p.place_name || p.name));
       var meta = el("span", "embed-item-meta", (config.kinds[p.kind] || {}).label || p.kind);
+      if (feature._sides > 1) { meta.textContent += " · " + T.bothDirections; }
       if (state.origin) { meta.textContent += " · " + distanceText(feature._distance); }
       body.appendChild(meta);
       button.appendChild(body);

@@ -74,4 +74,35 @@
   });
 
   document.getElementById("print").addEventListener("click", function () { window.print(); });
+
+  // ---- report a problem (纠错, report.js) -------------------------------------------------
+  var reportBox = document.getElementById("report-section");
+  if (reportBox && window.LocatorReport && config.report) {
+    reportBox.hidden = false;
+    // "Not at this spot": the pin is a tap on the small map (in the map's datum, read back
+    // to WGS-84); this page may not ask for the phone's position.
+    var pickPoint = !map ? null : function (onPoint) {
+      var plane = LocatorMap.datum(config.tiles.datum);
+      var pin = null;
+      function onClick(event) {
+        if (pin) {
+          pin.setLatLng(event.latlng);
+        } else {
+          pin = L.circleMarker(event.latlng, {radius: 9, color: "#fff", weight: 3,
+                                              fillColor: "#e65100", fillOpacity: 1,
+                                              className: "report-pin-marker"}).addTo(map);
+        }
+        onPoint(plane.fromMap(event.latlng));
+      }
+      map.on("click", onClick);
+      box.classList.add("is-picking");
+      return function () {
+        map.off("click", onClick);
+        box.classList.remove("is-picking");
+        if (pin) { map.removeLayer(pin); }
+      };
+    };
+    LocatorReport.attach(reportBox, config.id, {config: config.report, name: config.name,
+                                                pickPoint: pickPoint});
+  }
 })();
