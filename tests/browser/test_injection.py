@@ -304,7 +304,9 @@ def test_driver_page_lists_and_maps_hostile_names_as_text(session_factory, hosti
     page.locator("#near-me").click()
     wait_for_results(page, "您的位置附近的站点")
     assert set(page.locator("#results .result-name").all_inner_texts()[:3]) == {META, IMG, STYLE}
-    assert hover_origin(page, "您在这里") == ["您在这里"]
+    # (the township's tooltip may still be fading out on a busy machine: both are text)
+    assert "您在这里" in hover_origin(page, "您在这里")
+    assert page.locator(".leaflet-tooltip img, .leaflet-tooltip script").count() == 0
     watch.assert_safe()
 
 
