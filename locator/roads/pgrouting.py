@@ -24,7 +24,7 @@ from .profile import VehicleProfile
 _CANDIDATES = 16
 
 _SNAP_SQL = """
-SELECT e.id, e.source, e.target,
+SELECT e.id, e.source, e.target, e.x1, e.y1, e.x2, e.y2,
        ST_LineLocatePoint(ST_Scale(e.geom, %(s)s, 1), ST_Scale(p.pt, %(s)s, 1)) AS fraction,
        ST_Distance(ST_Scale(e.geom, %(s)s, 1), ST_Scale(p.pt, %(s)s, 1)) AS plane
 FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) AS p,
@@ -109,12 +109,7 @@ class PgRoutingEngine:
             if not found:
                 continue
             row = found[0]
-            ends = self.storage._query(
-                "SELECT id, lon, lat FROM road_nodes WHERE id IN (%s, %s)",
-                (row["source"], row["target"]),
-            )
-            at = {r["id"]: (r["lon"], r["lat"]) for r in ends}
-            (x1, y1), (x2, y2) = at[row["source"]], at[row["target"]]
+            x1, y1, x2, y2 = (float(row[c]) for c in ("x1", "y1", "x2", "y2"))
             self._ends[int(row["id"]) - 1] = (int(row["source"]), int(row["target"]))
             t = float(row["fraction"])
             on_lon, on_lat = x1 + t * (x2 - x1), y1 + t * (y2 - y1)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from ..driver_reports import Report
 from ..model import Facility
 
 #: Facility columns in storage order (geometry kept apart by each backend).
@@ -88,3 +89,25 @@ def facility_from_snapshot(snapshot: str | dict | None) -> Facility | None:
     if snapshot is None:
         return None
     return facility_from_row(json.loads(snapshot) if isinstance(snapshot, str) else snapshot)
+
+
+def report_from_row(row: Any, when: Any) -> Report:
+    """A stored report from its row (a mapping of its columns); ``when`` reads the
+    backend's timestamps."""
+    return Report(
+        id=row["id"],
+        facility_id=row["facility_id"],
+        category=row["category"],
+        created_at=when(row["created_at"]),
+        text=row["text"],
+        amenity=row["amenity"],
+        lon=row["lon"],
+        lat=row["lat"],
+        client_hash=row["client_hash"],
+        status=row["status"],
+        reviewed_by=row["reviewed_by"],
+        reviewed_at=when(row["reviewed_at"]),
+        review_note=row["review_note"],
+        city_code=row["city_code"],
+        county_code=row["county_code"],
+    )

@@ -37,6 +37,7 @@ from ._rows import (
     facility_from_row,
     facility_from_snapshot,
     facility_snapshot,
+    report_from_row,
 )
 from .base import HistoryEntry, Storage
 
@@ -787,26 +788,7 @@ class PostGISStorage(Storage):
             "areas": list(areas) if areas is not None else None,
             "limit": limit,
         }
-        return [
-            Report(
-                id=r["id"],
-                facility_id=r["facility_id"],
-                category=r["category"],
-                created_at=_utc(r["created_at"]),
-                text=r["text"],
-                amenity=r["amenity"],
-                lon=r["lon"],
-                lat=r["lat"],
-                client_hash=r["client_hash"],
-                status=r["status"],
-                reviewed_by=r["reviewed_by"],
-                reviewed_at=_utc(r["reviewed_at"]),
-                review_note=r["review_note"],
-                city_code=r["city_code"],
-                county_code=r["county_code"],
-            )
-            for r in self._query(_REPORT_SELECT, params, tx)
-        ]
+        return [report_from_row(r, _utc) for r in self._query(_REPORT_SELECT, params, tx)]
 
     def _update_review(self, tx: Any, report: Report) -> None:
         tx.execute(

@@ -31,6 +31,7 @@ from ._rows import (
     facility_from_snapshot,
     facility_snapshot,
     facility_values,
+    report_from_row,
 )
 from .base import HistoryEntry, Storage
 
@@ -650,26 +651,7 @@ class SQLiteStorage(Storage):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [
-            Report(
-                id=r["id"],
-                facility_id=r["facility_id"],
-                category=r["category"],
-                created_at=_time(r["created_at"]),
-                text=r["text"],
-                amenity=r["amenity"],
-                lon=r["lon"],
-                lat=r["lat"],
-                client_hash=r["client_hash"],
-                status=r["status"],
-                reviewed_by=r["reviewed_by"],
-                reviewed_at=_time(r["reviewed_at"]),
-                review_note=r["review_note"],
-                city_code=r["city_code"],
-                county_code=r["county_code"],
-            )
-            for r in self._query(sql, params)
-        ]
+        return [report_from_row(r, _time) for r in self._query(sql, params)]
 
     def _update_review(self, tx: Any, report: Report) -> None:
         tx.execute(
